@@ -1,0 +1,1 @@
+"""After-sales workflow service."""

@@ -1,0 +1,44 @@
+"""Who is calling: roles and the data scope they grant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    REVIEWER = "reviewer"
+    MANAGER = "manager"
+    ADMIN = "admin"
+    INTEGRATION = "integration"
+
+
+STAFF_ROLES = frozenset({Role.AGENT, Role.REVIEWER, Role.MANAGER, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated caller. A customer principal always has a `customer_no` and no other role."""
+
+    subject: str
+    roles: frozenset[Role]
+    customer_no: str | None = None
+    business_lines: frozenset[str] = field(default_factory=frozenset)
+    api_key_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if Role.CUSTOMER in self.roles and (self.customer_no is None or len(self.roles) > 1):
+            raise ValueError("a customer principal needs customer_no and no other role")
+
+    @property
+    def is_customer(self) -> bool:
+        return Role.CUSTOMER in self.roles
+
+    def has_any(self, roles: frozenset[Role]) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+    def can_see_customer(self, customer_no: str) -> bool:
+        """A customer sees only their own records; every other role sees all of them."""
+        return not self.is_customer or self.customer_no == customer_no

@@ -1,0 +1,30 @@
+"""The unit of work: one transaction, the repositories inside it, and one commit."""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+from app.domain.api_keys import ApiKeyRepository
+from app.domain.contracts import ContractRepository
+from app.domain.customers import CustomerRepository
+from app.domain.orders import OrderRepository
+from app.domain.products import ProductRepository
+
+
+class UnitOfWork(Protocol):
+    customers: CustomerRepository
+    products: ProductRepository
+    orders: OrderRepository
+    contracts: ContractRepository
+    api_keys: ApiKeyRepository
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """`write()` opens a transaction that may change data (serialised on SQLite); `read()` one that may not.
+    Leaving the block without `commit()` rolls back."""
+
+    def write(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+    def read(self) -> AbstractAsyncContextManager[UnitOfWork]: ...

@@ -1,0 +1,86 @@
+"""create_app(): settings, lifespan, middleware, routers, error handlers and the OpenAPI document."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app.domain.clock import Clock
+from app.routers import api_keys, contracts, customers, me, ops, orders, products
+from app.settings import Settings, get_settings
+from app.web.logging import configure_logging
+from app.web.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from app.web.request_context import HttpMetrics, RequestContextMiddleware
+from app.web.wiring import build_services
+
+DESCRIPTION = """\
+After-sales workflow service: complaints, service tickets, tasks and after-sales orders
+(refund, partial refund, return-and-refund, replenish, exchange, compensation) as one REST API.
+
+* Authenticate with `Authorization: Bearer <JWT>` or `X-API-Key: <key>`.
+* Errors are RFC 9457 `application/problem+json` documents with a stable `code`.
+* Lists use keyset pages: `limit` (1–100) and the `next_cursor` of the previous page.
+* Single resources carry an `ETag`; send it back in `If-Match` to change them safely.
+* Money is integer minor units with an ISO 4217 currency; times are UTC RFC 3339.
+"""
+
+log = structlog.get_logger("aftersales")
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    services = build_services(settings, clock)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info("startup", env=settings.env, database=services.database.engine.url.get_backend_name())
+        yield
+        await services.database.dispose()
+        log.info("shutdown")
+
+    app = FastAPI(
+        title="After-sales workflow service",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=settings.docs_url,
+        redoc_url=None,
+    )
+    app.state.services = services
+    install_problem_handlers(app)
+    for module in (ops, me, customers, products, orders, contracts, api_keys):
+        app.include_router(module.router)
+    app.add_middleware(
+        RequestContextMiddleware, metrics=HttpMetrics(services.registry), max_body_bytes=settings.max_body_bytes
+    )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with every problem answer typed application/problem+json."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for path in schema["paths"].values():
+            for operation in path.values():
+                for response in operation.get("responses", {}).values():
+                    content = response.get("content", {})
+                    ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
+                    if ref.endswith("/Problem"):
+                        response["content"] = {PROBLEM_MEDIA_TYPE: content["application/json"]}
+        schema["components"]["schemas"].pop("HTTPValidationError", None)
+        schema["components"]["schemas"].pop("ValidationError", None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def app_from_env() -> FastAPI:
+    """Uvicorn factory: `uvicorn --factory app.main:app_from_env`."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    return create_app(settings)

@@ -1,0 +1,1 @@
+"""SQLAlchemy Core tables, repository implementations and the unit of work."""

@@ -1,0 +1,76 @@
+"""Customer rows ↔ Customer entities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.customers import ContactChannel, ContactKind, Customer, CustomerData, CustomerLevel
+from app.domain.pagination import Page, PageRequest
+from app.persistence.keyset import fetch_page
+from app.persistence.tables import customers
+
+
+def _values(customer: Customer) -> dict[str, Any]:
+    data = customer.data
+    return {
+        "name": data.name,
+        "phone": data.phone,
+        "level": data.level.value,
+        "region": data.region,
+        "contact_channels": [
+            {"kind": c.kind.value, "value": c.value, "preferred": c.preferred} for c in data.contact_channels
+        ],
+        "version": customer.version,
+        "updated_at": customer.updated_at,
+    }
+
+
+def _entity(row: Row[Any]) -> Customer:
+    return Customer(
+        id=row.id,
+        customer_no=row.customer_no,
+        data=CustomerData(
+            name=row.name,
+            phone=row.phone,
+            level=CustomerLevel(row.level),
+            region=row.region,
+            contact_channels=tuple(
+                ContactChannel(kind=ContactKind(c["kind"]), value=c["value"], preferred=c["preferred"])
+                for c in row.contact_channels
+            ),
+        ),
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+class SqlCustomerRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, customer_no: str, *, for_update: bool = False) -> Customer | None:
+        stmt = select(customers).where(customers.c.customer_no == customer_no)
+        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        return _entity(row) if row else None
+
+    async def add(self, customer: Customer) -> None:
+        await self._conn.execute(
+            insert(customers).values(
+                id=customer.id, customer_no=customer.customer_no, created_at=customer.created_at, **_values(customer)
+            )
+        )
+
+    async def update(self, customer: Customer) -> None:
+        await self._conn.execute(update(customers).where(customers.c.id == customer.id).values(**_values(customer)))
+
+    async def existing_numbers(self, customer_nos: set[str]) -> set[str]:
+        stmt = select(customers.c.customer_no).where(customers.c.customer_no.in_(customer_nos))
+        return set((await self._conn.execute(stmt)).scalars())
+
+    async def list(self, page: PageRequest) -> Page[Customer]:
+        rows, next_key = await fetch_page(self._conn, select(customers), customers.c.id, page)
+        return Page([_entity(row) for row in rows], next_key)

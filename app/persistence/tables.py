@@ -1,0 +1,125 @@
+"""The schema as SQLAlchemy Core tables; alembic migrations create it and a test keeps them in step."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+)
+
+from app.persistence.types import JsonDocument, UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _audit_columns() -> list[Column]:
+    return [
+        Column("version", Integer, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("updated_at", UtcDateTime, nullable=False),
+    ]
+
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("customer_no", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("phone", String(32)),
+    Column("level", String(16), nullable=False),
+    Column("region", String(64)),
+    Column("contact_channels", JsonDocument, nullable=False),
+    *_audit_columns(),
+)
+
+products = Table(
+    "products",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("sku", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("model", String(100)),
+    Column("warranty_months", Integer, nullable=False),
+    Column("product_line", String(64)),
+    *_audit_columns(),
+    Index(None, "product_line", "id"),
+)
+
+sales_orders = Table(
+    "sales_orders",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("order_no", String(64), nullable=False, unique=True),
+    Column("customer_no", String(64), ForeignKey("customers.customer_no"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("shipping_fee", BigInteger, nullable=False),
+    Column("discount_amount", BigInteger, nullable=False),
+    Column("paid_amount", BigInteger, nullable=False),
+    Column("payment_status", String(16), nullable=False),
+    Column("fulfilment_status", String(16), nullable=False),
+    Column("paid_at", UtcDateTime),
+    Column("picking_at", UtcDateTime),
+    Column("picked_at", UtcDateTime),
+    Column("shipped_at", UtcDateTime),
+    Column("signed_at", UtcDateTime),
+    Column("shipping_region", String(64)),
+    Column("placed_at", UtcDateTime, nullable=False),
+    *_audit_columns(),
+    Index(None, "customer_no", "id"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", Uuid, ForeignKey("sales_orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku", String(64), ForeignKey("products.sku"), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Index(None, "sku"),
+)
+
+service_contracts = Table(
+    "service_contracts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("contract_no", String(64), nullable=False, unique=True),
+    Column("customer_no", String(64), ForeignKey("customers.customer_no"), nullable=False),
+    Column("skus", JsonDocument, nullable=False),
+    Column("starts_on", Date, nullable=False),
+    Column("ends_on", Date, nullable=False),
+    Column("sla_level", String(16), nullable=False),
+    *_audit_columns(),
+    Index(None, "customer_no", "id"),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("key_id", String(16), nullable=False, unique=True),
+    Column("name", String(100), nullable=False),
+    Column("roles", JsonDocument, nullable=False),
+    Column("salt", String(32), nullable=False),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_by", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)

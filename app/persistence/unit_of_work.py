@@ -1,0 +1,67 @@
+"""One transaction on one connection, with the repositories bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.domain.errors import Conflict
+from app.persistence.api_keys import SqlApiKeyRepository
+from app.persistence.contracts import SqlContractRepository
+from app.persistence.customers import SqlCustomerRepository
+from app.persistence.database import Database
+from app.persistence.orders import SqlOrderRepository
+from app.persistence.products import SqlProductRepository
+
+# PostgreSQL SQLSTATEs that mean "another transaction got there first": try again.
+_RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
+
+
+class SqlUnitOfWork:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+        self.customers = SqlCustomerRepository(conn)
+        self.products = SqlProductRepository(conn)
+        self.orders = SqlOrderRepository(conn)
+        self.contracts = SqlContractRepository(conn)
+        self.api_keys = SqlApiKeyRepository(conn)
+
+    async def commit(self) -> None:
+        await self._conn.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[SqlUnitOfWork]:
+        async with self._database.write_slot(), self._transaction(self._database.write_engine) as uow:
+            yield uow
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[SqlUnitOfWork]:
+        async with self._transaction(self._database.engine) as uow:
+            yield uow
+
+    @asynccontextmanager
+    async def _transaction(self, engine: AsyncEngine) -> AsyncIterator[SqlUnitOfWork]:
+        try:
+            async with engine.connect() as conn:
+                await conn.begin()
+                yield SqlUnitOfWork(conn)
+                # Leaving without commit: closing the connection rolls the transaction back.
+        except IntegrityError as exc:
+            raise Conflict(
+                "Another request changed the same data at the same time; retry the request",
+                code="concurrent_modification",
+            ) from exc
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
+                raise Conflict(
+                    "The data is locked by a concurrent request; retry the request", code="concurrent_modification"
+                ) from exc
+            raise

@@ -1,0 +1,1 @@
+"""Thin HTTP adapters: parse, authorize, call one service method, shape the response."""

@@ -1,0 +1,55 @@
+"""/v1/customers: ERP/CRM upserts by customer_no; reads scoped to the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+
+from app.domain.pagination import PageRequest
+from app.schemas.common import KeyPath, PageOut, problems
+from app.schemas.contracts import ContractOut
+from app.schemas.customers import CustomerIn, CustomerOut, CustomerOverviewOut
+from app.schemas.orders import OrderOut
+from app.web.auth import Anyone, ReferenceWriter, StaffOrIntegration
+from app.web.pagination import encode_cursor, page_out, page_request
+from app.web.preconditions import Guarded
+from app.web.responses import saved, versioned
+from app.web.wiring import Svc
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"])
+
+
+@router.put("/{customer_no}", responses=problems(412, 422, 428))
+async def put_customer(
+    customer_no: KeyPath, body: CustomerIn, _: ReferenceWriter, precondition: Guarded, response: Response, svc: Svc
+) -> CustomerOut:
+    """Create (201) or replace (200) a customer by its business key. Unchanged data keeps the version."""
+    return saved(response, await svc.customers.upsert(customer_no, body.to_data(), precondition), CustomerOut.of)
+
+
+@router.get("/{customer_no}", responses=problems(404, 422))
+async def get_customer(customer_no: KeyPath, principal: Anyone, response: Response, svc: Svc) -> CustomerOut:
+    """One customer. A customer may read only themselves; any other number answers 404."""
+    return versioned(response, await svc.customers.get(principal, customer_no), CustomerOut.of)
+
+
+@router.get("", responses=problems(422))
+async def list_customers(
+    _: StaffOrIntegration, page: Annotated[PageRequest, Depends(page_request)], svc: Svc
+) -> PageOut[CustomerOut]:
+    """Customers, newest first, in keyset pages."""
+    result = await svc.customers.list(page)
+    return page_out(result, CustomerOut.of)
+
+
+@router.get("/{customer_no}/overview", responses=problems(404, 422))
+async def get_customer_overview(customer_no: KeyPath, principal: Anyone, svc: Svc) -> CustomerOverviewOut:
+    """客户统一视图: the customer, their latest orders and their service contracts in one read."""
+    overview = await svc.customers.overview(principal, customer_no)
+    return CustomerOverviewOut(
+        customer=CustomerOut.of(overview.customer),
+        recent_orders=[OrderOut.of(o) for o in overview.recent_orders.items],
+        more_orders_cursor=encode_cursor(overview.recent_orders.next_key),
+        contracts=[ContractOut.of(c) for c in overview.contracts.items],
+    )

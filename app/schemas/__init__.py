@@ -1,0 +1,1 @@
+"""Pydantic request/response models: the public contract SDKs are generated from."""

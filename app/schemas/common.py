@@ -1,0 +1,73 @@
+"""Building blocks shared by every schema: strict inputs, business keys, pages and problem documents."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+BusinessKey = Annotated[str, Field(pattern=KEY_PATTERN, examples=["C-10001"])]
+"""ERP/CRM business key (customer_no, sku, order_no, contract_no): letters, digits, `.`, `_`, `-`; ≤ 64."""
+KeyPath = Annotated[str, Path(pattern=KEY_PATTERN, description="Business key.")]
+MinorUnits = Annotated[int, Field(ge=0, le=10**13, description="Integer minor units (分, cents); never a float.")]
+
+
+class Input(BaseModel):
+    """Every request body: unknown fields are refused (422) rather than silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class PageOut(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
+
+
+class ProblemFieldError(BaseModel):
+    detail: str
+    pointer: str | None = Field(None, description="JSON pointer into the request body, as a URI fragment.")
+    parameter: str | None = Field(None, description="Name of the bad query or path parameter.")
+    header: str | None = Field(None, description="Name of the bad header.")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem document; `code` is stable and machine-readable."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["/problems/validation_failed"])
+    title: str
+    status: int
+    detail: str
+    code: str = Field(examples=["validation_failed"])
+    errors: list[ProblemFieldError] | None = None
+
+
+_PROBLEM_DESCRIPTIONS = {
+    401: "Missing, expired or invalid credentials.",
+    403: "The caller's roles may not call this operation.",
+    404: "No such resource, or it belongs to someone else.",
+    409: "Conflicts with the resource's current state.",
+    412: "If-Match/If-None-Match did not match the current ETag.",
+    413: "The request body is too large.",
+    422: "The request is well-formed JSON but some fields are invalid; `errors` names them.",
+    428: "This change requires If-Match.",
+    429: "Too many requests; see Retry-After.",
+}
+
+
+def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entries for the problem documents an operation can answer (every authenticated
+    operation can answer 401, 403 and 429)."""
+    return {
+        status: {"model": Problem, "description": _PROBLEM_DESCRIPTIONS[status]}
+        for status in (401, 403, 429, *statuses)
+    }

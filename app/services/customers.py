@@ -1,0 +1,74 @@
+"""Customer use cases: ERP/CRM upserts, reads scoped to the caller, the unified customer overview."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.domain.clock import Clock
+from app.domain.contracts import ServiceContract
+from app.domain.customers import Customer, CustomerData, CustomerRepository
+from app.domain.errors import NotFound
+from app.domain.ids import new_id
+from app.domain.orders import SalesOrder
+from app.domain.pagination import Page, PageRequest
+from app.domain.preconditions import Precondition
+from app.domain.principal import Principal
+from app.domain.unit_of_work import UnitOfWorkFactory
+from app.services.revisions import Saved, save_revision
+
+OVERVIEW_ITEMS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerOverview:
+    """客户统一视图: the customer with their latest orders and their service contracts."""
+
+    customer: Customer
+    recent_orders: Page[SalesOrder]
+    contracts: Page[ServiceContract]
+
+
+def customer_not_found(customer_no: str) -> NotFound:
+    return NotFound(f"No customer '{customer_no}'", code="customer_not_found")
+
+
+class CustomerService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def upsert(self, customer_no: str, data: CustomerData, precondition: Precondition) -> Saved[Customer]:
+        async with self._uow.write() as uow:
+            existing = await uow.customers.get(customer_no, for_update=True)
+            precondition.check(existing.version if existing else None)
+            now = self._clock.now()
+            saved = await save_revision(
+                uow.customers, existing, data, now, lambda: Customer(new_id(), customer_no, data, 1, now, now)
+            )
+            await uow.commit()
+        return saved
+
+    async def get(self, principal: Principal, customer_no: str) -> Customer:
+        async with self._uow.read() as uow:
+            return await self._visible(uow.customers, principal, customer_no)
+
+    async def list(self, page: PageRequest) -> Page[Customer]:
+        async with self._uow.read() as uow:
+            return await uow.customers.list(page)
+
+    async def overview(self, principal: Principal, customer_no: str) -> CustomerOverview:
+        first = PageRequest(limit=OVERVIEW_ITEMS)
+        async with self._uow.read() as uow:
+            customer = await self._visible(uow.customers, principal, customer_no)
+            return CustomerOverview(
+                customer=customer,
+                recent_orders=await uow.orders.list(first, customer_no=customer_no),
+                contracts=await uow.contracts.list(first, customer_no=customer_no),
+            )
+
+    @staticmethod
+    async def _visible(customers: CustomerRepository, principal: Principal, customer_no: str) -> Customer:
+        customer = await customers.get(customer_no) if principal.can_see_customer(customer_no) else None
+        if customer is None:
+            raise customer_not_found(customer_no)
+        return customer

@@ -1,0 +1,68 @@
+"""One Settings object: every knob is an `AFTERSALES_*` environment variable with a safe development default."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
+
+
+class Settings(BaseSettings):
+    """Configuration read from the environment (prefix `AFTERSALES_`)."""
+
+    model_config = SettingsConfigDict(env_prefix="AFTERSALES_", extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = Field(
+        "development", description="Deployment environment; `production` refuses unsafe defaults."
+    )
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./aftersales.db",
+        description="SQLAlchemy async URL: SQLite (embedded default) or postgresql+asyncpg://…",
+    )
+    database_pool_size: int = Field(10, ge=1, le=200, description="Connections per process (PostgreSQL).")
+    database_echo: bool = Field(False, description="Log every SQL statement (development only).")
+    host: str = Field("127.0.0.1", description="Address `aftersales serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `aftersales serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Uvicorn worker processes for `aftersales serve`.")
+    jwt_secret: SecretStr = Field(
+        SecretStr(DEVELOPMENT_JWT_SECRET), description="HS256 secret for bearer tokens (≥ 32 bytes)."
+    )
+    jwt_issuer: str = Field("aftersales", description="`iss` claim issued and required.")
+    jwt_audience: str = Field("aftersales-api", description="`aud` claim issued and required.")
+    jwt_leeway_seconds: int = Field(30, ge=0, le=300, description="Clock skew tolerated on `exp`/`nbf`.")
+    token_ttl_seconds: int = Field(3600 * 8, ge=60, description="Lifetime of tokens made by `aftersales token`.")
+    max_body_bytes: int = Field(1_048_576, ge=1024, description="Request bodies above this answer 413.")
+    require_if_match: bool = Field(
+        False, description="When true, changing an existing resource without If-Match answers 428."
+    )
+    rate_limit_per_minute: int = Field(
+        0, ge=0, description="Requests per minute per caller and process (0 = unlimited); above it 429."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_json: bool = Field(True, description="JSON log lines (false: human-readable console lines).")
+    docs_url: str = Field("/docs", description="Where interactive API docs are served.")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        secret = self.jwt_secret.get_secret_value()
+        if secret == DEVELOPMENT_JWT_SECRET or len(secret) < 32:
+            raise ValueError("production needs AFTERSALES_JWT_SECRET: a secret of at least 32 bytes")
+        if self.database_url.startswith("sqlite"):
+            raise ValueError("production needs PostgreSQL in AFTERSALES_DATABASE_URL, not SQLite")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by every router: problems, auth, pagination, preconditions, request context."""

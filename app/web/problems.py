@@ -1,0 +1,153 @@
+"""RFC 9457 problem documents: the one shape of every error response, each with a stable `code`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from http import HTTPStatus
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.domain.errors import (
+    Conflict,
+    DomainError,
+    FieldError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    RateLimited,
+    Unauthenticated,
+)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+STATUS_OF: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    InvalidInput: 422,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    PreconditionFailed: 412,
+    PreconditionRequired: 428,
+    RateLimited: 429,
+}
+
+_CODE_OF_STATUS = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    500: "internal_error",
+}
+
+
+def problem_type(code: str) -> str:
+    return f"/problems/{code}"
+
+
+def problem_body(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    errors: Sequence[FieldError] = (),
+    extra: dict[str, Any] | None = None,
+) -> bytes:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = [_field_error(error) for error in errors]
+    body.update(extra or {})
+    return orjson.dumps(body)
+
+
+def problem_response(
+    status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+) -> Response:
+    return Response(
+        problem_body(status, code, detail, **kwargs),
+        status_code=status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=headers,
+    )
+
+
+def _field_error(error: FieldError) -> dict[str, str]:
+    if error.location == "body":
+        return {"detail": error.detail, "pointer": f"#{error.pointer}"}
+    key = "header" if error.location == "header" else "parameter"
+    return {"detail": error.detail, key: error.pointer}
+
+
+def domain_error_response(error: DomainError) -> Response:
+    status = next((s for kind, s in STATUS_OF.items() if isinstance(error, kind)), 400)
+    headers: dict[str, str] = {}
+    if isinstance(error, Unauthenticated):
+        headers["WWW-Authenticate"] = 'Bearer realm="aftersales"'
+    if isinstance(error, RateLimited):
+        headers["Retry-After"] = str(error.retry_after_seconds)
+    return problem_response(
+        status, error.code, error.detail, title=error.title, errors=error.errors, extra=error.extra, headers=headers
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    found: list[FieldError] = []
+    for error in exc.errors():
+        where, *path = error.get("loc", ("body",))
+        message = "unknown field" if error.get("type") == "extra_forbidden" else error.get("msg", "invalid")
+        if where == "body":
+            if error.get("type") == "json_invalid":
+                found.append(FieldError("", f"the body is not valid JSON: {error.get('ctx', {}).get('error', '')}"))
+                continue
+            found.append(FieldError("".join(f"/{part}" for part in path), message))
+        else:
+            found.append(FieldError(str(path[0]) if path else where, message, location=where))
+    return found
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    async def on_domain_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DomainError)
+        return domain_error_response(exc)
+
+    async def on_validation_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = _validation_errors(exc)
+        return problem_response(
+            422,
+            "validation_failed",
+            f"The request has {len(errors)} invalid field(s)",
+            title="Validation failed",
+            errors=errors,
+        )
+
+    async def on_http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _CODE_OF_STATUS.get(exc.status_code, f"http_{exc.status_code}")
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        if exc.status_code == 404 and detail == "Not Found":
+            detail, code = "No resource at this path", "route_not_found"
+        elif exc.status_code == 405:
+            detail = f"This path does not accept this method; allowed: {(exc.headers or {}).get('Allow', '')}"
+        return problem_response(exc.status_code, code, detail, headers=dict(exc.headers or {}))
+
+    app.add_exception_handler(DomainError, on_domain_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)

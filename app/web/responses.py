@@ -1,0 +1,25 @@
+"""Shaping answers to upserts: 201 on create, 200 on replace, always with the resource's ETag."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi import Response
+
+from app.services.revisions import Saved
+from app.web.preconditions import set_etag
+
+E = TypeVar("E")
+R = TypeVar("R")
+
+
+def saved(response: Response, result: Saved[E], render: Callable[[E], R]) -> R:
+    response.status_code = 201 if result.created else 200
+    set_etag(response, result.entity.version)  # type: ignore[attr-defined]
+    return render(result.entity)
+
+
+def versioned(response: Response, entity: Any, render: Callable[[Any], R]) -> R:
+    set_etag(response, entity.version)
+    return render(entity)

@@ -1,0 +1,75 @@
+"""Builds the services once per app from settings, and hands them to routes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from prometheus_client import CollectorRegistry
+
+from app.domain.clock import Clock, SystemClock
+from app.persistence.database import Database
+from app.persistence.migrations import DatabaseSchemaProbe
+from app.persistence.unit_of_work import SqlUnitOfWorkFactory
+from app.services.api_keys import ApiKeyService
+from app.services.contracts import ContractService
+from app.services.customers import CustomerService
+from app.services.health import HealthService
+from app.services.orders import OrderService
+from app.services.products import ProductService
+from app.services.tokens import TokenCodec, TokenPolicy
+from app.settings import Settings
+from app.web.rate_limit import RateLimiter
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    database: Database
+    registry: CollectorRegistry
+    rate_limiter: RateLimiter
+    tokens: TokenCodec
+    health: HealthService
+    api_keys: ApiKeyService
+    customers: CustomerService
+    products: ProductService
+    orders: OrderService
+    contracts: ContractService
+
+
+def token_codec(settings: Settings) -> TokenCodec:
+    return TokenCodec(
+        TokenPolicy(
+            secret=settings.jwt_secret.get_secret_value(),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            leeway_seconds=settings.jwt_leeway_seconds,
+        )
+    )
+
+
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    database = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
+    uow = SqlUnitOfWorkFactory(database)
+    return Services(
+        settings=settings,
+        database=database,
+        registry=CollectorRegistry(),
+        rate_limiter=RateLimiter(settings.rate_limit_per_minute),
+        tokens=token_codec(settings),
+        health=HealthService(DatabaseSchemaProbe(database)),
+        api_keys=ApiKeyService(uow, clock),
+        customers=CustomerService(uow, clock),
+        products=ProductService(uow, clock),
+        orders=OrderService(uow, clock),
+        contracts=ContractService(uow, clock),
+    )
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+Svc = Annotated[Services, Depends(services)]

@@ -1,0 +1,96 @@
+"""Fixtures: the app on a real, migrated database (SQLite and PostgreSQL), HTTP clients and tokens per role."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from app.domain.clock import SystemClock
+from app.domain.principal import Role
+from app.main import create_app
+from app.settings import Settings
+from tests.databases import (
+    create_postgres_database,
+    drop_postgres_database,
+    empty_all_tables,
+    migrate,
+    sqlite_url,
+)
+
+TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        url = sqlite_url(tmp_path_factory.mktemp("sqlite"))
+        await migrate(url)
+        yield url
+        return
+    url = await create_postgres_database()
+    try:
+        await migrate(url)
+        yield url
+    finally:
+        await drop_postgres_database(url)
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        jwt_secret=TEST_SECRET,
+        log_json=True,  # type: ignore[arg-type]
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> AsyncIterator[FastAPI]:
+    application = create_app(make_settings(database_url))
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture(autouse=True)
+async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Tests that use the database start from empty tables."""
+    yield
+    if "app" in request.fixturenames:
+        app: FastAPI = request.getfixturevalue("app")
+        await empty_all_tables(app.state.services.database.engine)
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+
+
+TokenFor = Callable[..., dict[str, str]]
+
+
+@pytest.fixture
+def auth(app: FastAPI) -> TokenFor:
+    """`auth(Role.AGENT)` → headers with a bearer token; customers get `customer_no` (default C-1)."""
+    codec = app.state.services.tokens
+
+    def headers(role: Role, *, sub: str | None = None, customer_no: str | None = None) -> dict[str, str]:
+        if role is Role.CUSTOMER:
+            customer_no = customer_no or "C-1"
+        token = codec.issue(
+            subject=sub or f"{role.value}-1",
+            roles=[role],
+            customer_no=customer_no,
+            now=SystemClock().now(),
+            ttl=timedelta(hours=1),
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers

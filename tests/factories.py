@@ -1,0 +1,82 @@
+"""Request bodies and seeding through the public API, so tests arrange exactly as callers do."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from app.domain.principal import Role
+
+NOW = datetime.now(UTC)
+
+
+def iso(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def customer_body(**overrides: Any) -> dict[str, Any]:
+    return {
+        "name": "张伟",
+        "phone": "+86 138 0013 8000",
+        "level": "vip",
+        "region": "CN-31",
+        "contact_channels": [{"kind": "wechat", "value": "zw88", "preferred": True}],
+        **overrides,
+    }
+
+
+def product_body(**overrides: Any) -> dict[str, Any]:
+    return {"name": "Air purifier X3", "model": "AP-X3", "warranty_months": 24, "product_line": "home", **overrides}
+
+
+def order_body(customer_no: str = "C-1", **overrides: Any) -> dict[str, Any]:
+    """A paid order for two SKU-1 at 100.00 plus 10.00 shipping, signed for a day ago."""
+    placed = NOW - timedelta(days=3)
+    return {
+        "customer_no": customer_no,
+        "currency": "CNY",
+        "lines": [{"sku": "SKU-1", "quantity": 2, "unit_price": 10000}],
+        "shipping_fee": 1000,
+        "discount_amount": 0,
+        "paid_amount": 21000,
+        "payment_status": "paid",
+        "fulfilment_status": "signed",
+        "paid_at": iso(placed + timedelta(minutes=1)),
+        "picking_at": iso(placed + timedelta(hours=1)),
+        "picked_at": iso(placed + timedelta(hours=2)),
+        "shipped_at": iso(placed + timedelta(days=1)),
+        "signed_at": iso(placed + timedelta(days=2)),
+        "shipping_region": "CN-31",
+        "placed_at": iso(placed),
+        **overrides,
+    }
+
+
+def contract_body(customer_no: str = "C-1", **overrides: Any) -> dict[str, Any]:
+    return {
+        "customer_no": customer_no,
+        "skus": ["SKU-1"],
+        "starts_on": "2026-01-01",
+        "ends_on": "2027-12-31",
+        "sla_level": "premium",
+        **overrides,
+    }
+
+
+async def put(client: httpx.AsyncClient, headers: dict[str, str], path: str, body: dict[str, Any]) -> httpx.Response:
+    response = await client.put(path, json=body, headers=headers)
+    assert response.status_code in (200, 201), response.text
+    return response
+
+
+async def seed_reference_data(
+    client: httpx.AsyncClient, auth: Any, customers: tuple[str, ...] = ("C-1", "C-2")
+) -> None:
+    """Product SKU-1, the given customers, and one order `SO-<customer_no>` each."""
+    admin = auth(Role.INTEGRATION)
+    await put(client, admin, "/v1/products/SKU-1", product_body())
+    for customer_no in customers:
+        await put(client, admin, f"/v1/customers/{customer_no}", customer_body(name=f"Customer {customer_no}"))
+        await put(client, admin, f"/v1/orders/SO-{customer_no}", order_body(customer_no))
