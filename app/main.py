@@ -16,6 +16,7 @@ from app.settings import Settings, get_settings
 from app.web.logging import configure_logging
 from app.web.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from app.web.request_context import HttpMetrics, RequestContextMiddleware
+from app.web.routes import api_routes, declared_roles
 from app.web.wiring import build_services
 
 DESCRIPTION = """\
@@ -63,9 +64,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with every problem answer typed application/problem+json."""
+    """FastAPI's document, with each operation's roles (`x-roles`) and problems typed application/problem+json."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for route in api_routes(app):
+            roles = declared_roles(route)
+            for method in route.methods:
+                operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+                if operation is not None and roles is not None:
+                    operation["x-roles"] = sorted(role.value for role in roles)
         for path in schema["paths"].values():
             for operation in path.values():
                 for response in operation.get("responses", {}).values():

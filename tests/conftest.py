@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import httpx
@@ -14,6 +15,7 @@ from app.domain.clock import SystemClock
 from app.domain.principal import Role
 from app.main import create_app
 from app.settings import Settings
+from app.web.logging import configure_logging
 from tests.databases import (
     create_postgres_database,
     drop_postgres_database,
@@ -21,6 +23,8 @@ from tests.databases import (
     migrate,
     sqlite_url,
 )
+
+configure_logging("INFO", json=True)
 
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
@@ -94,3 +98,17 @@ def auth(app: FastAPI) -> TokenFor:
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+@asynccontextmanager
+async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            yield http
+
+
+@pytest.fixture
+def app_with(database_url: str) -> Callable[..., FastAPI]:
+    """A separate app on the same database with some settings changed (`app_with(rate_limit_per_minute=2)`)."""
+    return lambda **overrides: create_app(make_settings(database_url, **overrides))

@@ -23,12 +23,15 @@ _ENCODERS = {UUID: "u", datetime: "t", int: "i", str: "s"}
 _DECODERS = {"u": UUID, "t": datetime.fromisoformat, "i": int, "s": str}
 
 
+def _tag(value: Any) -> str:
+    # isinstance, not type(): drivers hand back subclasses (asyncpg's UUID).
+    return next(tag for kind, tag in _ENCODERS.items() if isinstance(value, kind))
+
+
 def encode_cursor(key: tuple[Any, ...] | None) -> str | None:
     if key is None:
         return None
-    parts = [
-        [_ENCODERS[type(value)], value.isoformat() if isinstance(value, datetime) else str(value)] for value in key
-    ]
+    parts = [[_tag(value), value.isoformat() if isinstance(value, datetime) else str(value)] for value in key]
     return base64.urlsafe_b64encode(orjson.dumps(parts)).decode().rstrip("=")
 
 

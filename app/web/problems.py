@@ -24,6 +24,7 @@ from app.domain.errors import (
     RateLimited,
     Unauthenticated,
 )
+from app.web.routes import allowed_methods
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -138,15 +139,18 @@ def install_problem_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
-    async def on_http_error(_request: Request, exc: Exception) -> Response:
+    async def on_http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
         code = _CODE_OF_STATUS.get(exc.status_code, f"http_{exc.status_code}")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and detail == "Not Found":
             detail, code = "No resource at this path", "route_not_found"
         elif exc.status_code == 405:
-            detail = f"This path does not accept this method; allowed: {(exc.headers or {}).get('Allow', '')}"
-        return problem_response(exc.status_code, code, detail, headers=dict(exc.headers or {}))
+            # Starlette names only the first route that matched; Allow must list every method of the path.
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+            detail = f"This path does not accept {request.method}; allowed: {headers['Allow']}"
+        return problem_response(exc.status_code, code, detail, headers=headers)
 
     app.add_exception_handler(DomainError, on_domain_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

@@ -1,0 +1,55 @@
+"""Every route declares who may call it; the role matrix holds for every operation."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+
+from app.domain.principal import Role
+from app.web.routes import api_routes, declared_roles
+
+OPEN_ROUTES = {"/healthz", "/readyz", "/metrics"}
+SAMPLE_PATH_VALUES = {"key_id": str(uuid.uuid4())}
+
+
+def _operations(app):
+    for route in api_routes(app):
+        for method in sorted(route.methods):
+            path = re.sub(r"\{(\w+)\}", lambda m: SAMPLE_PATH_VALUES.get(m.group(1), "C-1"), route.path_format)
+            yield route, method, path
+
+
+async def test_every_route_declares_its_permission_or_is_deliberately_open(app):
+    undeclared = [route.path_format for route in api_routes(app) if declared_roles(route) is None]
+
+    assert set(undeclared) == OPEN_ROUTES
+
+
+async def test_every_protected_operation_refuses_anonymous_callers(app, client):
+    for route, method, path in _operations(app):
+        if route.path_format in OPEN_ROUTES:
+            continue
+        response = await client.request(method, path, json={})
+        assert response.status_code == 401, (method, path)
+        assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("role", list(Role))
+async def test_role_matrix(app, client, auth, role):
+    """A role outside a route's permission gets 403 before anything else is looked at; inside, never 401/403."""
+    for route, method, path in _operations(app):
+        roles = declared_roles(route)
+        if roles is None:
+            continue
+        response = await client.request(method, path, json={}, headers=auth(role))
+        if role in roles:
+            assert response.status_code not in (401, 403), (role, method, path, response.text)
+        else:
+            assert (response.status_code, response.json()["code"]) == (403, "role_not_allowed"), (role, method, path)
+
+
+async def test_open_operations_answer_without_credentials(client):
+    for path in sorted(OPEN_ROUTES):
+        assert (await client.get(path)).status_code == 200, path
