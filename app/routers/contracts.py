@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.domain.pagination import PageRequest
-from app.schemas.common import KEY_PATTERN, KeyPath, PageOut, problems
+from app.schemas.common import KEY_PATTERN, KeyPath, PageOut, problems, upserted
 from app.schemas.contracts import ContractIn, ContractOut
 from app.web.auth import Anyone, ReferenceWriter
 from app.web.pagination import page_out, page_request
@@ -18,7 +18,7 @@ from app.web.wiring import Svc
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
 
 
-@router.put("/{contract_no}", responses=problems(409, 412, 422, 428))
+@router.put("/{contract_no}", responses=upserted(ContractOut, 409, 412, 422, 428))
 async def put_contract(
     contract_no: KeyPath, body: ContractIn, _: ReferenceWriter, precondition: Guarded, response: Response, svc: Svc
 ) -> ContractOut:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from app.domain.pagination import PageRequest
-from app.schemas.common import KeyPath, PageOut, problems
+from app.schemas.common import KeyPath, PageOut, problems, upserted
 from app.schemas.contracts import ContractOut
 from app.schemas.customers import CustomerIn, CustomerOut, CustomerOverviewOut
 from app.schemas.orders import OrderOut
@@ -20,7 +20,7 @@ from app.web.wiring import Svc
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
 
-@router.put("/{customer_no}", responses=problems(412, 422, 428))
+@router.put("/{customer_no}", responses=upserted(CustomerOut, 412, 422, 428))
 async def put_customer(
     customer_no: KeyPath, body: CustomerIn, _: ReferenceWriter, precondition: Guarded, response: Response, svc: Svc
 ) -> CustomerOut:

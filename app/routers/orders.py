@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.domain.pagination import PageRequest
-from app.schemas.common import KEY_PATTERN, KeyPath, PageOut, problems
+from app.schemas.common import KEY_PATTERN, KeyPath, PageOut, problems, upserted
 from app.schemas.orders import OrderIn, OrderOut
 from app.web.auth import Anyone, ReferenceWriter
 from app.web.pagination import page_out, page_request
@@ -18,7 +18,7 @@ from app.web.wiring import Svc
 router = APIRouter(prefix="/v1/orders", tags=["orders"])
 
 
-@router.put("/{order_no}", responses=problems(409, 412, 422, 428))
+@router.put("/{order_no}", responses=upserted(OrderOut, 409, 412, 422, 428))
 async def put_order(
     order_no: KeyPath, body: OrderIn, _: ReferenceWriter, precondition: Guarded, response: Response, svc: Svc
 ) -> OrderOut:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.domain.pagination import PageRequest
-from app.schemas.common import KeyPath, PageOut, problems
+from app.schemas.common import KeyPath, PageOut, problems, upserted
 from app.schemas.products import ProductIn, ProductOut
 from app.web.auth import Anyone, ReferenceWriter
 from app.web.pagination import page_out, page_request
@@ -18,7 +18,7 @@ from app.web.wiring import Svc
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
 
-@router.put("/{sku}", responses=problems(412, 422, 428))
+@router.put("/{sku}", responses=upserted(ProductOut, 412, 422, 428))
 async def put_product(
     sku: KeyPath, body: ProductIn, _: ReferenceWriter, precondition: Guarded, response: Response, svc: Svc
 ) -> ProductOut:
@@ -37,7 +37,9 @@ async def list_products(
     _: Anyone,
     page: Annotated[PageRequest, Depends(page_request)],
     svc: Svc,
-    product_line: Annotated[str | None, Query(max_length=64, description="Only this product line.")] = None,
+    product_line: Annotated[
+        str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$", description="Only this product line.")
+    ] = None,
 ) -> PageOut[ProductOut]:
     """Products, newest first, in keyset pages."""
     result = await svc.products.list(page, product_line=product_line)

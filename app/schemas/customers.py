@@ -9,7 +9,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field
 
 from app.domain.customers import ContactChannel, ContactKind, Customer, CustomerData, CustomerLevel
-from app.schemas.common import Input, Output
+from app.schemas.common import Input, Line, Output
 from app.schemas.contracts import ContractOut
 from app.schemas.orders import OrderOut
 
@@ -18,7 +18,7 @@ Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{2,31}$", examples=["+8
 
 class ContactChannelIn(Input):
     kind: ContactKind
-    value: str = Field(min_length=1, max_length=200)
+    value: Line = Field(min_length=1, max_length=200)
     preferred: bool = False
 
 
@@ -37,10 +37,10 @@ class CustomerIn(Input):
         }
     )
 
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     phone: Phone | None = None
     level: CustomerLevel = CustomerLevel.REGULAR
-    region: str | None = Field(None, min_length=1, max_length=64, description="Region code, e.g. CN-31.")
+    region: Line | None = Field(None, min_length=1, max_length=64, description="Region code, e.g. CN-31.")
     contact_channels: list[ContactChannelIn] = Field(default_factory=list, max_length=20)
 
     def to_data(self) -> CustomerData:

@@ -15,7 +15,7 @@ from app.domain.orders import (
     PaymentStatus,
     SalesOrder,
 )
-from app.schemas.common import BusinessKey, Input, MinorUnits, Output
+from app.schemas.common import BusinessKey, Input, Line, MinorUnits, Output
 
 
 class OrderLineIn(Input):
@@ -62,7 +62,7 @@ class OrderIn(Input):
     picked_at: AwareDatetime | None = None
     shipped_at: AwareDatetime | None = None
     signed_at: AwareDatetime | None = None
-    shipping_region: str | None = Field(None, min_length=1, max_length=64)
+    shipping_region: Line | None = Field(None, min_length=1, max_length=64)
     placed_at: AwareDatetime
 
     def to_data(self) -> OrderData:

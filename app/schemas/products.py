@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field
 
 from app.domain.products import Product, ProductData
-from app.schemas.common import Input, Output
+from app.schemas.common import Input, Line, Output
 
 
 class ProductIn(Input):
@@ -20,10 +20,10 @@ class ProductIn(Input):
         }
     )
 
-    name: str = Field(min_length=1, max_length=200)
-    model: str | None = Field(None, min_length=1, max_length=100)
+    name: Line = Field(min_length=1, max_length=200)
+    model: Line | None = Field(None, min_length=1, max_length=100)
     warranty_months: int = Field(ge=0, le=240, description="Manufacturer warranty from purchase, in months.")
-    product_line: str | None = Field(None, min_length=1, max_length=64)
+    product_line: Line | None = Field(None, min_length=1, max_length=64)
 
     def to_data(self) -> ProductData:
         return ProductData(

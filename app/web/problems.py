@@ -144,6 +144,15 @@ def install_problem_handlers(app: FastAPI) -> None:
         code = _CODE_OF_STATUS.get(exc.status_code, f"http_{exc.status_code}")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         headers = dict(exc.headers or {})
+        if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+            # FastAPI answers 400 for a body it cannot decode (bad UTF-8); to callers that is invalid JSON too.
+            return problem_response(
+                422,
+                "validation_failed",
+                "The request has 1 invalid field(s)",
+                title="Validation failed",
+                errors=[FieldError("", f"the body is not valid JSON: {exc.__cause__}")],
+            )
         if exc.status_code == 404 and detail == "Not Found":
             detail, code = "No resource at this path", "route_not_found"
         elif exc.status_code == 405:
