@@ -29,6 +29,17 @@ configure_logging("INFO", json=True)
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`postgres_only` tests run only in the PostgreSQL half (SQLite serialises writers, so races cannot occur)."""
+    keep, drop = [], []
+    for item in items:
+        backend = getattr(item, "callspec", None) and item.callspec.params.get("database_url")
+        (drop if item.get_closest_marker("postgres_only") and backend == "sqlite" else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgres"])
 async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     if request.param == "sqlite":

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.domain.pagination import PageRequest
-from app.schemas.common import KeyPath, PageOut, problems, upserted
+from app.schemas.common import LINE_PATTERN, KeyPath, PageOut, problems, upserted
 from app.schemas.products import ProductIn, ProductOut
 from app.web.auth import Anyone, ReferenceWriter
 from app.web.pagination import page_out, page_request
@@ -38,7 +38,7 @@ async def list_products(
     page: Annotated[PageRequest, Depends(page_request)],
     svc: Svc,
     product_line: Annotated[
-        str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$", description="Only this product line.")
+        str | None, Query(max_length=64, pattern=LINE_PATTERN, description="Only this product line.")
     ] = None,
 ) -> PageOut[ProductOut]:
     """Products, newest first, in keyset pages."""

@@ -13,7 +13,8 @@ KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 BusinessKey = Annotated[str, Field(pattern=KEY_PATTERN, examples=["C-10001"])]
 """ERP/CRM business key (customer_no, sku, order_no, contract_no): letters, digits, `.`, `_`, `-`; ≤ 64."""
 KeyPath = Annotated[str, Path(pattern=KEY_PATTERN, description="Business key.")]
-Line = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]*$")]
+LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
+Line = Annotated[str, Field(pattern=LINE_PATTERN)]
 """Single-line text: control characters (NUL included, which PostgreSQL cannot store) are refused."""
 MinorUnits = Annotated[int, Field(ge=0, le=10**13, description="Integer minor units (分, cents); never a float.")]
 
