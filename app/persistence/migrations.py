@@ -13,7 +13,9 @@ from sqlalchemy.exc import DBAPIError
 
 from app.persistence.database import Database
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Beside the package in a checkout; in the working directory where the package is installed (the image).
+_CANDIDATES = (Path(__file__).resolve().parents[2] / "migrations", Path.cwd() / "migrations")
+MIGRATIONS_DIR = next((path for path in _CANDIDATES if (path / "env.py").exists()), _CANDIDATES[0])
 
 
 def alembic_config(database_url: str) -> Config:
