@@ -1,0 +1,1 @@
+"""Load benchmarks: the real service against a bare FastAPI + PostgreSQL floor, on a throwaway database."""
