@@ -7,14 +7,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import structlog
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.domain.clock import Clock
-from app.routers import api_keys, contracts, customers, me, ops, orders, products
+from app.routers import api_keys, contracts, customers, me, ops, orders, people, products, queues, tickets, workflows
 from app.settings import Settings, get_settings
 from app.web.logging import configure_logging
 from app.web.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from app.web.query_params import reject_repeated_scalars
 from app.web.request_context import HttpMetrics, RequestContextMiddleware
 from app.web.routes import api_routes, declared_roles
 from app.web.wiring import build_services
@@ -51,10 +52,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         lifespan=lifespan,
         docs_url=settings.docs_url,
         redoc_url=None,
+        dependencies=[Depends(reject_repeated_scalars)],
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (ops, me, customers, products, orders, contracts, api_keys):
+    for module in (ops, me, people, customers, products, orders, contracts, tickets, queues, workflows, api_keys):
         app.include_router(module.router)
     app.add_middleware(
         RequestContextMiddleware, metrics=HttpMetrics(services.registry), max_body_bytes=settings.max_body_bytes

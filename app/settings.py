@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         0, ge=0, description="Requests per minute per caller and process (0 = unlimited); above it 429."
     )
+    ticket_reopen_window_days: int = Field(
+        7, ge=0, le=365, description="Days after completion or closure in which a ticket may be reopened."
+    )
+    urge_min_interval_seconds: int = Field(
+        600, ge=0, le=86_400, description="A customer may urge (催单) the same ticket at most once per interval."
+    )
+    urge_escalate_after: int = Field(3, ge=1, le=100, description="Every N-th urge raises the escalation level.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_json: bool = Field(True, description="JSON log lines (false: human-readable console lines).")
     docs_url: str = Field("/docs", description="Where interactive API docs are served.")

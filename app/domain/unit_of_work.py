@@ -8,8 +8,11 @@ from typing import Protocol
 from app.domain.api_keys import ApiKeyRepository
 from app.domain.contracts import ContractRepository
 from app.domain.customers import CustomerRepository
+from app.domain.events import OutboxRepository, TimelineRepository
 from app.domain.orders import OrderRepository
+from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
+from app.domain.tickets import TicketRepository
 
 
 class UnitOfWork(Protocol):
@@ -18,6 +21,11 @@ class UnitOfWork(Protocol):
     orders: OrderRepository
     contracts: ContractRepository
     api_keys: ApiKeyRepository
+    agents: AgentRepository
+    groups: GroupRepository
+    tickets: TicketRepository
+    timeline: TimelineRepository
+    outbox: OutboxRepository
 
     async def commit(self) -> None: ...
 

@@ -1,24 +1,34 @@
-"""Keyset pages over a time-ordered id: newest first, O(page) whatever the table size."""
+"""Keyset pages: rows after the last key of the previous page, O(page) whatever the table size."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Row, Select
+from sqlalchemy import Column, Row, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import PageRequest
 
 
 async def fetch_page(
-    conn: AsyncConnection, stmt: Select[Any], key: Column[Any], page: PageRequest
+    conn: AsyncConnection,
+    stmt: Select[Any],
+    key: Column[Any] | Sequence[Column[Any]],
+    page: PageRequest,
+    *,
+    descending: bool = True,
 ) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
-    """Rows of one page (`key` descending) and the key to continue after, or None on the last page."""
+    """Rows of one page ordered by `key` (one column, or several compared as a row value) and the key to
+    continue after, or None on the last page."""
+    columns = [key] if isinstance(key, Column) else list(key)
     if page.after is not None:
-        stmt = stmt.where(key < page.after[0])
-    rows = (await conn.execute(stmt.order_by(key.desc()).limit(page.limit + 1))).all()
+        current = columns[0] if len(columns) == 1 else tuple_(*columns)
+        after = page.after[0] if len(columns) == 1 else tuple_(*page.after)
+        stmt = stmt.where(current < after if descending else current > after)
+    order = [c.desc() if descending else c.asc() for c in columns]
+    rows = (await conn.execute(stmt.order_by(*order).limit(page.limit + 1))).all()
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]
-    return rows, (rows[-1]._mapping[key],)
+    return rows, tuple(rows[-1]._mapping[c] for c in columns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     ForeignKey,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    Text,
     Uuid,
 )
 
@@ -122,4 +124,121 @@ api_keys = Table(
     Column("created_by", String(128), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("user_id", String(128), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("roles", JsonDocument, nullable=False),
+    Column("groups", JsonDocument, nullable=False),
+    Column("skills", JsonDocument, nullable=False),
+    Column("regions", JsonDocument, nullable=False),
+    Column("product_lines", JsonDocument, nullable=False),
+    Column("supervisor", String(128)),
+    Column("active", Boolean, nullable=False),
+    Column("max_open_tickets", Integer),
+    *_audit_columns(),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("description", String(1000)),
+    Column("business_line", String(64)),
+    *_audit_columns(),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("customer_no", String(64), ForeignKey("customers.customer_no"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("category", String(64)),
+    Column("tags", JsonDocument, nullable=False),
+    Column("order_no", String(64)),
+    Column("sku", String(64)),
+    Column("serial_no", String(64)),
+    Column("purchase_date", Date),
+    Column("warranty_status", String(16), nullable=False),
+    Column("warranty_until", Date),
+    Column("fault_description", Text),
+    Column("expected_by", UtcDateTime),
+    Column("contact", JsonDocument, nullable=False),
+    Column("region", String(64)),
+    Column("business_line", String(64)),
+    Column("attachments", JsonDocument, nullable=False),
+    Column("assignee", String(128)),
+    Column("group_key", String(64)),
+    Column("escalation_level", Integer, nullable=False),
+    Column("urge_count", Integer, nullable=False),
+    Column("last_urged_at", UtcDateTime),
+    Column("resolution", JsonDocument),
+    Column("follow_up_outcome", String(16)),
+    Column("close_reason", String(32)),
+    Column("resolved_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    Column("created_by", String(128), nullable=False),
+    *_audit_columns(),
+    Index(None, "status", "id"),
+    Index(None, "customer_no", "id"),
+    Index(None, "assignee", "status", "id"),
+    Index(None, "status", "group_key", "id"),
+    Index(None, "updated_at", "id"),
+    Index(None, "order_no"),
+)
+
+ticket_tags = Table(
+    "ticket_tags",
+    metadata,
+    Column("ticket_id", Uuid, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    Index(None, "tag", "ticket_id"),
+)
+
+timeline = Table(
+    "timeline",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("subject_id", Uuid, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("action", String(32)),
+    Column("from_status", String(32)),
+    Column("to_status", String(32)),
+    Column("remark", Text),
+    Column("payload", JsonDocument, nullable=False),
+    Column("public", Boolean, nullable=False),
+    Index(None, "subject_id", "id"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("aggregate_type", String(32), nullable=False),
+    Column("aggregate_id", Uuid, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
+    Column("payload", JsonDocument, nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(32), primary_key=True),
+    Column("value", BigInteger, nullable=False),
 )

@@ -13,8 +13,11 @@ from app.persistence.api_keys import SqlApiKeyRepository
 from app.persistence.contracts import SqlContractRepository
 from app.persistence.customers import SqlCustomerRepository
 from app.persistence.database import Database
+from app.persistence.events import SqlOutboxRepository, SqlTimelineRepository
 from app.persistence.orders import SqlOrderRepository
+from app.persistence.people import SqlAgentRepository, SqlGroupRepository
 from app.persistence.products import SqlProductRepository
+from app.persistence.tickets import SqlTicketRepository
 
 # PostgreSQL SQLSTATEs that mean "another transaction got there first": try again.
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
@@ -28,6 +31,11 @@ class SqlUnitOfWork:
         self.orders = SqlOrderRepository(conn)
         self.contracts = SqlContractRepository(conn)
         self.api_keys = SqlApiKeyRepository(conn)
+        self.agents = SqlAgentRepository(conn)
+        self.groups = SqlGroupRepository(conn)
+        self.tickets = SqlTicketRepository(conn)
+        self.timeline = SqlTimelineRepository(conn)
+        self.outbox = SqlOutboxRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

@@ -56,3 +56,7 @@ StaffOrIntegration = Annotated[Principal, Depends(Allow(*STAFF, Role.INTEGRATION
 ReferenceWriter = Annotated[Principal, Depends(Allow(Role.ADMIN, Role.INTEGRATION))]
 """ERP/CRM systems and admins upsert reference data."""
 Admin = Annotated[Principal, Depends(Allow(Role.ADMIN))]
+PeopleWriter = Annotated[Principal, Depends(Allow(Role.ADMIN, Role.MANAGER, Role.INTEGRATION))]
+"""HR systems, admins and managers maintain agents and groups."""
+Worker = Annotated[Principal, Depends(Allow(Role.AGENT, Role.MANAGER, Role.ADMIN))]
+"""People who work tickets from queues."""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
 from app.domain.clock import Clock, SystemClock
+from app.domain.tickets import TicketPolicy
 from app.persistence.database import Database
 from app.persistence.migrations import DatabaseSchemaProbe
 from app.persistence.unit_of_work import SqlUnitOfWorkFactory
@@ -17,7 +19,9 @@ from app.services.contracts import ContractService
 from app.services.customers import CustomerService
 from app.services.health import HealthService
 from app.services.orders import OrderService
+from app.services.people import PeopleService
 from app.services.products import ProductService
+from app.services.tickets import TicketService
 from app.services.tokens import TokenCodec, TokenPolicy
 from app.settings import Settings
 from app.web.rate_limit import RateLimiter
@@ -26,6 +30,7 @@ from app.web.rate_limit import RateLimiter
 @dataclass(frozen=True)
 class Services:
     settings: Settings
+    clock: Clock
     database: Database
     registry: CollectorRegistry
     rate_limiter: RateLimiter
@@ -36,6 +41,8 @@ class Services:
     products: ProductService
     orders: OrderService
     contracts: ContractService
+    people: PeopleService
+    tickets: TicketService
 
 
 def token_codec(settings: Settings) -> TokenCodec:
@@ -49,12 +56,21 @@ def token_codec(settings: Settings) -> TokenCodec:
     )
 
 
+def ticket_policy(settings: Settings) -> TicketPolicy:
+    return TicketPolicy(
+        reopen_window=timedelta(days=settings.ticket_reopen_window_days),
+        urge_min_interval=timedelta(seconds=settings.urge_min_interval_seconds),
+        urge_escalate_after=settings.urge_escalate_after,
+    )
+
+
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     database = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
     uow = SqlUnitOfWorkFactory(database)
     return Services(
         settings=settings,
+        clock=clock,
         database=database,
         registry=CollectorRegistry(),
         rate_limiter=RateLimiter(settings.rate_limit_per_minute),
@@ -65,6 +81,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         products=ProductService(uow, clock),
         orders=OrderService(uow, clock),
         contracts=ContractService(uow, clock),
+        people=PeopleService(uow, clock),
+        tickets=TicketService(uow, clock, ticket_policy(settings)),
     )
 
 

@@ -1,0 +1,66 @@
+"""Agents (客服/工程师) and groups (小组): who works tickets, with the skills and limits assignment reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+from uuid import UUID
+
+from app.domain.pagination import Page, PageRequest
+from app.domain.principal import Role
+
+
+@dataclass(frozen=True, slots=True)
+class AgentData:
+    name: str
+    roles: frozenset[Role]
+    groups: tuple[str, ...] = ()
+    skills: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    product_lines: tuple[str, ...] = ()
+    supervisor: str | None = None
+    active: bool = True
+    max_open_tickets: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Agent:
+    id: UUID
+    user_id: str
+    data: AgentData
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GroupData:
+    name: str
+    description: str | None = None
+    business_line: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    id: UUID
+    key: str
+    data: GroupData
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class AgentRepository(Protocol):
+    async def get(self, user_id: str, *, for_update: bool = False) -> Agent | None: ...
+    async def add(self, agent: Agent) -> None: ...
+    async def update(self, agent: Agent) -> None: ...
+    async def list(self, page: PageRequest, *, active: bool | None = None) -> Page[Agent]: ...
+
+
+class GroupRepository(Protocol):
+    async def get(self, key: str, *, for_update: bool = False) -> Group | None: ...
+    async def add(self, group: Group) -> None: ...
+    async def update(self, group: Group) -> None: ...
+    async def existing_keys(self, keys: set[str]) -> set[str]: ...
+    async def list(self, page: PageRequest) -> Page[Group]: ...

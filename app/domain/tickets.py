@@ -1,0 +1,254 @@
+"""Tickets (售后工单 / 客户投诉): a customer's complaint or service request, worked from intake to closure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
+
+from app.domain.pagination import Page, PageRequest
+from app.domain.principal import Principal, Role
+
+
+class Channel(StrEnum):
+    PHONE_400 = "phone_400"
+    IVR = "ivr"
+    APP = "app"
+    IM_BOT = "im_bot"
+    WEB = "web"
+    EMAIL = "email"
+    WECHAT = "wechat"
+    MARKETPLACE = "marketplace"
+    OTHER = "other"
+
+
+class TicketType(StrEnum):
+    COMPLAINT = "complaint"
+    REPAIR = "repair"
+    INSTALLATION = "installation"
+    CONSULTATION = "consultation"
+    AFTER_SALES_REQUEST = "after_sales_request"
+    OTHER = "other"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class WarrantyStatus(StrEnum):
+    IN_WARRANTY = "in_warranty"
+    OUT_OF_WARRANTY = "out_of_warranty"
+    UNKNOWN = "unknown"
+
+
+OPEN_STATES = ("new", "assigned", "in_progress", "waiting_on_customer", "pending_follow_up")
+MAX_ESCALATION_LEVEL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """Metadata only: the file lives in the caller's object store."""
+
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SparePart:
+    name: str
+    quantity: int
+    sku: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """解决方案与成本: what fixed it and what it cost (never shown to customers)."""
+
+    solution: str
+    spare_parts: tuple[SparePart, ...] = ()
+    labour_cost: int = 0
+    material_cost: int = 0
+    currency: str = "CNY"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPolicy:
+    """Configurable rules of the ticket workflow."""
+
+    reopen_window: timedelta = timedelta(days=7)
+    urge_min_interval: timedelta = timedelta(minutes=10)
+    urge_escalate_after: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    id: UUID
+    number: str
+    customer_no: str
+    channel: Channel
+    type: TicketType
+    priority: Priority
+    title: str
+    description: str
+    status: str
+    created_by: str
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    order_no: str | None = None
+    sku: str | None = None
+    serial_no: str | None = None
+    purchase_date: date | None = None
+    warranty_status: WarrantyStatus = WarrantyStatus.UNKNOWN
+    warranty_until: date | None = None
+    fault_description: str | None = None
+    expected_by: datetime | None = None
+    contact: Contact = field(default_factory=Contact)
+    region: str | None = None
+    business_line: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    assignee: str | None = None
+    group_key: str | None = None
+    escalation_level: int = 0
+    urge_count: int = 0
+    last_urged_at: datetime | None = None
+    resolution: Resolution | None = None
+    follow_up_outcome: str | None = None
+    close_reason: str | None = None
+    resolved_at: datetime | None = None
+    finished_at: datetime | None = None  # completed, closed or cancelled
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
+
+
+def ticket_number(year: int, sequence: int) -> str:
+    """T-YYYY-NNNNNN: short enough to read over the phone, unique and increasing."""
+    return f"T-{year}-{sequence:06d}"
+
+
+def warranty_end(purchase_date: date | None, warranty_months: int | None) -> date | None:
+    """Last day of the manufacturer's warranty (保修期), or None when the purchase date or product is unknown."""
+    if purchase_date is None or warranty_months is None:
+        return None
+    months = purchase_date.month - 1 + warranty_months
+    year, month = purchase_date.year + months // 12, months % 12 + 1
+    return date(year, month, min(purchase_date.day, _days_in_month(year, month)))
+
+
+def warranty_status_on(until: date | None, today: date) -> WarrantyStatus:
+    if until is None:
+        return WarrantyStatus.UNKNOWN
+    return WarrantyStatus.IN_WARRANTY if today <= until else WarrantyStatus.OUT_OF_WARRANTY
+
+
+def _days_in_month(year: int, month: int) -> int:
+    following = date(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+@dataclass(frozen=True, slots=True)
+class TicketContext:
+    """What the ticket workflow's guards see: the ticket, the time now and the configured policy."""
+
+    ticket: Ticket
+    now: datetime
+    policy: TicketPolicy
+
+
+MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
+
+
+def acts_as_assignee_or_manager(ctx: TicketContext, principal: Principal, _payload: object) -> str | None:
+    if principal.has_any(MANAGERS) or principal.subject == ctx.ticket.assignee:
+        return None
+    return f"only the assignee ({ctx.ticket.assignee or 'nobody'}) or a manager may do this"
+
+
+def has_assignee(ctx: TicketContext, _principal: Principal, _payload: object) -> str | None:
+    return None if ctx.ticket.assignee else "the ticket has no assignee"
+
+
+def has_no_assignee(ctx: TicketContext, _principal: Principal, _payload: object) -> str | None:
+    return None if not ctx.ticket.assignee else "the ticket has an assignee"
+
+
+def within_reopen_window(ctx: TicketContext, _principal: Principal, _payload: object) -> str | None:
+    finished = ctx.ticket.finished_at
+    if finished is None or ctx.now - finished <= ctx.policy.reopen_window:
+        return None
+    return f"the ticket can be reopened only within {ctx.policy.reopen_window.days} days of being finished"
+
+
+def below_max_escalation(ctx: TicketContext, _principal: Principal, _payload: object) -> str | None:
+    if ctx.ticket.escalation_level < MAX_ESCALATION_LEVEL:
+        return None
+    return f"the ticket is already at the highest escalation level ({MAX_ESCALATION_LEVEL})"
+
+
+class TicketSort(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFilter:
+    """List filters; empty fields do not filter."""
+
+    statuses: tuple[str, ...] = ()
+    priorities: tuple[Priority, ...] = ()
+    types: tuple[TicketType, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    assignee: str | None = None
+    group_key: str | None = None
+    customer_no: str | None = None
+    tag: str | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    updated_from: datetime | None = None
+    updated_to: datetime | None = None
+    text: str | None = None
+    business_lines: frozenset[str] | None = None  # tickets of these lines (or of none); None: all
+
+
+@dataclass(frozen=True, slots=True)
+class PoolScope:
+    """Which unassigned tickets a caller may claim: None means every group / business line."""
+
+    groups: frozenset[str] | None
+    business_lines: frozenset[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class PoolStats:
+    total: int
+    oldest_created_at: datetime | None
+
+
+class TicketRepository(Protocol):
+    async def next_sequence(self) -> int: ...
+    async def get(self, ref: UUID | str, *, for_update: bool = False) -> Ticket | None: ...
+    async def add(self, ticket: Ticket) -> None: ...
+    async def update(self, ticket: Ticket) -> None: ...
+    async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]: ...
+    async def pool(self, scope: PoolScope, page: PageRequest) -> Page[Ticket]: ...
+    async def pool_stats(self, scope: PoolScope) -> PoolStats: ...
+    async def open_count(self, assignee: str) -> int: ...

@@ -1,0 +1,108 @@
+"""Agent and group rows ↔ entities."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.pagination import Page, PageRequest
+from app.domain.people import Agent, AgentData, Group, GroupData
+from app.domain.principal import Role
+from app.persistence.keyset import fetch_page
+from app.persistence.tables import agents, groups
+
+_LISTS = ("groups", "skills", "regions", "product_lines")
+
+
+def _agent_values(agent: Agent) -> dict[str, Any]:
+    data = agent.data
+    return {
+        "name": data.name,
+        "roles": sorted(data.roles),
+        **{name: list(getattr(data, name)) for name in _LISTS},
+        "supervisor": data.supervisor,
+        "active": data.active,
+        "max_open_tickets": data.max_open_tickets,
+        "version": agent.version,
+        "updated_at": agent.updated_at,
+    }
+
+
+def _agent(row: Row[Any]) -> Agent:
+    data = AgentData(
+        name=row.name,
+        roles=frozenset(Role(r) for r in row.roles),
+        **{name: tuple(getattr(row, name)) for name in _LISTS},
+        supervisor=row.supervisor,
+        active=row.active,
+        max_open_tickets=row.max_open_tickets,
+    )
+    return Agent(row.id, row.user_id, data, row.version, row.created_at, row.updated_at)
+
+
+def _group_values(group: Group) -> dict[str, Any]:
+    data = group.data
+    return {
+        "name": data.name,
+        "description": data.description,
+        "business_line": data.business_line,
+        "version": group.version,
+        "updated_at": group.updated_at,
+    }
+
+
+def _group(row: Row[Any]) -> Group:
+    data = GroupData(name=row.name, description=row.description, business_line=row.business_line)
+    return Group(row.id, row.key, data, row.version, row.created_at, row.updated_at)
+
+
+class SqlAgentRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, user_id: str, *, for_update: bool = False) -> Agent | None:
+        stmt = select(agents).where(agents.c.user_id == user_id)
+        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        return _agent(row) if row else None
+
+    async def add(self, agent: Agent) -> None:
+        values = _agent_values(agent)
+        await self._conn.execute(
+            insert(agents).values(id=agent.id, user_id=agent.user_id, created_at=agent.created_at, **values)
+        )
+
+    async def update(self, agent: Agent) -> None:
+        await self._conn.execute(update(agents).where(agents.c.id == agent.id).values(**_agent_values(agent)))
+
+    async def list(self, page: PageRequest, *, active: bool | None = None) -> Page[Agent]:
+        stmt = select(agents) if active is None else select(agents).where(agents.c.active == active)
+        rows, next_key = await fetch_page(self._conn, stmt, agents.c.id, page)
+        return Page([_agent(row) for row in rows], next_key)
+
+
+class SqlGroupRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, key: str, *, for_update: bool = False) -> Group | None:
+        stmt = select(groups).where(groups.c.key == key)
+        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        return _group(row) if row else None
+
+    async def add(self, group: Group) -> None:
+        values = _group_values(group)
+        await self._conn.execute(
+            insert(groups).values(id=group.id, key=group.key, created_at=group.created_at, **values)
+        )
+
+    async def update(self, group: Group) -> None:
+        await self._conn.execute(update(groups).where(groups.c.id == group.id).values(**_group_values(group)))
+
+    async def existing_keys(self, keys: set[str]) -> set[str]:
+        return set((await self._conn.execute(select(groups.c.key).where(groups.c.key.in_(keys)))).scalars())
+
+    async def list(self, page: PageRequest) -> Page[Group]:
+        rows, next_key = await fetch_page(self._conn, select(groups), groups.c.id, page)
+        return Page([_group(row) for row in rows], next_key)

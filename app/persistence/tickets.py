@@ -1,0 +1,209 @@
+"""Ticket rows (with their tag index) ↔ Ticket entities; the list, pool and numbering queries."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.pagination import Page, PageRequest
+from app.domain.tickets import (
+    Attachment,
+    Channel,
+    Contact,
+    PoolScope,
+    PoolStats,
+    Priority,
+    Resolution,
+    SparePart,
+    Ticket,
+    TicketFilter,
+    TicketSort,
+    TicketType,
+    WarrantyStatus,
+)
+from app.persistence.keyset import fetch_page
+from app.persistence.tables import counters, ticket_tags, tickets
+
+_PLAIN = (
+    "customer_no",
+    "title",
+    "description",
+    "status",
+    "category",
+    "order_no",
+    "sku",
+    "serial_no",
+    "purchase_date",
+    "warranty_until",
+    "fault_description",
+    "expected_by",
+    "region",
+    "business_line",
+    "assignee",
+    "group_key",
+    "escalation_level",
+    "urge_count",
+    "last_urged_at",
+    "follow_up_outcome",
+    "close_reason",
+    "resolved_at",
+    "finished_at",
+    "created_by",
+    "version",
+    "updated_at",
+)
+
+
+def _values(ticket: Ticket) -> dict[str, Any]:
+    return {
+        **{name: getattr(ticket, name) for name in _PLAIN},
+        "channel": ticket.channel.value,
+        "type": ticket.type.value,
+        "priority": ticket.priority.value,
+        "warranty_status": ticket.warranty_status.value,
+        "tags": list(ticket.tags),
+        "contact": asdict(ticket.contact),
+        "attachments": [asdict(a) for a in ticket.attachments],
+        "resolution": asdict(ticket.resolution) if ticket.resolution else None,
+    }
+
+
+def _resolution(value: dict[str, Any] | None) -> Resolution | None:
+    if value is None:
+        return None
+    parts = tuple(SparePart(**part) for part in value["spare_parts"])
+    return Resolution(**{**value, "spare_parts": parts})
+
+
+def _entity(row: Row[Any]) -> Ticket:
+    return Ticket(
+        id=row.id,
+        number=row.number,
+        **{name: getattr(row, name) for name in _PLAIN},
+        channel=Channel(row.channel),
+        type=TicketType(row.type),
+        priority=Priority(row.priority),
+        warranty_status=WarrantyStatus(row.warranty_status),
+        tags=tuple(row.tags),
+        contact=Contact(**row.contact),
+        attachments=tuple(Attachment(**a) for a in row.attachments),
+        resolution=_resolution(row.resolution),
+        created_at=row.created_at,
+    )
+
+
+def _pool_conditions(scope: PoolScope) -> list[Any]:
+    conditions: list[Any] = [tickets.c.status == "new"]
+    if scope.groups is not None:
+        conditions.append(or_(tickets.c.group_key.is_(None), tickets.c.group_key.in_(scope.groups)))
+    if scope.business_lines is not None:
+        conditions.append(or_(tickets.c.business_line.is_(None), tickets.c.business_line.in_(scope.business_lines)))
+    return conditions
+
+
+class SqlTicketRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def next_sequence(self) -> int:
+        if self._conn.dialect.name == "postgresql":
+            return (await self._conn.execute(text("SELECT nextval('ticket_number_seq')"))).scalar_one()
+        bumped = (
+            update(counters)
+            .where(counters.c.name == "ticket")
+            .values(value=counters.c.value + 1)
+            .returning(counters.c.value)
+        )
+        value = (await self._conn.execute(bumped)).scalar()
+        if value is None:
+            await self._conn.execute(insert(counters).values(name="ticket", value=1))
+            value = 1
+        return value
+
+    async def get(self, ref: UUID | str, *, for_update: bool = False) -> Ticket | None:
+        key = tickets.c.id == ref if isinstance(ref, UUID) else tickets.c.number == ref
+        stmt = select(tickets).where(key)
+        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        return _entity(row) if row else None
+
+    async def add(self, ticket: Ticket) -> None:
+        await self._conn.execute(
+            insert(tickets).values(id=ticket.id, number=ticket.number, created_at=ticket.created_at, **_values(ticket))
+        )
+        await self._write_tags(ticket)
+
+    async def update(self, ticket: Ticket) -> None:
+        await self._conn.execute(update(tickets).where(tickets.c.id == ticket.id).values(**_values(ticket)))
+        await self._conn.execute(delete(ticket_tags).where(ticket_tags.c.ticket_id == ticket.id))
+        await self._write_tags(ticket)
+
+    async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]:
+        stmt = select(tickets).where(*_filter_conditions(where))
+        key = [tickets.c.updated_at, tickets.c.id] if sort is TicketSort.UPDATED else tickets.c.id
+        rows, next_key = await fetch_page(self._conn, stmt, key, page)
+        return Page([_entity(row) for row in rows], next_key)
+
+    async def pool(self, scope: PoolScope, page: PageRequest) -> Page[Ticket]:
+        """Oldest first: the ticket waiting longest is claimed first."""
+        stmt = select(tickets).where(*_pool_conditions(scope))
+        rows, next_key = await fetch_page(self._conn, stmt, tickets.c.id, page, descending=False)
+        return Page([_entity(row) for row in rows], next_key)
+
+    async def pool_stats(self, scope: PoolScope) -> PoolStats:
+        stmt = select(func.count(), func.min(tickets.c.created_at)).where(*_pool_conditions(scope))
+        total, oldest = (await self._conn.execute(stmt)).one()
+        return PoolStats(total, oldest)
+
+    async def open_count(self, assignee: str) -> int:
+        stmt = select(func.count()).where(
+            tickets.c.assignee == assignee, tickets.c.status.in_(("assigned", "in_progress", "waiting_on_customer"))
+        )
+        return (await self._conn.execute(stmt)).scalar_one()
+
+    async def _write_tags(self, ticket: Ticket) -> None:
+        if ticket.tags:
+            await self._conn.execute(insert(ticket_tags), [{"ticket_id": ticket.id, "tag": t} for t in ticket.tags])
+
+
+def _filter_conditions(where: TicketFilter) -> list[Any]:
+    c = tickets.c
+    conditions: list[Any] = []
+    for column, values in (
+        (c.status, where.statuses),
+        (c.priority, where.priorities),
+        (c.type, where.types),
+        (c.channel, where.channels),
+    ):
+        if values:
+            conditions.append(column.in_([str(v) for v in values]))
+    for column, value in (
+        (c.assignee, where.assignee),
+        (c.group_key, where.group_key),
+        (c.customer_no, where.customer_no),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    for column, low, high in (
+        (c.created_at, where.created_from, where.created_to),
+        (c.updated_at, where.updated_from, where.updated_to),
+    ):
+        if low is not None:
+            conditions.append(column >= low)
+        if high is not None:
+            conditions.append(column < high)
+    if where.business_lines is not None:
+        conditions.append(or_(c.business_line.is_(None), c.business_line.in_(where.business_lines)))
+    if where.tag is not None:
+        conditions.append(exists().where(and_(ticket_tags.c.ticket_id == c.id, ticket_tags.c.tag == where.tag)))
+    if where.text:
+        pattern = f"%{_escape_like(where.text)}%"
+        conditions.append(or_(c.title.ilike(pattern, escape="\\"), c.description.ilike(pattern, escape="\\")))
+    return conditions
+
+
+def _escape_like(text_: str) -> str:
+    return text_.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

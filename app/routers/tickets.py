@@ -1,0 +1,210 @@
+"""/v1/tickets: intake, reads, edits, workflow actions, comments and the timeline."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+
+from app.domain.errors import FieldError, InvalidInput
+from app.domain.pagination import PageRequest
+from app.domain.tickets import Channel, Priority, TicketFilter, TicketSort, TicketType
+from app.schemas.common import KEY_PATTERN, LINE_PATTERN, PageOut, problems
+from app.schemas.tickets import (
+    ActionIn,
+    CommentIn,
+    TicketCreatedOut,
+    TicketIn,
+    TicketOut,
+    TicketPatch,
+    TimelineEntryOut,
+)
+from app.services.tickets import TicketDraft, TicketView
+from app.web.auth import Anyone, StaffOrIntegration
+from app.web.language import Lang
+from app.web.pagination import page_out, page_request
+from app.web.preconditions import Guarded, set_etag
+from app.web.wiring import Svc
+from app.workflows.ticket import TICKET
+
+router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+
+_NUMBER = re.compile(r"^T-\d{4}-\d{6,}$")
+
+
+def ticket_ref(
+    id: Annotated[str, Path(description="The ticket's UUID or its number, e.g. T-2026-000123.")],
+) -> UUID | str:
+    """A UUID, else a number; anything else simply matches no ticket (404, after authentication)."""
+    if _NUMBER.match(id):
+        return id
+    try:
+        return UUID(id)
+    except ValueError:
+        return id
+
+
+Ref = Annotated[UUID | str, Depends(ticket_ref)]
+Page = Annotated[PageRequest, Depends(page_request)]
+
+
+def _out(view: TicketView, principal: Any, language: str) -> TicketOut:
+    return TicketOut.of(view.ticket, view.available_actions, principal, TICKET, language)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, responses=problems(422))
+async def create_ticket(
+    body: TicketIn, principal: Anyone, language: Lang, response: Response, svc: Svc
+) -> TicketCreatedOut:
+    """Take in a complaint or service request from any channel. Customers open tickets for themselves (and their
+    own orders); agents and integrations (IM bot, 400/IVR, marketplace) name the customer."""
+    draft = TicketDraft(
+        **body.model_dump(exclude={"tags", "contact", "attachments"}),
+        tags=tuple(dict.fromkeys(body.tags)),
+        contact=body.contact.to_domain(),
+        attachments=tuple(a.to_domain() for a in body.attachments),
+    )
+    view = await svc.tickets.create(principal, draft)
+    set_etag(response, view.ticket.version)
+    response.headers["Location"] = f"/v1/tickets/{view.ticket.id}"
+    message = (
+        f"Your request has been received. Reference: {view.ticket.number}."
+        if language == "en"
+        else f"您的服务请求已受理，编号为{view.ticket.number}。"
+    )
+    return TicketCreatedOut(**_out(view, principal, language).model_dump(), confirmation_message=message)
+
+
+@router.get("", responses=problems(422))
+async def list_tickets(
+    principal: Anyone,
+    language: Lang,
+    page: Page,
+    svc: Svc,
+    status_: Annotated[list[str] | None, Query(alias="status", description="Any of these states.")] = None,
+    priority: Annotated[list[Priority] | None, Query()] = None,
+    type_: Annotated[list[TicketType] | None, Query(alias="type")] = None,
+    channel: Annotated[list[Channel] | None, Query()] = None,
+    assignee: Annotated[str | None, Query(max_length=128, description="User id, or `me`.")] = None,
+    group: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
+    customer_no: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
+    tag: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
+    created_from: Annotated[datetime | None, Query()] = None,
+    created_to: Annotated[datetime | None, Query()] = None,
+    updated_from: Annotated[datetime | None, Query()] = None,
+    updated_to: Annotated[datetime | None, Query()] = None,
+    q: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, pattern=LINE_PATTERN, description="Text in title or description."),
+    ] = None,
+    sort: Annotated[
+        TicketSort, Query(description="Newest `created` or most recently `updated` first.")
+    ] = TicketSort.CREATED,
+) -> PageOut[TicketOut]:
+    """Tickets matching every filter given, in keyset pages. Customers get only their own."""
+    where = TicketFilter(
+        statuses=tuple(_known_states(status_ or [])),
+        priorities=tuple(priority or ()),
+        types=tuple(type_ or ()),
+        channels=tuple(channel or ()),
+        assignee=principal.subject if assignee == "me" else assignee,
+        group_key=group,
+        customer_no=customer_no,
+        tag=tag,
+        created_from=created_from,
+        created_to=created_to,
+        updated_from=updated_from,
+        updated_to=updated_to,
+        text=q,
+    )
+    found = await svc.tickets.list(principal, where, sort, page)
+    return page_out(found, lambda view: _out(view, principal, language))
+
+
+@router.get("/{id}", responses=problems(404, 422))
+async def get_ticket(ref: Ref, principal: Anyone, language: Lang, response: Response, svc: Svc) -> TicketOut:
+    """One ticket, by UUID or number, with the actions the caller may take now."""
+    view = await svc.tickets.get(principal, ref)
+    set_etag(response, view.ticket.version)
+    return _out(view, principal, language)
+
+
+@router.patch("/{id}", responses=problems(404, 409, 412, 422, 428))
+async def patch_ticket(
+    ref: Ref,
+    body: TicketPatch,
+    principal: StaffOrIntegration,
+    language: Lang,
+    precondition: Guarded,
+    response: Response,
+    svc: Svc,
+) -> TicketOut:
+    """Change priority, category, tags, expected time, title, description, region, contact or group. The state
+    only moves through actions."""
+    changes = body.model_dump(exclude_unset=True)
+    if "tags" in changes:
+        changes["tags"] = tuple(dict.fromkeys(changes["tags"] or ()))
+    if "contact" in changes:
+        changes["contact"] = body.contact.to_domain() if body.contact else None
+    view = await svc.tickets.update(principal, ref, {k: v for k, v in changes.items() if v is not None}, precondition)
+    set_etag(response, view.ticket.version)
+    return _out(view, principal, language)
+
+
+@router.post("/{id}/actions/{action}", responses=problems(404, 409, 412, 422, 428))
+async def act_on_ticket(
+    ref: Ref,
+    action: Annotated[str, Path(pattern=r"^[a-z_]{1,32}$", description="One of the ticket workflow's actions.")],
+    principal: Anyone,
+    language: Lang,
+    precondition: Guarded,
+    response: Response,
+    svc: Svc,
+    body: Annotated[ActionIn | None, Body()] = None,
+) -> TicketOut:
+    """Run a workflow action (claim, assign, transfer, start, request_info, customer_reply, resolve, follow_up,
+    complete, close, reopen, cancel, escalate, urge). Not possible now → 409 with the current state and the
+    allowed actions; nothing is written."""
+    view = await svc.tickets.act(
+        principal, ref, action, body.model_dump(exclude_unset=True) if body else {}, precondition
+    )
+    set_etag(response, view.ticket.version)
+    return _out(view, principal, language)
+
+
+@router.post("/{id}/comments", status_code=status.HTTP_201_CREATED, responses=problems(404, 422))
+async def comment_on_ticket(ref: Ref, body: CommentIn, principal: Anyone, language: Lang, svc: Svc) -> TimelineEntryOut:
+    """A public reply or an internal note (内部备注). Customers never see internal notes."""
+    entry = await svc.tickets.comment(
+        principal,
+        ref,
+        body.body,
+        public=body.visibility == "public",
+        attachments=tuple(a.to_domain() for a in body.attachments),
+    )
+    return TimelineEntryOut.of(entry, principal, TICKET, language)
+
+
+@router.get("/{id}/timeline", responses=problems(404, 422))
+async def ticket_timeline(
+    ref: Ref, principal: Anyone, language: Lang, page: Page, svc: Svc
+) -> PageOut[TimelineEntryOut]:
+    """Every change, oldest first: actor, time, from → to, remark and payload. Customers see public entries only,
+    without payloads."""
+    found = await svc.tickets.timeline(principal, ref, page)
+    return page_out(found, lambda entry: TimelineEntryOut.of(entry, principal, TICKET, language))
+
+
+def _known_states(states: list[str]) -> list[str]:
+    known = {state.name for state in TICKET.states}
+    unknown = [s for s in states if s not in known]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown status {unknown[0]!r}",
+            code="validation_failed",
+            errors=[FieldError("status", f"one of {sorted(known)}", location="query")],
+        )
+    return states

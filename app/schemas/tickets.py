@@ -1,0 +1,327 @@
+"""Ticket contract: intake, edits, actions, the two views of status, timeline and comments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+
+from app.domain.events import TimelineEntry
+from app.domain.principal import Principal
+from app.domain.tickets import Attachment, Channel, Contact, Priority, Ticket, TicketType, WarrantyStatus
+from app.schemas.common import KEY_PATTERN, BusinessKey, Input, Line, Output
+from app.workflows.engine import AvailableAction, Workflow
+
+Tag = Annotated[str, Field(pattern=KEY_PATTERN, max_length=64)]
+View = Literal["agent", "customer"]
+
+
+class AttachmentIn(Input):
+    """File metadata; the file itself lives in the caller's object store."""
+
+    name: Line = Field(min_length=1, max_length=255)
+    content_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=127)
+    size: int = Field(ge=0, le=10 * 1024**3)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    url: str = Field(pattern=r"^https?://\S+$", max_length=2048)
+
+    def to_domain(self) -> Attachment:
+        return Attachment(self.name, self.content_type, self.size, self.sha256, self.url)
+
+
+class ContactIn(Input):
+    name: Line | None = Field(None, max_length=200)
+    phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()-]{2,31}$")
+    email: EmailStr | None = None
+
+    def to_domain(self) -> Contact:
+        return Contact(self.name, self.phone, self.email)
+
+
+class TicketIn(Input):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_no": "C-10001",
+                    "channel": "app",
+                    "type": "repair",
+                    "priority": "normal",
+                    "title": "净化器异响",
+                    "description": "开机后有明显异响，持续两天。",
+                    "order_no": "SO-2026-0001",
+                    "sku": "AP-X3-WHITE",
+                    "serial_no": "SN-889900",
+                    "fault_description": "风机异响",
+                    "tags": ["noise"],
+                    "contact": {"name": "张伟", "phone": "+86 138 0013 8000"},
+                    "region": "CN-31",
+                }
+            ]
+        }
+    )
+
+    customer_no: BusinessKey | None = Field(None, description="Required unless the caller is the customer.")
+    channel: Channel
+    type: TicketType
+    priority: Priority = Priority.NORMAL
+    category: Tag | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    title: Line = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=10_000)
+    order_no: BusinessKey | None = Field(None, description="Must be one of the customer's orders.")
+    sku: BusinessKey | None = None
+    serial_no: Line | None = Field(None, max_length=64)
+    purchase_date: date | None = Field(None, description="Defaults to the order's date; sets warranty status.")
+    fault_description: str | None = Field(None, max_length=5000)
+    expected_by: AwareDatetime | None = Field(None, description="期望处理时间")
+    contact: ContactIn = Field(default_factory=ContactIn)
+    region: Tag | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+    group_key: Tag | None = Field(None, description="Route to this group's claim pool.")
+
+
+class TicketPatch(Input):
+    """Fields that are not workflow state; send only those that change."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"priority": "urgent", "tags": ["vip", "noise"]}]})
+
+    title: Line | None = Field(None, min_length=1, max_length=200)
+    description: str | None = Field(None, min_length=1, max_length=10_000)
+    priority: Priority | None = None
+    category: Tag | None = None
+    tags: list[Tag] | None = Field(None, max_length=20)
+    expected_by: AwareDatetime | None = None
+    region: Tag | None = None
+    contact: ContactIn | None = None
+    group_key: Tag | None = None
+
+
+class ActionIn(BaseModel):
+    """`remark` plus the fields the action's `payload_schema` (see `available_actions`) asks for."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{"remark": "已电话联系客户"}]})
+
+    remark: str | None = Field(None, max_length=2000)
+
+
+class CommentIn(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"body": "已寄出备件", "visibility": "public"}]})
+
+    body: str = Field(min_length=1, max_length=10_000)
+    visibility: Literal["public", "internal"] = "public"
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+
+
+class AttachmentOut(Output):
+    name: str
+    content_type: str
+    size: int
+    sha256: str
+    url: str
+
+
+class ContactOut(Output):
+    name: str | None
+    phone: str | None
+    email: str | None
+
+
+class SparePartOut(Output):
+    name: str
+    quantity: int
+    sku: str | None
+
+
+class ResolutionOut(Output):
+    solution: str
+    spare_parts: list[SparePartOut]
+    labour_cost: int | None = Field(description="Minor units; null in the customer's view.")
+    material_cost: int | None = Field(description="Minor units; null in the customer's view.")
+    currency: str
+
+
+class CustomerStatusOut(BaseModel):
+    label: str
+    message: str | None
+
+
+class AvailableActionOut(BaseModel):
+    action: str
+    to_status: str
+    description: str
+    required_fields: list[str]
+    payload_schema: dict[str, Any]
+
+    @classmethod
+    def of(cls, available: AvailableAction) -> AvailableActionOut:
+        return cls(
+            action=available.action,
+            to_status=available.dest,
+            description=available.description,
+            required_fields=list(available.payload_schema.get("required", [])),
+            payload_schema=available.payload_schema,
+        )
+
+
+class TicketOut(Output):
+    view: View = Field(description="`customer`: the customer's view, without internal fields and costs.")
+    id: UUID
+    number: str
+    customer_no: str
+    channel: Channel
+    type: TicketType
+    priority: Priority
+    category: str | None
+    tags: list[str]
+    title: str
+    description: str
+    order_no: str | None
+    sku: str | None
+    serial_no: str | None
+    purchase_date: date | None
+    warranty_status: WarrantyStatus
+    warranty_until: date | None
+    fault_description: str | None
+    expected_by: datetime | None
+    contact: ContactOut
+    region: str | None
+    business_line: str | None
+    attachments: list[AttachmentOut]
+    status: str
+    status_label: str = Field(description="The status as this caller's view names it, in Accept-Language.")
+    customer_status: CustomerStatusOut
+    assignee: str | None
+    group_key: str | None
+    escalation_level: int | None
+    urge_count: int
+    resolution: ResolutionOut | None
+    follow_up_outcome: str | None
+    close_reason: str | None
+    resolved_at: datetime | None
+    finished_at: datetime | None
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    version: int
+    available_actions: list[AvailableActionOut]
+
+    @classmethod
+    def of(
+        cls,
+        ticket: Ticket,
+        actions: list[AvailableAction],
+        principal: Principal,
+        workflow: Workflow[Any],
+        language: str,
+    ) -> TicketOut:
+        customer = principal.is_customer
+        state = workflow.state(ticket.status)
+        resolution = None
+        if ticket.resolution is not None:
+            r = ticket.resolution
+            resolution = ResolutionOut(
+                solution=r.solution,
+                spare_parts=[SparePartOut.model_validate(p) for p in r.spare_parts],
+                labour_cost=None if customer else r.labour_cost,
+                material_cost=None if customer else r.material_cost,
+                currency=r.currency,
+            )
+        return cls(
+            view="customer" if customer else "agent",
+            id=ticket.id,
+            number=ticket.number,
+            customer_no=ticket.customer_no,
+            channel=ticket.channel,
+            type=ticket.type,
+            priority=ticket.priority,
+            category=ticket.category,
+            tags=list(ticket.tags),
+            title=ticket.title,
+            description=ticket.description,
+            order_no=ticket.order_no,
+            sku=ticket.sku,
+            serial_no=ticket.serial_no,
+            purchase_date=ticket.purchase_date,
+            warranty_status=ticket.warranty_status,
+            warranty_until=ticket.warranty_until,
+            fault_description=ticket.fault_description,
+            expected_by=ticket.expected_by,
+            contact=ContactOut.model_validate(ticket.contact),
+            region=ticket.region,
+            business_line=ticket.business_line,
+            attachments=[AttachmentOut.model_validate(a) for a in ticket.attachments],
+            status=ticket.status,
+            status_label=(state.customer if customer else state.agent).pick(language),
+            customer_status=CustomerStatusOut(
+                label=state.customer.pick(language),
+                message=state.customer_message.pick(language) if state.customer_message else None,
+            ),
+            assignee=None if customer else ticket.assignee,
+            group_key=None if customer else ticket.group_key,
+            escalation_level=None if customer else ticket.escalation_level,
+            urge_count=ticket.urge_count,
+            resolution=resolution,
+            follow_up_outcome=ticket.follow_up_outcome,
+            close_reason=ticket.close_reason,
+            resolved_at=ticket.resolved_at,
+            finished_at=ticket.finished_at,
+            created_by=None if customer else ticket.created_by,
+            created_at=ticket.created_at,
+            updated_at=ticket.updated_at,
+            version=ticket.version,
+            available_actions=[AvailableActionOut.of(a) for a in actions],
+        )
+
+
+class TicketCreatedOut(TicketOut):
+    confirmation_message: str = Field(description="What to tell the customer, e.g. by SMS (seed 001).")
+
+
+class TimelineEntryOut(BaseModel):
+    id: UUID
+    at: datetime
+    actor: str = Field(description="Who did it; in the customer's view `you` or `service`.")
+    kind: Literal["created", "action", "comment", "updated"]
+    action: str | None
+    from_status: str | None
+    to_status: str | None
+    to_status_label: str | None
+    remark: str | None
+    payload: dict[str, Any] | None = Field(description="The action's fields; null in the customer's view.")
+    visibility: Literal["public", "internal"]
+
+    @classmethod
+    def of(cls, entry: TimelineEntry, principal: Principal, workflow: Workflow[Any], language: str) -> TimelineEntryOut:
+        customer = principal.is_customer
+        label = None
+        if entry.to_status is not None:
+            state = workflow.state(entry.to_status)
+            label = (state.customer if customer else state.agent).pick(language)
+        actor = entry.actor
+        if customer:
+            actor = "you" if entry.actor == principal.subject else "service"
+        return cls(
+            id=entry.id,
+            at=entry.at,
+            actor=actor,
+            kind=entry.kind,
+            action=entry.action,  # type: ignore[arg-type]
+            from_status=entry.from_status,
+            to_status=entry.to_status,
+            to_status_label=label,
+            remark=entry.remark,
+            payload=None if customer else entry.payload,
+            visibility="public" if entry.public else "internal",
+        )
+
+
+class PoolOut(BaseModel):
+    """待领取池: a page of unassigned tickets with the pool's size and age."""
+
+    items: list[TicketOut]
+    next_cursor: str | None
+    total: int
+    oldest_age_seconds: int | None

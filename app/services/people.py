@@ -1,0 +1,73 @@
+"""Agents and groups: upserts by user id / key from HR or admin, and reads for staff."""
+
+from __future__ import annotations
+
+from app.domain.clock import Clock
+from app.domain.errors import FieldError, InvalidInput, NotFound
+from app.domain.ids import new_id
+from app.domain.pagination import Page, PageRequest
+from app.domain.people import Agent, AgentData, Group, GroupData
+from app.domain.preconditions import Precondition
+from app.domain.unit_of_work import UnitOfWorkFactory
+from app.services.revisions import Saved, save_revision
+
+
+class PeopleService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    async def upsert_agent(self, user_id: str, data: AgentData, precondition: Precondition) -> Saved[Agent]:
+        async with self._uow.write() as uow:
+            existing = await uow.agents.get(user_id, for_update=True)
+            precondition.check(existing.version if existing else None)
+            unknown = set(data.groups) - await uow.groups.existing_keys(set(data.groups))
+            if unknown:
+                raise InvalidInput(
+                    "The agent names groups that do not exist",
+                    code="unknown_reference",
+                    errors=[
+                        FieldError(f"/groups/{i}", f"unknown group '{g}'")
+                        for i, g in enumerate(data.groups)
+                        if g in unknown
+                    ],
+                )
+            now = self._clock.now()
+            saved = await save_revision(
+                uow.agents, existing, data, now, lambda: Agent(new_id(), user_id, data, 1, now, now)
+            )
+            await uow.commit()
+        return saved
+
+    async def get_agent(self, user_id: str) -> Agent:
+        async with self._uow.read() as uow:
+            agent = await uow.agents.get(user_id)
+        if agent is None:
+            raise NotFound(f"No agent '{user_id}'", code="agent_not_found")
+        return agent
+
+    async def list_agents(self, page: PageRequest, *, active: bool | None) -> Page[Agent]:
+        async with self._uow.read() as uow:
+            return await uow.agents.list(page, active=active)
+
+    async def upsert_group(self, key: str, data: GroupData, precondition: Precondition) -> Saved[Group]:
+        async with self._uow.write() as uow:
+            existing = await uow.groups.get(key, for_update=True)
+            precondition.check(existing.version if existing else None)
+            now = self._clock.now()
+            saved = await save_revision(
+                uow.groups, existing, data, now, lambda: Group(new_id(), key, data, 1, now, now)
+            )
+            await uow.commit()
+        return saved
+
+    async def get_group(self, key: str) -> Group:
+        async with self._uow.read() as uow:
+            group = await uow.groups.get(key)
+        if group is None:
+            raise NotFound(f"No group '{key}'", code="group_not_found")
+        return group
+
+    async def list_groups(self, page: PageRequest) -> Page[Group]:
+        async with self._uow.read() as uow:
+            return await uow.groups.list(page)

@@ -1,0 +1,409 @@
+"""Ticket use cases: intake, reads scoped to the caller, edits, workflow actions, comments, timeline, queues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from app.domain.clock import Clock
+from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from app.domain.events import OutboxEvent, TimelineEntry
+from app.domain.ids import new_id
+from app.domain.pagination import Page, PageRequest
+from app.domain.preconditions import Precondition
+from app.domain.principal import Principal, Role
+from app.domain.tickets import (
+    Attachment,
+    Channel,
+    Contact,
+    PoolScope,
+    PoolStats,
+    Priority,
+    Ticket,
+    TicketContext,
+    TicketFilter,
+    TicketPolicy,
+    TicketSort,
+    TicketType,
+    ticket_number,
+    warranty_end,
+    warranty_status_on,
+)
+from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from app.workflows.engine import AvailableAction
+from app.workflows.ticket import TICKET, apply
+
+ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.MANAGER})
+EDITABLE = frozenset(
+    {"title", "description", "priority", "category", "tags", "expected_by", "region", "contact", "group_key"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TicketDraft:
+    """What intake sends; `customer_no` may be omitted by a customer (it is theirs)."""
+
+    channel: Channel
+    type: TicketType
+    title: str
+    description: str
+    customer_no: str | None = None
+    priority: Priority = Priority.NORMAL
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    order_no: str | None = None
+    sku: str | None = None
+    serial_no: str | None = None
+    purchase_date: date | None = None
+    fault_description: str | None = None
+    expected_by: datetime | None = None
+    contact: Contact = field(default_factory=Contact)
+    region: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    group_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """A ticket with the actions this caller may take on it now."""
+
+    ticket: Ticket
+    available_actions: list[AvailableAction]
+
+
+def ticket_not_found(ref: UUID | str) -> NotFound:
+    return NotFound(f"No ticket '{ref}'", code="ticket_not_found")
+
+
+class TicketService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, policy: TicketPolicy) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._policy = policy
+
+    def _view(self, ticket: Ticket, principal: Principal, now: datetime | None = None) -> TicketView:
+        ctx = TicketContext(ticket, now or self._clock.now(), self._policy)
+        return TicketView(ticket, TICKET.available(ctx, principal))
+
+    async def create(self, principal: Principal, draft: TicketDraft) -> TicketView:
+        now = self._clock.now()
+        customer_no = _intake_customer(principal, draft)
+        async with self._uow.write() as uow:
+            business_line, warranty_until, purchase_date = await _check_intake(uow, customer_no, draft, now)
+            ticket = Ticket(
+                id=new_id(),
+                number=ticket_number(now.year, await uow.tickets.next_sequence()),
+                customer_no=customer_no,
+                channel=draft.channel,
+                type=draft.type,
+                priority=draft.priority,
+                title=draft.title,
+                description=draft.description,
+                status=TICKET.initial,
+                created_by=principal.subject,
+                created_at=now,
+                updated_at=now,
+                category=draft.category,
+                tags=draft.tags,
+                order_no=draft.order_no,
+                sku=draft.sku,
+                serial_no=draft.serial_no,
+                purchase_date=purchase_date,
+                warranty_status=warranty_status_on(warranty_until, now.date()),
+                warranty_until=warranty_until,
+                fault_description=draft.fault_description,
+                expected_by=draft.expected_by,
+                contact=draft.contact,
+                region=draft.region,
+                business_line=business_line,
+                attachments=draft.attachments,
+                group_key=draft.group_key,
+            )
+            await uow.tickets.add(ticket)
+            await _record(uow, ticket, principal, now, kind="created", action="create", to_status=ticket.status)
+            await uow.commit()
+        return self._view(ticket, principal, now)
+
+    async def get(self, principal: Principal, ref: UUID | str) -> TicketView:
+        async with self._uow.read() as uow:
+            ticket = await _visible(uow, principal, ref)
+        return self._view(ticket, principal)
+
+    async def list(
+        self, principal: Principal, where: TicketFilter, sort: TicketSort, page: PageRequest
+    ) -> Page[TicketView]:
+        """Customers always list only their own tickets, whatever filter they send."""
+        where = replace(where, business_lines=_staff_lines(principal))
+        if principal.is_customer:
+            where = replace(where, customer_no=principal.customer_no)
+        async with self._uow.read() as uow:
+            found = await uow.tickets.list(where, sort, page)
+        now = self._clock.now()
+        return Page([self._view(t, principal, now) for t in found.items], found.next_key)
+
+    async def update(
+        self, principal: Principal, ref: UUID | str, changes: dict[str, Any], precondition: Precondition
+    ) -> TicketView:
+        """Edit the fields that are not workflow state; each change is recorded on the (internal) timeline."""
+        async with self._uow.write() as uow:
+            ticket = await _visible(uow, principal, ref, for_update=True)
+            precondition.check(ticket.version)
+            if not ticket.is_open:
+                raise Conflict(
+                    f"Ticket {ticket.number} is {ticket.status}; it can no longer be edited",
+                    code="ticket_finished",
+                    extra={"current_state": ticket.status},
+                )
+            if changes.get("group_key") is not None:
+                await _check_group(uow, changes["group_key"], "/group_key")
+            diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(ticket, k) != v}
+            if not diff:
+                return self._view(ticket, principal)
+            now = self._clock.now()
+            before = ticket
+            ticket = replace(ticket, **diff, version=ticket.version + 1, updated_at=now)
+            payload = {k: {"from": _plain(getattr(before, k)), "to": _plain(v)} for k, v in diff.items()}
+            await uow.tickets.update(ticket)
+            await _record(uow, ticket, principal, now, kind="updated", action="update", payload=payload, public=False)
+            await uow.commit()
+        return self._view(ticket, principal, now)
+
+    async def act(
+        self, principal: Principal, ref: UUID | str, action: str, body: dict[str, Any], precondition: Precondition
+    ) -> TicketView:
+        async with self._uow.write() as uow:
+            ticket = await _visible(uow, principal, ref, for_update=True)
+            precondition.check(ticket.version)
+            now = self._clock.now()
+            ctx = TicketContext(ticket, now, self._policy)
+            move = TICKET.decide(ctx, principal, action, body)
+            after = apply(ctx, principal, move)
+            if after.assignee is not None and after.assignee != ticket.assignee:
+                await _check_assignee(uow, after.assignee, "/assignee" if action != "claim" else None)
+            if after.group_key != ticket.group_key and after.group_key is not None:
+                await _check_group(uow, after.group_key, "/group")
+            await uow.tickets.update(after)
+            await _record(
+                uow,
+                after,
+                principal,
+                now,
+                kind="action",
+                action=action,
+                from_status=ticket.status,
+                to_status=after.status,
+                remark=move.payload.remark,
+                public=move.transition.public,
+                payload=move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True),
+            )
+            await uow.commit()
+        return self._view(after, principal, now)
+
+    async def comment(
+        self, principal: Principal, ref: UUID | str, body: str, *, public: bool, attachments: tuple[Attachment, ...]
+    ) -> TimelineEntry:
+        """内部备注 (internal) or a public reply; customers only ever post public ones."""
+        if principal.is_customer and not public:
+            raise InvalidInput(
+                "Customers post public comments only",
+                code="validation_failed",
+                errors=[FieldError("/visibility", "customers cannot post internal comments")],
+            )
+        async with self._uow.write() as uow:
+            ticket = await _visible(uow, principal, ref)
+            now = self._clock.now()
+            payload = {"attachments": [_plain(a) for a in attachments]} if attachments else {}
+            entry = await _record(
+                uow,
+                ticket,
+                principal,
+                now,
+                kind="comment",
+                action="comment",
+                remark=body,
+                payload=payload,
+                public=public,
+            )
+            await uow.commit()
+        return entry
+
+    async def timeline(self, principal: Principal, ref: UUID | str, page: PageRequest) -> Page[TimelineEntry]:
+        async with self._uow.read() as uow:
+            ticket = await _visible(uow, principal, ref)
+            return await uow.timeline.list(ticket.id, page, public_only=principal.is_customer)
+
+    async def pool(self, principal: Principal, page: PageRequest) -> tuple[Page[TicketView], PoolStats]:
+        """待领取池: unassigned tickets of the caller's groups and business lines, oldest first."""
+        async with self._uow.read() as uow:
+            scope = await _pool_scope(uow, principal)
+            found = await uow.tickets.pool(scope, page)
+            stats = await uow.tickets.pool_stats(scope)
+        now = self._clock.now()
+        return Page([self._view(t, principal, now) for t in found.items], found.next_key), stats
+
+    async def mine(self, principal: Principal, page: PageRequest) -> Page[TicketView]:
+        where = TicketFilter(
+            assignee=principal.subject, statuses=("assigned", "in_progress", "waiting_on_customer", "pending_follow_up")
+        )
+        return await self.list(principal, where, TicketSort.UPDATED, page)
+
+
+def _intake_customer(principal: Principal, draft: TicketDraft) -> str:
+    if principal.is_customer:
+        if draft.customer_no not in (None, principal.customer_no):
+            raise InvalidInput(
+                "Customers open tickets for themselves only",
+                code="validation_failed",
+                errors=[FieldError("/customer_no", "not your customer number")],
+            )
+        assert principal.customer_no is not None
+        return principal.customer_no
+    if draft.customer_no is None:
+        raise InvalidInput(
+            "Say whose ticket this is",
+            code="validation_failed",
+            errors=[FieldError("/customer_no", "required when not calling as the customer")],
+        )
+    return draft.customer_no
+
+
+async def _check_intake(
+    uow: UnitOfWork, customer_no: str, draft: TicketDraft, now: datetime
+) -> tuple[str | None, date | None, date | None]:
+    """(business line, warranty end, purchase date) of a valid intake; every bad reference named in one 422."""
+    errors: list[FieldError] = []
+    if not await uow.customers.existing_numbers({customer_no}):
+        errors.append(FieldError("/customer_no", f"unknown customer '{customer_no}'"))
+    purchase_date = draft.purchase_date
+    if purchase_date is not None and purchase_date > now.date():
+        errors.append(FieldError("/purchase_date", "the purchase date is in the future"))
+    if draft.expected_by is not None and draft.expected_by < now:
+        errors.append(FieldError("/expected_by", "the expected handling time has passed"))
+    if draft.order_no is not None:
+        order = await uow.orders.get(draft.order_no)
+        if order is None or order.data.customer_no != customer_no:
+            errors.append(FieldError("/order_no", "no such order for this customer"))
+        else:
+            purchase_date = purchase_date or order.data.placed_at.date()
+            if draft.sku is not None and draft.sku not in order.data.skus:
+                errors.append(FieldError("/sku", f"'{draft.sku}' is not on order {draft.order_no}"))
+    business_line, warranty_until = None, None
+    if draft.sku is not None:
+        product = await uow.products.get(draft.sku)
+        if product is None:
+            errors.append(FieldError("/sku", f"unknown product '{draft.sku}'"))
+        else:
+            business_line = product.data.product_line
+            warranty_until = warranty_end(purchase_date, product.data.warranty_months)
+    if draft.group_key is not None and not await uow.groups.existing_keys({draft.group_key}):
+        errors.append(FieldError("/group_key", f"unknown group '{draft.group_key}'"))
+    if errors:
+        raise InvalidInput("The ticket cannot be taken in as sent", code="invalid_ticket", errors=errors)
+    return business_line, warranty_until, purchase_date
+
+
+async def _check_assignee(uow: UnitOfWork, user_id: str, pointer: str | None) -> None:
+    """An assignee is a registered, active agent with room for one more open ticket."""
+    agent = await uow.agents.get(user_id)
+    if agent is None or not agent.data.active or not agent.data.roles & ASSIGNABLE_ROLES:
+        reason = (
+            "not a registered agent"
+            if agent is None
+            else ("inactive" if not agent.data.active else "lacks the agent role")
+        )
+        if pointer is None:
+            raise Forbidden(f"You cannot take tickets: {reason}", code="not_an_active_agent")
+        raise InvalidInput(
+            f"'{user_id}' cannot take tickets: {reason}", code="invalid_assignee", errors=[FieldError(pointer, reason)]
+        )
+    limit = agent.data.max_open_tickets
+    if limit is not None and await uow.tickets.open_count(user_id) >= limit:
+        raise Conflict(f"'{user_id}' already has {limit} open tickets, the most allowed", code="agent_at_capacity")
+
+
+async def _check_group(uow: UnitOfWork, key: str, pointer: str) -> None:
+    if not await uow.groups.existing_keys({key}):
+        raise InvalidInput(
+            f"No group '{key}'", code="unknown_reference", errors=[FieldError(pointer, f"unknown group '{key}'")]
+        )
+
+
+def _staff_lines(principal: Principal) -> frozenset[str] | None:
+    """Staff scoped to business lines (JWT `business_lines`) see only those; an empty claim means all."""
+    return None if principal.is_customer else (principal.business_lines or None)
+
+
+async def _visible(uow: UnitOfWork, principal: Principal, ref: UUID | str, *, for_update: bool = False) -> Ticket:
+    ticket = await uow.tickets.get(ref, for_update=for_update)
+    lines = _staff_lines(principal)
+    if (
+        ticket is None
+        or not principal.can_see_customer(ticket.customer_no)
+        or (lines is not None and ticket.business_line is not None and ticket.business_line not in lines)
+    ):
+        raise ticket_not_found(ref)
+    return ticket
+
+
+async def _pool_scope(uow: UnitOfWork, principal: Principal) -> PoolScope:
+    lines = _staff_lines(principal)
+    if principal.has_any(frozenset({Role.MANAGER, Role.ADMIN})):
+        return PoolScope(groups=None, business_lines=lines)
+    agent = await uow.agents.get(principal.subject)
+    return PoolScope(groups=frozenset(agent.data.groups if agent else ()), business_lines=lines)
+
+
+async def _record(
+    uow: UnitOfWork,
+    ticket: Ticket,
+    principal: Principal,
+    now: datetime,
+    *,
+    kind: str,
+    action: str,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    remark: str | None = None,
+    payload: dict[str, Any] | None = None,
+    public: bool = True,
+) -> TimelineEntry:
+    """The timeline entry and the outbox event of one change, in the caller's transaction."""
+    entry = TimelineEntry(
+        new_id(), ticket.id, now, principal.subject, kind, action, from_status, to_status, remark, payload or {}, public
+    )
+    await uow.timeline.add(entry)
+    event_type = f"ticket.{'created' if kind == 'created' else 'commented' if kind == 'comment' else action}"
+    await uow.outbox.add(
+        OutboxEvent(
+            new_id(),
+            event_type,
+            "ticket",
+            ticket.id,
+            now,
+            {
+                "ticket_id": str(ticket.id),
+                "number": ticket.number,
+                "customer_no": ticket.customer_no,
+                "status": ticket.status,
+                "from_status": from_status,
+                "actor": principal.subject,
+                "assignee": ticket.assignee,
+                "priority": ticket.priority.value,
+                "public": public,
+            },
+        )
+    )
+    return entry
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready form of an entity field, for timeline payloads."""
+    if hasattr(value, "__dataclass_fields__"):
+        return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return value.value if hasattr(value, "value") else value

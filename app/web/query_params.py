@@ -1,0 +1,47 @@
+"""A scalar query parameter given twice (`?limit=5&limit=50`) is refused rather than silently taking the last."""
+
+from __future__ import annotations
+
+import types
+from typing import Any, Union, get_args, get_origin
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from app.domain.errors import FieldError, InvalidInput
+
+
+def _is_collection(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (list, tuple, set, frozenset):
+        return True
+    return origin in (Union, types.UnionType) and any(_is_collection(arg) for arg in get_args(annotation))
+
+
+def _scalar_names(route: APIRoute) -> frozenset[str]:
+    """Walks the dependency tree itself: FastAPI's flattening helpers are internal and change between releases."""
+    names: set[str] = set()
+    pending: list[Dependant] = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(p.alias for p in dependant.query_params if not _is_collection(p.field_info.annotation))
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+async def reject_repeated_scalars(request: Request) -> None:
+    route = request.scope.get("route")
+    keys = [key for key, _ in request.query_params.multi_items()]
+    if len(keys) == len(set(keys)) or not isinstance(route, APIRoute):
+        return  # the common case costs one pass over the query string
+    scalars = _scalar_names(route)
+    repeated = sorted({key for key in keys if key in scalars and keys.count(key) > 1})
+    if repeated:
+        raise InvalidInput(
+            f"The request has {len(repeated)} invalid field(s)",
+            code="validation_failed",
+            errors=[
+                FieldError(name, "given more than once; it takes one value", location="query") for name in repeated
+            ],
+        )

@@ -1,0 +1,196 @@
+"""The workflow engine: a table of states and transitions, compiled once into a `transitions` Machine
+that every object of the workflow shares (objects carry only their state name, never a Machine)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from transitions import Machine
+
+from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
+from app.domain.principal import Principal, Role
+
+S = TypeVar("S")  # the object a workflow moves: a ticket, a task, an after-sales order
+
+
+@dataclass(frozen=True, slots=True)
+class Label:
+    zh: str
+    en: str
+
+    def pick(self, language: str) -> str:
+        return self.en if language == "en" else self.zh
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A node, with what an agent sees (every detail) and what the customer sees (a few plain steps)."""
+
+    name: str
+    agent: Label
+    customer: Label
+    customer_message: Label | None = None
+    final: bool = False
+
+
+class Payload(BaseModel):
+    """An action's body: `remark` plus the action's own fields; unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    remark: str | None = Field(None, max_length=2000, description="Free text recorded on the timeline.")
+
+
+class NoPayload(Payload):
+    pass
+
+
+Guard = Callable[[Any, Principal, Any], str | None]
+"""(object, principal, payload) → None when the action may proceed, else the reason it may not."""
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    action: str
+    sources: tuple[str, ...]
+    dest: str | None  # None: the state stays (escalate, urge)
+    roles: frozenset[Role]
+    payload: type[Payload] = NoPayload
+    guards: tuple[Guard, ...] = ()
+    customer: bool = False  # the object's own customer may trigger it
+    public: bool = True  # shown on the customer's timeline
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """The outcome of a permitted action: the transition taken and its validated payload."""
+
+    transition: Transition
+    source: str
+    payload: Payload
+
+    @property
+    def dest(self) -> str:
+        return self.transition.dest or self.source
+
+
+@dataclass(frozen=True, slots=True)
+class AvailableAction:
+    action: str
+    dest: str
+    description: str
+    payload_schema: dict[str, Any]
+
+
+@dataclass
+class Workflow(Generic[S]):
+    name: str
+    title: Label
+    states: Sequence[State]
+    transitions: Sequence[Transition]
+    initial: str
+    state_of: Callable[[S], str]
+    is_own_customer: Callable[[S, Principal], bool]
+    _machine: Machine = field(init=False, repr=False)
+    _specs: dict[int, Transition] = field(init=False, repr=False)
+    _states: dict[str, State] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._states = {state.name: state for state in self.states}
+        self._machine = Machine(
+            model=None,
+            states=list(self._states),
+            initial=self.initial,
+            auto_transitions=False,
+            transitions=[{"trigger": t.action, "source": list(t.sources), "dest": t.dest} for t in self.transitions],
+        )
+        # The Machine keeps declaration order per (action, source): the first transition whose guards pass wins.
+        self._specs = {}
+        for spec in self.transitions:
+            for source in spec.sources:
+                for compiled in self._machine.events[spec.action].transitions[source]:
+                    self._specs.setdefault(id(compiled), spec)
+
+    def state(self, name: str) -> State:
+        return self._states[name]
+
+    def _candidates(self, action: str, source: str) -> list[Transition]:
+        event = self._machine.events.get(action)
+        return [self._specs[id(t)] for t in event.transitions.get(source, [])] if event else []
+
+    def _may_call(self, spec: Transition, obj: S, principal: Principal) -> bool:
+        if principal.is_customer:
+            return spec.customer and self.is_own_customer(obj, principal)
+        return principal.has_any(spec.roles)
+
+    def available(self, obj: S, principal: Principal) -> list[AvailableAction]:
+        """What this principal may do to this object now, so apps and chatbots can draw their buttons."""
+        source, found, seen = self.state_of(obj), [], set()
+        for action in self._machine.get_triggers(source):
+            for spec in self._candidates(action, source):
+                if action in seen or not self._may_call(spec, obj, principal):
+                    continue
+                if all(guard(obj, principal, None) is None for guard in spec.guards):
+                    seen.add(action)
+                    found.append(
+                        AvailableAction(action, spec.dest or source, spec.description, spec.payload.model_json_schema())
+                    )
+        return found
+
+    def decide(self, obj: S, principal: Principal, action: str, body: Mapping[str, Any]) -> Move:
+        """The move `action` makes from the object's state, or the domain error that forbids it."""
+        source = self.state_of(obj)
+        candidates = self._candidates(action, source)
+        if not candidates:
+            raise self._not_now(obj, principal, action)
+        permitted = [spec for spec in candidates if self._may_call(spec, obj, principal)]
+        if not permitted:
+            raise Forbidden(f"Your roles may not '{action}' this {self.name}", code="action_forbidden")
+        reasons: list[str] = []
+        for spec in permitted:
+            payload = _parse(spec.payload, body)
+            reason = next((r for guard in spec.guards if (r := guard(obj, principal, payload)) is not None), None)
+            if reason is None:
+                return Move(spec, source, payload)
+            reasons.append(reason)
+        raise self._not_now(obj, principal, action, reason="; ".join(reasons))
+
+    def _not_now(self, obj: S, principal: Principal, action: str, reason: str | None = None) -> Conflict:
+        state = self.state_of(obj)
+        allowed = [a.action for a in self.available(obj, principal)]
+        known = action in self._machine.events
+        detail = reason or (
+            f"'{action}' is not possible while the {self.name} is '{state}'"
+            if known
+            else f"'{action}' is not an action of the {self.name} workflow"
+        )
+        return Conflict(detail, code="action_not_allowed", extra={"current_state": state, "allowed_actions": allowed})
+
+    def mermaid(self, language: str = "zh") -> str:
+        lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
+        lines += [f"    {s.name}: {s.agent.pick(language)}" for s in self.states]
+        for spec in self.transitions:
+            for source in spec.sources:
+                lines.append(f"    {source} --> {spec.dest or source}: {spec.action}")
+        lines += [f"    {s.name} --> [*]" for s in self.states if s.final]
+        return "\n".join(lines) + "\n"
+
+
+def _parse(model: type[Payload], body: Mapping[str, Any]) -> Payload:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise InvalidInput(
+            f"The action's fields are invalid ({len(exc.errors())} error(s))",
+            code="validation_failed",
+            errors=[
+                FieldError(
+                    "".join(f"/{p}" for p in e["loc"]), "unknown field" if e["type"] == "extra_forbidden" else e["msg"]
+                )
+                for e in exc.errors()
+            ],
+        ) from exc

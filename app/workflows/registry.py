@@ -1,0 +1,10 @@
+"""Every workflow by name, for `GET /v1/workflows` and for the services that run them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.workflows.engine import Workflow
+from app.workflows.ticket import TICKET
+
+WORKFLOWS: dict[str, Workflow[Any]] = {workflow.name: workflow for workflow in (TICKET,)}

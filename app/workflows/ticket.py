@@ -1,0 +1,358 @@
+"""The ticket workflow (seeds 001, 003): 待受理 → 已分配 → 处理中 ⇄ 待客户反馈 → 待回访 → 已完成 / 已关闭."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+
+from app.domain.errors import RateLimited
+from app.domain.principal import Principal, Role
+from app.domain.tickets import (
+    MAX_ESCALATION_LEVEL,
+    Resolution,
+    SparePart,
+    Ticket,
+    TicketContext,
+    acts_as_assignee_or_manager,
+    below_max_escalation,
+    has_assignee,
+    has_no_assignee,
+    within_reopen_window,
+)
+from app.workflows.engine import Label, Move, Payload, State, Transition, Workflow
+from app.workflows.ticket_payloads import (
+    AssignPayload,
+    ClosePayload,
+    CustomerReplyPayload,
+    FollowUpPayload,
+    OptionalReasonPayload,
+    ReasonPayload,
+    RequestInfoPayload,
+    ResolvePayload,
+    TransferPayload,
+)
+
+
+def _unsatisfied(_ctx: TicketContext, _principal: Principal, payload: object) -> str | None:
+    if payload is None or getattr(payload, "outcome", None) == "unsatisfied":
+        return None
+    return "only an unsatisfied follow-up returns the ticket to work"
+
+
+def _settled(_ctx: TicketContext, _principal: Principal, payload: object) -> str | None:
+    if payload is None or getattr(payload, "outcome", None) != "unsatisfied":
+        return None
+    return "an unsatisfied follow-up returns the ticket to work"
+
+
+def _to_agent(_ctx: TicketContext, _principal: Principal, payload: object) -> str | None:
+    return None if payload is None or getattr(payload, "assignee", None) else "no assignee named"
+
+
+def _to_pool(_ctx: TicketContext, _principal: Principal, payload: object) -> str | None:
+    return None if payload is None or getattr(payload, "assignee", None) is None else "an assignee was named"
+
+
+AGENTS = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
+MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
+ON_BEHALF = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})  # agents and chatbots acting for a customer
+WORKING = ("assigned", "in_progress", "waiting_on_customer")
+OPEN = ("new", *WORKING, "pending_follow_up")
+
+TICKET = Workflow[TicketContext](
+    name="ticket",
+    title=Label("售后工单", "Service ticket"),
+    initial="new",
+    state_of=lambda ctx: ctx.ticket.status,
+    is_own_customer=lambda ctx, principal: principal.customer_no == ctx.ticket.customer_no,
+    states=[
+        State(
+            "new",
+            Label("待受理", "New"),
+            Label("已受理", "Received"),
+            Label("您的服务请求已受理，我们会尽快安排专人处理。", "We have your request and will assign it shortly."),
+        ),
+        State(
+            "assigned",
+            Label("已分配", "Assigned"),
+            Label("已受理", "Received"),
+            Label("已为您安排专人处理，请耐心等待。", "A member of our team has taken on your request."),
+        ),
+        State(
+            "in_progress",
+            Label("处理中", "In progress"),
+            Label("处理中", "In progress"),
+            Label("工程师正在处理您的问题。", "We are working on your request."),
+        ),
+        State(
+            "waiting_on_customer",
+            Label("待客户反馈", "Waiting on customer"),
+            Label("待您反馈", "Awaiting your reply"),
+            Label("请补充信息，以便我们继续处理。", "Please reply so that we can continue."),
+        ),
+        State(
+            "pending_follow_up",
+            Label("待回访", "Pending follow-up"),
+            Label("已解决", "Resolved"),
+            Label("问题已处理，我们将对您进行回访。", "Your issue is resolved; we will check back with you."),
+        ),
+        State(
+            "completed",
+            Label("已完成", "Completed"),
+            Label("已完成", "Completed"),
+            Label("服务已完成，感谢您的耐心。", "Done. Thank you for your patience."),
+            final=True,
+        ),
+        State(
+            "closed",
+            Label("已关闭", "Closed"),
+            Label("已关闭", "Closed"),
+            Label("该服务请求已关闭。", "This request is closed."),
+            final=True,
+        ),
+        State(
+            "cancelled",
+            Label("已取消", "Cancelled"),
+            Label("已取消", "Cancelled"),
+            Label("您已取消该服务请求。", "You cancelled this request."),
+            final=True,
+        ),
+    ],
+    transitions=[
+        Transition(
+            "claim",
+            ("new",),
+            "assigned",
+            frozenset({Role.AGENT, Role.MANAGER}),
+            description="领取: take an unassigned ticket from the claim pool.",
+        ),
+        Transition(
+            "assign",
+            ("new", "assigned"),
+            "assigned",
+            MANAGERS,
+            AssignPayload,
+            public=False,
+            description="派单: give the ticket to an agent.",
+        ),
+        Transition(
+            "transfer",
+            WORKING,
+            "assigned",
+            AGENTS,
+            TransferPayload,
+            (acts_as_assignee_or_manager, _to_agent),
+            public=False,
+            description="转派: hand over to another agent.",
+        ),
+        Transition(
+            "transfer",
+            WORKING,
+            "new",
+            AGENTS,
+            TransferPayload,
+            (acts_as_assignee_or_manager, _to_pool),
+            public=False,
+            description="转派: hand over to a group's claim pool.",
+        ),
+        Transition(
+            "start",
+            ("assigned",),
+            "in_progress",
+            AGENTS,
+            guards=(acts_as_assignee_or_manager,),
+            description="Start working on the ticket.",
+        ),
+        Transition(
+            "request_info",
+            ("in_progress",),
+            "waiting_on_customer",
+            AGENTS,
+            RequestInfoPayload,
+            (acts_as_assignee_or_manager,),
+            description="Ask the customer for information.",
+        ),
+        Transition(
+            "customer_reply",
+            ("waiting_on_customer",),
+            "in_progress",
+            ON_BEHALF,
+            CustomerReplyPayload,
+            customer=True,
+            description="The customer answers; work resumes.",
+        ),
+        Transition(
+            "resolve",
+            ("in_progress",),
+            "pending_follow_up",
+            AGENTS,
+            ResolvePayload,
+            (acts_as_assignee_or_manager,),
+            description="Record the solution, parts and costs.",
+        ),
+        Transition(
+            "follow_up",
+            ("pending_follow_up",),
+            "completed",
+            AGENTS,
+            FollowUpPayload,
+            (_settled,),
+            description="回访: record the follow-up call; satisfied or unreachable completes.",
+        ),
+        Transition(
+            "follow_up",
+            ("pending_follow_up",),
+            "in_progress",
+            AGENTS,
+            FollowUpPayload,
+            (_unsatisfied,),
+            description="回访: the customer is not satisfied; work resumes.",
+        ),
+        Transition(
+            "complete",
+            ("pending_follow_up",),
+            "completed",
+            AGENTS,
+            customer=True,
+            description="Confirm the resolution (the customer may confirm it).",
+        ),
+        Transition(
+            "close",
+            (*OPEN, "completed"),
+            "closed",
+            AGENTS,
+            ClosePayload,
+            description="Close, e.g. as a duplicate or invalid.",
+        ),
+        Transition(
+            "reopen",
+            ("completed", "closed"),
+            "assigned",
+            AGENTS,
+            ReasonPayload,
+            (within_reopen_window, has_assignee),
+            customer=True,
+            description="Reopen to the same agent.",
+        ),
+        Transition(
+            "reopen",
+            ("completed", "closed"),
+            "new",
+            AGENTS,
+            ReasonPayload,
+            (within_reopen_window, has_no_assignee),
+            customer=True,
+            description="Reopen into the pool.",
+        ),
+        Transition(
+            "cancel",
+            ("new", "assigned"),
+            "cancelled",
+            ON_BEHALF,
+            OptionalReasonPayload,
+            customer=True,
+            description="Cancel before work starts.",
+        ),
+        Transition(
+            "escalate",
+            OPEN,
+            None,
+            AGENTS,
+            ReasonPayload,
+            (below_max_escalation,),
+            public=False,
+            description="客诉升级: raise the escalation level.",
+        ),
+        Transition(
+            "urge",
+            ("new", *WORKING),
+            None,
+            ON_BEHALF,
+            customer=True,
+            description="催单: the customer asks us to hurry.",
+        ),
+    ],
+)
+
+
+def _claim(ctx: TicketContext, principal: Principal, _payload: Payload) -> dict[str, object]:
+    return {"assignee": principal.subject}
+
+
+def _assign(_ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
+    assert isinstance(payload, AssignPayload | TransferPayload)
+    changes: dict[str, object] = {"assignee": payload.assignee}
+    if payload.group is not None:
+        changes["group_key"] = payload.group
+    return changes
+
+
+def _resolve(ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
+    assert isinstance(payload, ResolvePayload)
+    parts = tuple(SparePart(name=p.name, quantity=p.quantity, sku=p.sku) for p in payload.spare_parts)
+    resolution = Resolution(payload.solution, parts, payload.labour_cost, payload.material_cost, payload.currency)
+    return {"resolution": resolution, "resolved_at": ctx.now}
+
+
+def _follow_up(_ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
+    assert isinstance(payload, FollowUpPayload)
+    return {"follow_up_outcome": payload.outcome}
+
+
+def _finish(ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
+    return {
+        "finished_at": ctx.now,
+        "close_reason": getattr(payload, "reason", None)
+        if isinstance(payload, ClosePayload)
+        else ctx.ticket.close_reason,
+    }
+
+
+def _reopen(_ctx: TicketContext, _principal: Principal, _payload: Payload) -> dict[str, object]:
+    return {"finished_at": None, "close_reason": None, "follow_up_outcome": None}
+
+
+def _escalate(ctx: TicketContext, _principal: Principal, _payload: Payload) -> dict[str, object]:
+    return {"escalation_level": ctx.ticket.escalation_level + 1}
+
+
+def _urge(ctx: TicketContext, _principal: Principal, _payload: Payload) -> dict[str, object]:
+    """催单 is counted and rate-limited; every N-th urge raises the escalation level by itself."""
+    ticket, policy = ctx.ticket, ctx.policy
+    if ticket.last_urged_at is not None and ctx.now - ticket.last_urged_at < policy.urge_min_interval:
+        wait = policy.urge_min_interval - (ctx.now - ticket.last_urged_at)
+        raise RateLimited(
+            "You have just urged this ticket; we are on it", retry_after_seconds=max(1, math.ceil(wait.total_seconds()))
+        )
+    count = ticket.urge_count + 1
+    escalate = count % policy.urge_escalate_after == 0 and ticket.escalation_level < MAX_ESCALATION_LEVEL
+    return {
+        "urge_count": count,
+        "last_urged_at": ctx.now,
+        "escalation_level": ticket.escalation_level + (1 if escalate else 0),
+    }
+
+
+EFFECTS: dict[str, Callable[[TicketContext, Principal, Payload], dict[str, object]]] = {
+    "claim": _claim,
+    "assign": _assign,
+    "transfer": _assign,
+    "resolve": _resolve,
+    "follow_up": _follow_up,
+    "complete": _finish,
+    "close": _finish,
+    "cancel": _finish,
+    "reopen": _reopen,
+    "escalate": _escalate,
+    "urge": _urge,
+}
+
+
+def apply(ctx: TicketContext, principal: Principal, move: Move) -> Ticket:
+    """The ticket after `move`: new state, the action's own changes, next version."""
+    effect = EFFECTS.get(move.transition.action)
+    changes = effect(ctx, principal, move.payload) if effect else {}
+    if move.transition.action == "transfer" and getattr(move.payload, "assignee", None) is None:
+        changes["assignee"] = None
+    return replace(ctx.ticket, **changes, status=move.dest, version=ctx.ticket.version + 1, updated_at=ctx.now)
