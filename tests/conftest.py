@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -96,13 +96,16 @@ def auth(app: FastAPI) -> TokenFor:
     """`auth(Role.AGENT)` → headers with a bearer token; customers get `customer_no` (default C-1)."""
     codec = app.state.services.tokens
 
-    def headers(role: Role, *, sub: str | None = None, customer_no: str | None = None) -> dict[str, str]:
+    def headers(
+        role: Role, *, sub: str | None = None, customer_no: str | None = None, business_lines: tuple[str, ...] = ()
+    ) -> dict[str, str]:
         if role is Role.CUSTOMER:
             customer_no = customer_no or "C-1"
         token = codec.issue(
             subject=sub or f"{role.value}-1",
             roles=[role],
             customer_no=customer_no,
+            business_lines=business_lines,
             now=SystemClock().now(),
             ttl=timedelta(hours=1),
         )
@@ -123,3 +126,28 @@ async def client_for(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 def app_with(database_url: str) -> Callable[..., FastAPI]:
     """A separate app on the same database with some settings changed (`app_with(rate_limit_per_minute=2)`)."""
     return lambda **overrides: create_app(make_settings(database_url, **overrides))
+
+
+class MovableClock:
+    """A clock that tests move forward by hand."""
+
+    def __init__(self) -> None:
+        self._now = SystemClock().now()
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
+@pytest.fixture
+def clock() -> MovableClock:
+    return MovableClock()
+
+
+@pytest.fixture
+async def timed_client(database_url: str, clock: MovableClock) -> AsyncIterator[httpx.AsyncClient]:
+    """A client on an app whose time is `clock`, on the same database."""
+    async with client_for(create_app(make_settings(database_url), clock=clock)) as http:
+        yield http

@@ -80,3 +80,45 @@ async def seed_reference_data(
     for customer_no in customers:
         await put(client, admin, f"/v1/customers/{customer_no}", customer_body(name=f"Customer {customer_no}"))
         await put(client, admin, f"/v1/orders/SO-{customer_no}", order_body(customer_no))
+
+
+def agent_body(**overrides: Any) -> dict[str, Any]:
+    return {"name": "王工", "roles": ["agent"], "groups": ["east"], "active": True, **overrides}
+
+
+def ticket_body(customer_no: str | None = "C-1", **overrides: Any) -> dict[str, Any]:
+    """A repair request about SKU-1 on the customer's order SO-<customer_no>."""
+    body = {
+        "customer_no": customer_no,
+        "channel": "app",
+        "type": "repair",
+        "title": "净化器异响",
+        "description": "开机后有明显异响，持续两天。",
+        "order_no": f"SO-{customer_no or 'C-1'}",
+        "sku": "SKU-1",
+        "tags": ["noise"],
+        **overrides,
+    }
+    return {k: v for k, v in body.items() if v is not None}
+
+
+async def seed_service_desk(client: httpx.AsyncClient, auth: Any) -> None:
+    """Reference data, group `east`, and registered agents agent-1, agent-2 (group east) and manager-1."""
+    await seed_reference_data(client, auth)
+    admin = auth(Role.ADMIN)
+    await put(client, admin, "/v1/groups/east", {"name": "华东维修组"})
+    await put(client, admin, "/v1/agents/agent-1", agent_body(supervisor="manager-1"))
+    await put(client, admin, "/v1/agents/agent-2", agent_body(name="李工"))
+    await put(client, admin, "/v1/agents/manager-1", agent_body(name="刘经理", roles=["manager"]))
+
+
+async def open_ticket(client: httpx.AsyncClient, auth: Any, **overrides: Any) -> dict[str, Any]:
+    response = await client.post("/v1/tickets", json=ticket_body(**overrides), headers=auth(Role.AGENT))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def act(
+    client: httpx.AsyncClient, headers: dict[str, str], ticket: dict[str, Any], action: str, **body: Any
+) -> httpx.Response:
+    return await client.post(f"/v1/tickets/{ticket['id']}/actions/{action}", json=body, headers=headers)

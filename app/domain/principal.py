@@ -39,6 +39,17 @@ class Principal:
     def has_any(self, roles: frozenset[Role]) -> bool:
         return not self.roles.isdisjoint(roles)
 
+    @property
+    def business_line_scope(self) -> frozenset[str] | None:
+        """Staff scoped by the JWT `business_lines` claim see only those lines; None (no claim, or a customer,
+        who is scoped by customer instead) means every line."""
+        return None if self.is_customer else (self.business_lines or None)
+
+    def can_see_business_line(self, business_line: str | None) -> bool:
+        """Records of no business line are visible to every staff member."""
+        scope = self.business_line_scope
+        return scope is None or business_line is None or business_line in scope
+
     def can_see_customer(self, customer_no: str) -> bool:
         """A customer sees only their own records; every other role sees all of them."""
         return not self.is_customer or self.customer_no == customer_no

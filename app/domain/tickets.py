@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -138,6 +139,13 @@ class Ticket:
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATES
+
+
+_NUMBER = re.compile(r"^T-\d{4}-\d{6,}$")
+
+
+def is_ticket_number(text: str) -> bool:
+    return _NUMBER.match(text) is not None
 
 
 def ticket_number(year: int, sequence: int) -> str:

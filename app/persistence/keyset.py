@@ -11,6 +11,20 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.pagination import PageRequest
 
 
+def page_statement(
+    stmt: Select[Any], key: Column[Any] | Sequence[Column[Any]], page: PageRequest, *, descending: bool = True
+) -> Select[Any]:
+    """`stmt` narrowed to one page ordered by `key` (one column, or several compared as a row value), with one
+    row more than the page so the caller knows whether another follows."""
+    columns = _columns(key)
+    if page.after is not None:
+        current = columns[0] if len(columns) == 1 else tuple_(*columns)
+        after = page.after[0] if len(columns) == 1 else tuple_(*page.after)
+        stmt = stmt.where(current < after if descending else current > after)
+    order = [c.desc() if descending else c.asc() for c in columns]
+    return stmt.order_by(*order).limit(page.limit + 1)
+
+
 async def fetch_page(
     conn: AsyncConnection,
     stmt: Select[Any],
@@ -19,16 +33,13 @@ async def fetch_page(
     *,
     descending: bool = True,
 ) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
-    """Rows of one page ordered by `key` (one column, or several compared as a row value) and the key to
-    continue after, or None on the last page."""
-    columns = [key] if isinstance(key, Column) else list(key)
-    if page.after is not None:
-        current = columns[0] if len(columns) == 1 else tuple_(*columns)
-        after = page.after[0] if len(columns) == 1 else tuple_(*page.after)
-        stmt = stmt.where(current < after if descending else current > after)
-    order = [c.desc() if descending else c.asc() for c in columns]
-    rows = (await conn.execute(stmt.order_by(*order).limit(page.limit + 1))).all()
+    """Rows of one page and the key to continue after, or None on the last page."""
+    rows = (await conn.execute(page_statement(stmt, key, page, descending=descending))).all()
     if len(rows) <= page.limit:
         return rows, None
     rows = rows[: page.limit]
-    return rows, tuple(rows[-1]._mapping[c] for c in columns)
+    return rows, tuple(rows[-1]._mapping[c] for c in _columns(key))
+
+
+def _columns(key: Column[Any] | Sequence[Column[Any]]) -> list[Column[Any]]:
+    return [key] if isinstance(key, Column) else list(key)

@@ -193,6 +193,7 @@ tickets = Table(
     Column("created_by", String(128), nullable=False),
     *_audit_columns(),
     Index(None, "status", "id"),
+    Index(None, "status", "updated_at", "id"),
     Index(None, "customer_no", "id"),
     Index(None, "assignee", "status", "id"),
     Index(None, "status", "group_key", "id"),

@@ -96,7 +96,7 @@ def _entity(row: Row[Any]) -> Ticket:
     )
 
 
-def _pool_conditions(scope: PoolScope) -> list[Any]:
+def pool_conditions(scope: PoolScope) -> list[Any]:
     conditions: list[Any] = [tickets.c.status == "new"]
     if scope.groups is not None:
         conditions.append(or_(tickets.c.group_key.is_(None), tickets.c.group_key.in_(scope.groups)))
@@ -142,19 +142,19 @@ class SqlTicketRepository:
         await self._write_tags(ticket)
 
     async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]:
-        stmt = select(tickets).where(*_filter_conditions(where))
-        key = [tickets.c.updated_at, tickets.c.id] if sort is TicketSort.UPDATED else tickets.c.id
-        rows, next_key = await fetch_page(self._conn, stmt, key, page)
+        rows, next_key = await fetch_page(
+            self._conn, select(tickets).where(*filter_conditions(where)), SORT_KEY[sort], page
+        )
         return Page([_entity(row) for row in rows], next_key)
 
     async def pool(self, scope: PoolScope, page: PageRequest) -> Page[Ticket]:
         """Oldest first: the ticket waiting longest is claimed first."""
-        stmt = select(tickets).where(*_pool_conditions(scope))
+        stmt = select(tickets).where(*pool_conditions(scope))
         rows, next_key = await fetch_page(self._conn, stmt, tickets.c.id, page, descending=False)
         return Page([_entity(row) for row in rows], next_key)
 
     async def pool_stats(self, scope: PoolScope) -> PoolStats:
-        stmt = select(func.count(), func.min(tickets.c.created_at)).where(*_pool_conditions(scope))
+        stmt = select(func.count(), func.min(tickets.c.created_at)).where(*pool_conditions(scope))
         total, oldest = (await self._conn.execute(stmt)).one()
         return PoolStats(total, oldest)
 
@@ -169,7 +169,13 @@ class SqlTicketRepository:
             await self._conn.execute(insert(ticket_tags), [{"ticket_id": ticket.id, "tag": t} for t in ticket.tags])
 
 
-def _filter_conditions(where: TicketFilter) -> list[Any]:
+SORT_KEY: dict[TicketSort, Any] = {
+    TicketSort.CREATED: tickets.c.id,  # ids are time-ordered (UUIDv7): newest created first
+    TicketSort.UPDATED: [tickets.c.updated_at, tickets.c.id],
+}
+
+
+def filter_conditions(where: TicketFilter) -> list[Any]:
     c = tickets.c
     conditions: list[Any] = []
     for column, values in (

@@ -11,11 +11,14 @@ from app.schemas.common import KeyPath, PageOut, problems, upserted
 from app.schemas.contracts import ContractOut
 from app.schemas.customers import CustomerIn, CustomerOut, CustomerOverviewOut
 from app.schemas.orders import OrderOut
+from app.schemas.tickets import TicketSummaryOut
 from app.web.auth import Anyone, ReferenceWriter, StaffOrIntegration
+from app.web.language import Lang
 from app.web.pagination import encode_cursor, page_out, page_request
 from app.web.preconditions import Guarded
 from app.web.responses import saved, versioned
 from app.web.wiring import Svc
+from app.workflows.ticket import TICKET
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -44,12 +47,16 @@ async def list_customers(
 
 
 @router.get("/{customer_no}/overview", responses=problems(404, 422))
-async def get_customer_overview(customer_no: KeyPath, principal: Anyone, svc: Svc) -> CustomerOverviewOut:
-    """客户统一视图: the customer, their latest orders and their service contracts in one read."""
+async def get_customer_overview(
+    customer_no: KeyPath, principal: Anyone, language: Lang, svc: Svc
+) -> CustomerOverviewOut:
+    """客户统一视图: the customer, their latest orders and tickets, and their service contracts in one read."""
     overview = await svc.customers.overview(principal, customer_no)
     return CustomerOverviewOut(
         customer=CustomerOut.of(overview.customer),
         recent_orders=[OrderOut.of(o) for o in overview.recent_orders.items],
         more_orders_cursor=encode_cursor(overview.recent_orders.next_key),
+        recent_tickets=[TicketSummaryOut.of(t, principal, TICKET, language) for t in overview.recent_tickets.items],
+        more_tickets_cursor=encode_cursor(overview.recent_tickets.next_key),
         contracts=[ContractOut.of(c) for c in overview.contracts.items],
     )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from app.domain.text import refuse_nul, single_line
 
 T = TypeVar("T")
 
@@ -14,8 +16,10 @@ BusinessKey = Annotated[str, Field(pattern=KEY_PATTERN, examples=["C-10001"])]
 """ERP/CRM business key (customer_no, sku, order_no, contract_no): letters, digits, `.`, `_`, `-`; ≤ 64."""
 KeyPath = Annotated[str, Path(pattern=KEY_PATTERN, description="Business key.")]
 LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
-Line = Annotated[str, Field(pattern=LINE_PATTERN)]
-"""Single-line text: control characters (NUL included, which PostgreSQL cannot store) are refused."""
+"""Single-line query text: no control characters."""
+Line = Annotated[str, AfterValidator(single_line)]
+"""Single-line body text: control characters are refused after surrounding whitespace is stripped (a pattern in
+the schema could not say "after stripping")."""
 MinorUnits = Annotated[int, Field(ge=0, le=10**13, description="Integer minor units (分, cents); never a float.")]
 
 
@@ -23,6 +27,11 @@ class Input(BaseModel):
     """Every request body: unknown fields are refused (422) rather than silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 class Output(BaseModel):

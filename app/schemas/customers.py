@@ -12,6 +12,7 @@ from app.domain.customers import ContactChannel, ContactKind, Customer, Customer
 from app.schemas.common import Input, Line, Output
 from app.schemas.contracts import ContractOut
 from app.schemas.orders import OrderOut
+from app.schemas.tickets import TicketSummaryOut
 
 Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{2,31}$", examples=["+86 400-800-8888"])]
 
@@ -94,4 +95,6 @@ class CustomerOverviewOut(Output):
     customer: CustomerOut
     recent_orders: list[OrderOut] = Field(description="Newest first, up to 20.")
     more_orders_cursor: str | None = Field(description="Continue with GET /v1/orders?customer_no=…&cursor=….")
+    recent_tickets: list[TicketSummaryOut] = Field(description="Newest first, up to 20.")
+    more_tickets_cursor: str | None = Field(description="Continue with GET /v1/tickets?customer_no=…&cursor=….")
     contracts: list[ContractOut]

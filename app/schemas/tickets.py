@@ -12,7 +12,7 @@ from app.domain.events import TimelineEntry
 from app.domain.principal import Principal
 from app.domain.tickets import Attachment, Channel, Contact, Priority, Ticket, TicketType, WarrantyStatus
 from app.schemas.common import KEY_PATTERN, BusinessKey, Input, Line, Output
-from app.workflows.engine import AvailableAction, Workflow
+from app.workflows.engine import AvailableAction, State, Workflow
 
 Tag = Annotated[str, Field(pattern=KEY_PATTERN, max_length=64)]
 View = Literal["agent", "customer"]
@@ -255,10 +255,7 @@ class TicketOut(Output):
             attachments=[AttachmentOut.model_validate(a) for a in ticket.attachments],
             status=ticket.status,
             status_label=(state.customer if customer else state.agent).pick(language),
-            customer_status=CustomerStatusOut(
-                label=state.customer.pick(language),
-                message=state.customer_message.pick(language) if state.customer_message else None,
-            ),
+            customer_status=_customer_status(state, language),
             assignee=None if customer else ticket.assignee,
             group_key=None if customer else ticket.group_key,
             escalation_level=None if customer else ticket.escalation_level,
@@ -276,8 +273,46 @@ class TicketOut(Output):
         )
 
 
+class TicketSummaryOut(Output):
+    """A ticket in a list of someone's history (the customer overview): what it is and where it stands."""
+
+    id: UUID
+    number: str
+    type: TicketType
+    priority: Priority
+    title: str
+    order_no: str | None
+    status: str
+    status_label: str
+    customer_status: CustomerStatusOut
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, ticket: Ticket, principal: Principal, workflow: Workflow[Any], language: str) -> TicketSummaryOut:
+        state = workflow.state(ticket.status)
+        return cls(
+            id=ticket.id,
+            number=ticket.number,
+            type=ticket.type,
+            priority=ticket.priority,
+            title=ticket.title,
+            order_no=ticket.order_no,
+            status=ticket.status,
+            status_label=(state.customer if principal.is_customer else state.agent).pick(language),
+            customer_status=_customer_status(state, language),
+            created_at=ticket.created_at,
+            updated_at=ticket.updated_at,
+        )
+
+
 class TicketCreatedOut(TicketOut):
     confirmation_message: str = Field(description="What to tell the customer, e.g. by SMS (seed 001).")
+
+
+def _customer_status(state: State, language: str) -> CustomerStatusOut:
+    message = state.customer_message.pick(language) if state.customer_message else None
+    return CustomerStatusOut(label=state.customer.pick(language), message=message)
 
 
 class TimelineEntryOut(BaseModel):

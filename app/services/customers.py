@@ -13,6 +13,7 @@ from app.domain.orders import SalesOrder
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.principal import Principal
+from app.domain.tickets import Ticket, TicketFilter, TicketSort
 from app.domain.unit_of_work import UnitOfWorkFactory
 from app.services.revisions import Saved, save_revision
 
@@ -21,10 +22,11 @@ OVERVIEW_ITEMS = 20
 
 @dataclass(frozen=True, slots=True)
 class CustomerOverview:
-    """客户统一视图: the customer with their latest orders and their service contracts."""
+    """客户统一视图: the customer with their latest orders, tickets and service contracts."""
 
     customer: Customer
     recent_orders: Page[SalesOrder]
+    recent_tickets: Page[Ticket]
     contracts: Page[ServiceContract]
 
 
@@ -63,6 +65,11 @@ class CustomerService:
             return CustomerOverview(
                 customer=customer,
                 recent_orders=await uow.orders.list(first, customer_no=customer_no),
+                recent_tickets=await uow.tickets.list(
+                    TicketFilter(customer_no=customer_no, business_lines=principal.business_line_scope),
+                    TicketSort.CREATED,
+                    first,
+                ),
                 contracts=await uow.contracts.list(first, customer_no=customer_no),
             )
 

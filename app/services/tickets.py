@@ -27,6 +27,7 @@ from app.domain.tickets import (
     TicketPolicy,
     TicketSort,
     TicketType,
+    is_ticket_number,
     ticket_number,
     warranty_end,
     warranty_status_on,
@@ -135,7 +136,7 @@ class TicketService:
         self, principal: Principal, where: TicketFilter, sort: TicketSort, page: PageRequest
     ) -> Page[TicketView]:
         """Customers always list only their own tickets, whatever filter they send."""
-        where = replace(where, business_lines=_staff_lines(principal))
+        where = replace(where, business_lines=principal.business_line_scope)
         if principal.is_customer:
             where = replace(where, customer_no=principal.customer_no)
         async with self._uow.read() as uow:
@@ -330,25 +331,21 @@ async def _check_group(uow: UnitOfWork, key: str, pointer: str) -> None:
         )
 
 
-def _staff_lines(principal: Principal) -> frozenset[str] | None:
-    """Staff scoped to business lines (JWT `business_lines`) see only those; an empty claim means all."""
-    return None if principal.is_customer else (principal.business_lines or None)
-
-
 async def _visible(uow: UnitOfWork, principal: Principal, ref: UUID | str, *, for_update: bool = False) -> Ticket:
+    if isinstance(ref, str) and not is_ticket_number(ref):
+        raise ticket_not_found(ref)
     ticket = await uow.tickets.get(ref, for_update=for_update)
-    lines = _staff_lines(principal)
     if (
         ticket is None
         or not principal.can_see_customer(ticket.customer_no)
-        or (lines is not None and ticket.business_line is not None and ticket.business_line not in lines)
+        or not principal.can_see_business_line(ticket.business_line)
     ):
         raise ticket_not_found(ref)
     return ticket
 
 
 async def _pool_scope(uow: UnitOfWork, principal: Principal) -> PoolScope:
-    lines = _staff_lines(principal)
+    lines = principal.business_line_scope
     if principal.has_any(frozenset({Role.MANAGER, Role.ADMIN})):
         return PoolScope(groups=None, business_lines=lines)
     agent = await uow.agents.get(principal.subject)

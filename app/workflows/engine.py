@@ -7,11 +7,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from transitions import Machine
 
 from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
 from app.domain.principal import Principal, Role
+from app.domain.text import refuse_nul
 
 S = TypeVar("S")  # the object a workflow moves: a ticket, a task, an after-sales order
 
@@ -42,6 +43,11 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     remark: str | None = Field(None, max_length=2000, description="Free text recorded on the timeline.")
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 class NoPayload(Payload):
@@ -108,12 +114,14 @@ class Workflow(Generic[S]):
             auto_transitions=False,
             transitions=[{"trigger": t.action, "source": list(t.sources), "dest": t.dest} for t in self.transitions],
         )
-        # The Machine keeps declaration order per (action, source): the first transition whose guards pass wins.
+        # The Machine keeps declaration order per (action, source), so the n-th compiled transition of a pair is
+        # the n-th declared one; the first whose guards pass wins.
         self._specs = {}
+        declared: dict[tuple[str, str], int] = {}
         for spec in self.transitions:
             for source in spec.sources:
-                for compiled in self._machine.events[spec.action].transitions[source]:
-                    self._specs.setdefault(id(compiled), spec)
+                n = declared[(spec.action, source)] = declared.get((spec.action, source), -1) + 1
+                self._specs[id(self._machine.events[spec.action].transitions[source][n])] = spec
 
     def state(self, name: str) -> State:
         return self._states[name]

@@ -300,13 +300,9 @@ def _follow_up(_ctx: TicketContext, _principal: Principal, payload: Payload) -> 
     return {"follow_up_outcome": payload.outcome}
 
 
-def _finish(ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
-    return {
-        "finished_at": ctx.now,
-        "close_reason": getattr(payload, "reason", None)
-        if isinstance(payload, ClosePayload)
-        else ctx.ticket.close_reason,
-    }
+def _close(_ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
+    assert isinstance(payload, ClosePayload)
+    return {"close_reason": payload.reason}
 
 
 def _reopen(_ctx: TicketContext, _principal: Principal, _payload: Payload) -> dict[str, object]:
@@ -340,9 +336,7 @@ EFFECTS: dict[str, Callable[[TicketContext, Principal, Payload], dict[str, objec
     "transfer": _assign,
     "resolve": _resolve,
     "follow_up": _follow_up,
-    "complete": _finish,
-    "close": _finish,
-    "cancel": _finish,
+    "close": _close,
     "reopen": _reopen,
     "escalate": _escalate,
     "urge": _urge,
@@ -350,9 +344,11 @@ EFFECTS: dict[str, Callable[[TicketContext, Principal, Payload], dict[str, objec
 
 
 def apply(ctx: TicketContext, principal: Principal, move: Move) -> Ticket:
-    """The ticket after `move`: new state, the action's own changes, next version."""
+    """The ticket after `move`: new state, the action's own changes, when it finished, next version."""
     effect = EFFECTS.get(move.transition.action)
     changes = effect(ctx, principal, move.payload) if effect else {}
     if move.transition.action == "transfer" and getattr(move.payload, "assignee", None) is None:
         changes["assignee"] = None
+    if TICKET.state(move.dest).final and not TICKET.state(move.source).final:
+        changes["finished_at"] = ctx.now  # completed, closed or cancelled: starts the reopen window
     return replace(ctx.ticket, **changes, status=move.dest, version=ctx.ticket.version + 1, updated_at=ctx.now)

@@ -130,6 +130,7 @@ def upgrade() -> None:
     op.create_index(op.f('ix_tickets_order_no'), 'tickets', ['order_no'])
     op.create_index(op.f('ix_tickets_status_group_key_id'), 'tickets', ['status', 'group_key', 'id'])
     op.create_index(op.f('ix_tickets_status_id'), 'tickets', ['status', 'id'])
+    op.create_index(op.f('ix_tickets_status_updated_at_id'), 'tickets', ['status', 'updated_at', 'id'])
     op.create_index(op.f('ix_tickets_updated_at_id'), 'tickets', ['updated_at', 'id'])
 
     op.create_table('ticket_tags',
@@ -149,6 +150,7 @@ def downgrade() -> None:
 
     op.drop_table('ticket_tags')
     op.drop_index(op.f('ix_tickets_updated_at_id'), table_name='tickets')
+    op.drop_index(op.f('ix_tickets_status_updated_at_id'), table_name='tickets')
     op.drop_index(op.f('ix_tickets_status_id'), table_name='tickets')
     op.drop_index(op.f('ix_tickets_status_group_key_id'), table_name='tickets')
     op.drop_index(op.f('ix_tickets_order_no'), table_name='tickets')
