@@ -1,4 +1,5 @@
-"""Demo data for `aftersales demo`: a small catalogue, customers, orders and a contract, loaded idempotently."""
+"""Demo data for `aftersales demo`: a small catalogue, customers, orders, a contract, a service desk with its
+agents, and a first ticket, loaded idempotently."""
 
 from __future__ import annotations
 
@@ -8,9 +9,13 @@ from app.domain.contracts import ContractData, SlaLevel
 from app.domain.customers import ContactChannel, ContactKind, CustomerData, CustomerLevel
 from app.domain.errors import NotFound
 from app.domain.orders import Fulfilment, FulfilmentStatus, OrderData, OrderLine, PaymentStatus
+from app.domain.pagination import PageRequest
+from app.domain.people import AgentData, GroupData
 from app.domain.preconditions import NO_PRECONDITION
 from app.domain.principal import Principal, Role
 from app.domain.products import ProductData
+from app.domain.tickets import Channel, Priority, TicketFilter, TicketSort, TicketType
+from app.services.tickets import TicketDraft
 from app.web.wiring import Services
 
 LOADER = Principal("demo-loader", frozenset({Role.ADMIN}))
@@ -37,6 +42,41 @@ CUSTOMERS = {
         (ContactChannel(ContactKind.EMAIL, "li.na@example.com"),),
     ),
 }
+
+
+GROUPS = {
+    "east-repair": GroupData("华东维修组", "Repairs in Shanghai, Jiangsu and Zhejiang", "home-appliance"),
+    "after-sales-review": GroupData("售后审单组", "Reviews refunds, returns and compensation"),
+}
+
+AGENTS = {
+    "agent-wang": AgentData(
+        "王工",
+        frozenset({Role.AGENT}),
+        ("east-repair",),
+        ("purifier",),
+        ("CN-31",),
+        ("home-appliance",),
+        supervisor="manager-liu",
+        max_open_tickets=30,
+    ),
+    "reviewer-chen": AgentData("陈审核", frozenset({Role.REVIEWER}), ("after-sales-review",), supervisor="manager-liu"),
+    "manager-liu": AgentData("刘经理", frozenset({Role.MANAGER}), ("east-repair", "after-sales-review")),
+}
+
+FIRST_TICKET = TicketDraft(
+    customer_no="C-10001",
+    channel=Channel.PHONE_400,
+    type=TicketType.REPAIR,
+    priority=Priority.HIGH,
+    title="净化器运行时异响",
+    description="客户来电：X3 净化器开机后有明显异响，已持续两天。",
+    order_no="SO-2026-0001",
+    sku="AP-X3-WHITE",
+    fault_description="风机异响",
+    tags=("noise",),
+    group_key="east-repair",
+)
 
 
 def _orders(now: datetime) -> dict[str, OrderData]:
@@ -105,3 +145,10 @@ async def load_demo(services: Services, now: datetime) -> None:
         ContractData("C-10001", ("AP-X3-WHITE",), date(now.year, 1, 1), date(now.year + 1, 12, 31), SlaLevel.PREMIUM),
         NO_PRECONDITION,
     )
+    for key, group in GROUPS.items():
+        await services.people.upsert_group(key, group, NO_PRECONDITION)
+    for user_id, agent in AGENTS.items():
+        await services.people.upsert_agent(user_id, agent, NO_PRECONDITION)
+    mine = TicketFilter(customer_no=FIRST_TICKET.customer_no)
+    if not (await services.tickets.list(LOADER, mine, TicketSort.CREATED, PageRequest(limit=1))).items:
+        await services.tickets.create(Principal("hotline-400", frozenset({Role.AGENT})), FIRST_TICKET)
