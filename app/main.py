@@ -11,7 +11,20 @@ from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from app.domain.clock import Clock
-from app.routers import api_keys, contracts, customers, me, ops, orders, people, products, queues, tickets, workflows
+from app.routers import (
+    after_sales,
+    api_keys,
+    contracts,
+    customers,
+    me,
+    ops,
+    orders,
+    people,
+    products,
+    queues,
+    tickets,
+    workflows,
+)
 from app.settings import Settings, get_settings
 from app.web.logging import configure_logging
 from app.web.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
@@ -56,7 +69,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (ops, me, people, customers, products, orders, contracts, tickets, queues, workflows, api_keys):
+    for module in (
+        ops,
+        me,
+        people,
+        customers,
+        products,
+        orders,
+        contracts,
+        tickets,
+        queues,
+        after_sales,
+        workflows,
+        api_keys,
+    ):
         app.include_router(module.router)
     app.add_middleware(
         RequestContextMiddleware, metrics=HttpMetrics(services.registry), max_body_bytes=settings.max_body_bytes

@@ -49,6 +49,17 @@ class Settings(BaseSettings):
         600, ge=0, le=86_400, description="A customer may urge (催单) the same ticket at most once per interval."
     )
     urge_escalate_after: int = Field(3, ge=1, le=100, description="Every N-th urge raises the escalation level.")
+    return_window_days: int = Field(7, ge=0, le=365, description="退货退款: days after signing (7天无理由).")
+    exchange_window_days: int = Field(15, ge=0, le=365, description="换货: days after signing.")
+    replenish_window_days: int = Field(15, ge=0, le=365, description="补货: days after signing.")
+    partial_refund_window_days: int = Field(15, ge=0, le=365, description="部分退款: days after signing.")
+    compensation_window_days: int = Field(30, ge=0, le=365, description="赔付: days after signing.")
+    compensation_max_percent: int = Field(
+        30, ge=0, le=100, description="Compensation per order, at most this share of the amount paid."
+    )
+    manager_review_above: int = Field(
+        100_000, ge=0, description="After-sales amounts above this (minor units) need a manager's review."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_json: bool = Field(True, description="JSON log lines (false: human-readable console lines).")
     docs_url: str = Field("/docs", description="Where interactive API docs are served.")

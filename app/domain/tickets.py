@@ -11,6 +11,7 @@ from uuid import UUID
 
 from app.domain.pagination import Page, PageRequest
 from app.domain.principal import Principal, Role
+from app.domain.urging import MAX_ESCALATION_LEVEL, UrgePolicy
 
 
 class Channel(StrEnum):
@@ -48,7 +49,6 @@ class WarrantyStatus(StrEnum):
 
 
 OPEN_STATES = ("new", "assigned", "in_progress", "waiting_on_customer", "pending_follow_up")
-MAX_ESCALATION_LEVEL = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +92,7 @@ class TicketPolicy:
     """Configurable rules of the ticket workflow."""
 
     reopen_window: timedelta = timedelta(days=7)
-    urge_min_interval: timedelta = timedelta(minutes=10)
-    urge_escalate_after: int = 3
+    urge: UrgePolicy = field(default_factory=UrgePolicy)
 
 
 @dataclass(frozen=True, slots=True)

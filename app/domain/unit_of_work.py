@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
+from app.domain.after_sales import AfterSalesRepository
 from app.domain.api_keys import ApiKeyRepository
 from app.domain.contracts import ContractRepository
 from app.domain.customers import CustomerRepository
@@ -26,6 +27,7 @@ class UnitOfWork(Protocol):
     tickets: TicketRepository
     timeline: TimelineRepository
     outbox: OutboxRepository
+    after_sales: AfterSalesRepository
 
     async def commit(self) -> None: ...
 

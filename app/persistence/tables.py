@@ -243,3 +243,72 @@ counters = Table(
     Column("name", String(32), primary_key=True),
     Column("value", BigInteger, nullable=False),
 )
+
+after_sales_orders = Table(
+    "after_sales_orders",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),
+    Column("order_no", String(64), ForeignKey("sales_orders.order_no"), nullable=False),
+    Column("customer_no", String(64), ForeignKey("customers.customer_no"), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason_code", String(64), nullable=False),
+    Column("description", Text),
+    Column("attachments", JsonDocument, nullable=False),
+    Column("ticket_id", Uuid, ForeignKey("tickets.id")),
+    Column("compensation_kind", String(16)),
+    Column("assignee", String(128)),
+    Column("reviewed_by", String(128)),
+    Column("review_rule", String(64)),
+    Column("lightning", Boolean, nullable=False),
+    Column("return_shipment", JsonDocument, nullable=False),
+    Column("replacement_shipment", JsonDocument, nullable=False),
+    Column("inspection_passed", Boolean),
+    Column("payment_attempts", Integer, nullable=False),
+    Column("payment_reference", String(128)),
+    Column("urge_count", Integer, nullable=False),
+    Column("last_urged_at", UtcDateTime),
+    Column("escalation_level", Integer, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("created_by", String(128), nullable=False),
+    *_audit_columns(),
+    Index(None, "status", "id"),
+    Index(None, "customer_no", "id"),
+    Index(None, "customer_no", "created_at"),
+    Index(None, "order_no", "id"),
+    Index(None, "assignee", "status", "id"),
+    Index(None, "type", "id"),
+)
+
+after_sales_lines = Table(
+    "after_sales_lines",
+    metadata,
+    Column("after_sales_id", Uuid, ForeignKey("after_sales_orders.id", ondelete="CASCADE"), primary_key=True),
+    Column("line_no", Integer, primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("quantity", Integer, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+)
+
+order_ledgers = Table(
+    "order_ledgers",
+    metadata,
+    Column("order_no", String(64), ForeignKey("sales_orders.order_no"), primary_key=True),
+    Column("reserved", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("compensated", BigInteger, nullable=False),
+    Column("version", Integer, nullable=False),
+)
+
+service_settings = Table(
+    "service_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", JsonDocument, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(128), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

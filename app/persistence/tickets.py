@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, text, update
+from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
@@ -26,7 +26,8 @@ from app.domain.tickets import (
     WarrantyStatus,
 )
 from app.persistence.keyset import fetch_page
-from app.persistence.tables import counters, ticket_tags, tickets
+from app.persistence.numbering import next_number
+from app.persistence.tables import ticket_tags, tickets
 
 _PLAIN = (
     "customer_no",
@@ -110,19 +111,7 @@ class SqlTicketRepository:
         self._conn = conn
 
     async def next_sequence(self) -> int:
-        if self._conn.dialect.name == "postgresql":
-            return (await self._conn.execute(text("SELECT nextval('ticket_number_seq')"))).scalar_one()
-        bumped = (
-            update(counters)
-            .where(counters.c.name == "ticket")
-            .values(value=counters.c.value + 1)
-            .returning(counters.c.value)
-        )
-        value = (await self._conn.execute(bumped)).scalar()
-        if value is None:
-            await self._conn.execute(insert(counters).values(name="ticket", value=1))
-            value = 1
-        return value
+        return await next_number(self._conn, "ticket")
 
     async def get(self, ref: UUID | str, *, for_update: bool = False) -> Ticket | None:
         key = tickets.c.id == ref if isinstance(ref, UUID) else tickets.c.number == ref

@@ -9,6 +9,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.domain.errors import Conflict
+from app.persistence.after_sales import SqlAfterSalesRepository
 from app.persistence.api_keys import SqlApiKeyRepository
 from app.persistence.contracts import SqlContractRepository
 from app.persistence.customers import SqlCustomerRepository
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
         self.tickets = SqlTicketRepository(conn)
         self.timeline = SqlTimelineRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
+        self.after_sales = SqlAfterSalesRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

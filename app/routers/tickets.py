@@ -8,24 +8,17 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 
-from app.domain.errors import FieldError, InvalidInput
 from app.domain.pagination import PageRequest
 from app.domain.tickets import Channel, Priority, TicketFilter, TicketSort, TicketType
 from app.schemas.common import KEY_PATTERN, LINE_PATTERN, PageOut, problems
-from app.schemas.tickets import (
-    ActionIn,
-    CommentIn,
-    TicketCreatedOut,
-    TicketIn,
-    TicketOut,
-    TicketPatch,
-    TimelineEntryOut,
-)
+from app.schemas.tickets import CommentIn, TicketCreatedOut, TicketIn, TicketOut, TicketPatch
+from app.schemas.workflows import ActionIn, TimelineEntryOut
 from app.services.tickets import TicketDraft, TicketView
 from app.web.auth import Anyone, StaffOrIntegration
 from app.web.language import Lang
 from app.web.pagination import page_out, page_request
 from app.web.preconditions import Guarded, set_etag
+from app.web.query_params import one_of
 from app.web.wiring import Svc
 from app.workflows.ticket import TICKET
 
@@ -102,7 +95,7 @@ async def list_tickets(
 ) -> PageOut[TicketOut]:
     """Tickets matching every filter given, in keyset pages. Customers get only their own."""
     where = TicketFilter(
-        statuses=tuple(_known_states(status_ or [])),
+        statuses=one_of(status_, (state.name for state in TICKET.states), "status"),
         priorities=tuple(priority or ()),
         types=tuple(type_ or ()),
         channels=tuple(channel or ()),
@@ -192,15 +185,3 @@ async def ticket_timeline(
     without payloads."""
     found = await svc.tickets.timeline(principal, ref, page)
     return page_out(found, lambda entry: TimelineEntryOut.of(entry, principal, TICKET, language))
-
-
-def _known_states(states: list[str]) -> list[str]:
-    known = {state.name for state in TICKET.states}
-    unknown = [s for s in states if s not in known]
-    if unknown:
-        raise InvalidInput(
-            f"Unknown status {unknown[0]!r}",
-            code="validation_failed",
-            errors=[FieldError("status", f"one of {sorted(known)}", location="query")],
-        )
-    return states

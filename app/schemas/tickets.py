@@ -8,27 +8,15 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
-from app.domain.events import TimelineEntry
 from app.domain.principal import Principal
-from app.domain.tickets import Attachment, Channel, Contact, Priority, Ticket, TicketType, WarrantyStatus
+from app.domain.tickets import Channel, Contact, Priority, Ticket, TicketType, WarrantyStatus
+from app.schemas.attachments import AttachmentIn, AttachmentOut
 from app.schemas.common import KEY_PATTERN, BusinessKey, Input, Line, Output
-from app.workflows.engine import AvailableAction, State, Workflow
+from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
+from app.workflows.engine import AvailableAction, Workflow
 
 Tag = Annotated[str, Field(pattern=KEY_PATTERN, max_length=64)]
 View = Literal["agent", "customer"]
-
-
-class AttachmentIn(Input):
-    """File metadata; the file itself lives in the caller's object store."""
-
-    name: Line = Field(min_length=1, max_length=255)
-    content_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=127)
-    size: int = Field(ge=0, le=10 * 1024**3)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    url: str = Field(pattern=r"^https?://\S+$", max_length=2048)
-
-    def to_domain(self) -> Attachment:
-        return Attachment(self.name, self.content_type, self.size, self.sha256, self.url)
 
 
 class ContactIn(Input):
@@ -99,28 +87,12 @@ class TicketPatch(Input):
     group_key: Tag | None = None
 
 
-class ActionIn(BaseModel):
-    """`remark` plus the fields the action's `payload_schema` (see `available_actions`) asks for."""
-
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{"remark": "已电话联系客户"}]})
-
-    remark: str | None = Field(None, max_length=2000)
-
-
 class CommentIn(Input):
     model_config = ConfigDict(json_schema_extra={"examples": [{"body": "已寄出备件", "visibility": "public"}]})
 
     body: str = Field(min_length=1, max_length=10_000)
     visibility: Literal["public", "internal"] = "public"
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
-
-
-class AttachmentOut(Output):
-    name: str
-    content_type: str
-    size: int
-    sha256: str
-    url: str
 
 
 class ContactOut(Output):
@@ -141,29 +113,6 @@ class ResolutionOut(Output):
     labour_cost: int | None = Field(description="Minor units; null in the customer's view.")
     material_cost: int | None = Field(description="Minor units; null in the customer's view.")
     currency: str
-
-
-class CustomerStatusOut(BaseModel):
-    label: str
-    message: str | None
-
-
-class AvailableActionOut(BaseModel):
-    action: str
-    to_status: str
-    description: str
-    required_fields: list[str]
-    payload_schema: dict[str, Any]
-
-    @classmethod
-    def of(cls, available: AvailableAction) -> AvailableActionOut:
-        return cls(
-            action=available.action,
-            to_status=available.dest,
-            description=available.description,
-            required_fields=list(available.payload_schema.get("required", [])),
-            payload_schema=available.payload_schema,
-        )
 
 
 class TicketOut(Output):
@@ -255,7 +204,7 @@ class TicketOut(Output):
             attachments=[AttachmentOut.model_validate(a) for a in ticket.attachments],
             status=ticket.status,
             status_label=(state.customer if customer else state.agent).pick(language),
-            customer_status=_customer_status(state, language),
+            customer_status=customer_status(state, language),
             assignee=None if customer else ticket.assignee,
             group_key=None if customer else ticket.group_key,
             escalation_level=None if customer else ticket.escalation_level,
@@ -300,7 +249,7 @@ class TicketSummaryOut(Output):
             order_no=ticket.order_no,
             status=ticket.status,
             status_label=(state.customer if principal.is_customer else state.agent).pick(language),
-            customer_status=_customer_status(state, language),
+            customer_status=customer_status(state, language),
             created_at=ticket.created_at,
             updated_at=ticket.updated_at,
         )
@@ -308,49 +257,6 @@ class TicketSummaryOut(Output):
 
 class TicketCreatedOut(TicketOut):
     confirmation_message: str = Field(description="What to tell the customer, e.g. by SMS (seed 001).")
-
-
-def _customer_status(state: State, language: str) -> CustomerStatusOut:
-    message = state.customer_message.pick(language) if state.customer_message else None
-    return CustomerStatusOut(label=state.customer.pick(language), message=message)
-
-
-class TimelineEntryOut(BaseModel):
-    id: UUID
-    at: datetime
-    actor: str = Field(description="Who did it; in the customer's view `you` or `service`.")
-    kind: Literal["created", "action", "comment", "updated"]
-    action: str | None
-    from_status: str | None
-    to_status: str | None
-    to_status_label: str | None
-    remark: str | None
-    payload: dict[str, Any] | None = Field(description="The action's fields; null in the customer's view.")
-    visibility: Literal["public", "internal"]
-
-    @classmethod
-    def of(cls, entry: TimelineEntry, principal: Principal, workflow: Workflow[Any], language: str) -> TimelineEntryOut:
-        customer = principal.is_customer
-        label = None
-        if entry.to_status is not None:
-            state = workflow.state(entry.to_status)
-            label = (state.customer if customer else state.agent).pick(language)
-        actor = entry.actor
-        if customer:
-            actor = "you" if entry.actor == principal.subject else "service"
-        return cls(
-            id=entry.id,
-            at=entry.at,
-            actor=actor,
-            kind=entry.kind,
-            action=entry.action,  # type: ignore[arg-type]
-            from_status=entry.from_status,
-            to_status=entry.to_status,
-            to_status_label=label,
-            remark=entry.remark,
-            payload=None if customer else entry.payload,
-            visibility="public" if entry.public else "internal",
-        )
 
 
 class PoolOut(BaseModel):

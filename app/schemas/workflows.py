@@ -1,12 +1,17 @@
-"""Workflow description contract."""
+"""Workflow contract shared by every workflow's resources: descriptions, action bodies, available actions, the
+customer's view of a state and the timeline."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.workflows.engine import Label, Workflow
+from app.domain.events import TimelineEntry
+from app.domain.principal import Principal
+from app.workflows.engine import AvailableAction, Label, State, Workflow
 
 
 class LabelOut(BaseModel):
@@ -78,4 +83,78 @@ class WorkflowOut(BaseModel):
                 )
                 for t in workflow.transitions
             ],
+        )
+
+
+class ActionIn(BaseModel):
+    """`remark` plus the fields the action's `payload_schema` (see `available_actions`) asks for."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{"remark": "已电话联系客户"}]})
+
+    remark: str | None = Field(None, max_length=2000)
+
+
+class CustomerStatusOut(BaseModel):
+    label: str
+    message: str | None
+
+
+class AvailableActionOut(BaseModel):
+    action: str
+    to_status: str
+    description: str
+    required_fields: list[str]
+    payload_schema: dict[str, Any]
+
+    @classmethod
+    def of(cls, available: AvailableAction) -> AvailableActionOut:
+        return cls(
+            action=available.action,
+            to_status=available.dest,
+            description=available.description,
+            required_fields=list(available.payload_schema.get("required", [])),
+            payload_schema=available.payload_schema,
+        )
+
+
+def customer_status(state: State, language: str) -> CustomerStatusOut:
+    message = state.customer_message.pick(language) if state.customer_message else None
+    return CustomerStatusOut(label=state.customer.pick(language), message=message)
+
+
+class TimelineEntryOut(BaseModel):
+    id: UUID
+    at: datetime
+    actor: str = Field(description="Who did it; in the customer's view `you` or `service`.")
+    kind: Literal["created", "action", "comment", "updated"]
+    action: str | None
+    from_status: str | None
+    to_status: str | None
+    to_status_label: str | None
+    remark: str | None
+    payload: dict[str, Any] | None = Field(description="The action's fields; null in the customer's view.")
+    visibility: Literal["public", "internal"]
+
+    @classmethod
+    def of(cls, entry: TimelineEntry, principal: Principal, workflow: Workflow[Any], language: str) -> TimelineEntryOut:
+        customer = principal.is_customer
+        label = None
+        if entry.to_status is not None:
+            state = workflow.state(entry.to_status)
+            label = (state.customer if customer else state.agent).pick(language)
+        actor = entry.actor
+        if customer:
+            actor = "you" if entry.actor == principal.subject else "service"
+        return cls(
+            id=entry.id,
+            at=entry.at,
+            actor=actor,
+            kind=entry.kind,
+            action=entry.action,  # type: ignore[arg-type]
+            from_status=entry.from_status,
+            to_status=entry.to_status,
+            to_status_label=label,
+            remark=entry.remark,
+            payload=None if customer else entry.payload,
+            visibility="public" if entry.public else "internal",
         )

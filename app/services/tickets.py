@@ -9,7 +9,7 @@ from uuid import UUID
 
 from app.domain.clock import Clock
 from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from app.domain.events import OutboxEvent, TimelineEntry
+from app.domain.events import TimelineEntry
 from app.domain.ids import new_id
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
@@ -33,6 +33,7 @@ from app.domain.tickets import (
     warranty_status_on,
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from app.services.history import record
 from app.workflows.engine import AvailableAction
 from app.workflows.ticket import TICKET, apply
 
@@ -366,33 +367,33 @@ async def _record(
     payload: dict[str, Any] | None = None,
     public: bool = True,
 ) -> TimelineEntry:
-    """The timeline entry and the outbox event of one change, in the caller's transaction."""
-    entry = TimelineEntry(
-        new_id(), ticket.id, now, principal.subject, kind, action, from_status, to_status, remark, payload or {}, public
+    """The timeline entry and the outbox event of one change to a ticket."""
+    event = {
+        "ticket_id": str(ticket.id),
+        "number": ticket.number,
+        "customer_no": ticket.customer_no,
+        "status": ticket.status,
+        "from_status": from_status,
+        "actor": principal.subject,
+        "assignee": ticket.assignee,
+        "priority": ticket.priority.value,
+        "public": public,
+    }
+    return await record(
+        uow,
+        aggregate="ticket",
+        subject_id=ticket.id,
+        actor=principal.subject,
+        now=now,
+        kind=kind,
+        action=action,
+        event=event,
+        from_status=from_status,
+        to_status=to_status,
+        remark=remark,
+        payload=payload,
+        public=public,
     )
-    await uow.timeline.add(entry)
-    event_type = f"ticket.{'created' if kind == 'created' else 'commented' if kind == 'comment' else action}"
-    await uow.outbox.add(
-        OutboxEvent(
-            new_id(),
-            event_type,
-            "ticket",
-            ticket.id,
-            now,
-            {
-                "ticket_id": str(ticket.id),
-                "number": ticket.number,
-                "customer_no": ticket.customer_no,
-                "status": ticket.status,
-                "from_status": from_status,
-                "actor": principal.subject,
-                "assignee": ticket.assignee,
-                "priority": ticket.priority.value,
-                "public": public,
-            },
-        )
-    )
-    return entry
 
 
 def _plain(value: Any) -> Any:

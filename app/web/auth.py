@@ -60,3 +60,5 @@ PeopleWriter = Annotated[Principal, Depends(Allow(Role.ADMIN, Role.MANAGER, Role
 """HR systems, admins and managers maintain agents and groups."""
 Worker = Annotated[Principal, Depends(Allow(Role.AGENT, Role.MANAGER, Role.ADMIN))]
 """People who work tickets from queues."""
+SettingsWriter = Annotated[Principal, Depends(Allow(Role.MANAGER, Role.ADMIN))]
+"""Managers and admins change how the service decides (auto-review rules)."""

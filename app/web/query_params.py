@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from collections.abc import Iterable
 from typing import Any, Union, get_args, get_origin
 
 from fastapi import Request
@@ -45,3 +46,16 @@ async def reject_repeated_scalars(request: Request) -> None:
                 FieldError(name, "given more than once; it takes one value", location="query") for name in repeated
             ],
         )
+
+
+def one_of(values: list[str] | None, allowed: Iterable[str], name: str) -> tuple[str, ...]:
+    """A repeatable query parameter whose values must come from a set known only at run time (workflow states)."""
+    known = set(allowed)
+    unknown = [value for value in values or () if value not in known]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown {name} {unknown[0]!r}",
+            code="validation_failed",
+            errors=[FieldError(name, f"one of {sorted(known)}", location="query")],
+        )
+    return tuple(values or ())

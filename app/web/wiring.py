@@ -9,11 +9,14 @@ from typing import Annotated
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
+from app.domain.after_sales import EligibilityPolicy
 from app.domain.clock import Clock, SystemClock
 from app.domain.tickets import TicketPolicy
+from app.domain.urging import UrgePolicy
 from app.persistence.database import Database
 from app.persistence.migrations import DatabaseSchemaProbe
 from app.persistence.unit_of_work import SqlUnitOfWorkFactory
+from app.services.after_sales import AfterSalesPolicy, AfterSalesService
 from app.services.api_keys import ApiKeyService
 from app.services.contracts import ContractService
 from app.services.customers import CustomerService
@@ -43,6 +46,7 @@ class Services:
     contracts: ContractService
     people: PeopleService
     tickets: TicketService
+    after_sales: AfterSalesService
 
 
 def token_codec(settings: Settings) -> TokenCodec:
@@ -56,11 +60,30 @@ def token_codec(settings: Settings) -> TokenCodec:
     )
 
 
+def urge_policy(settings: Settings) -> UrgePolicy:
+    return UrgePolicy(timedelta(seconds=settings.urge_min_interval_seconds), settings.urge_escalate_after)
+
+
 def ticket_policy(settings: Settings) -> TicketPolicy:
     return TicketPolicy(
         reopen_window=timedelta(days=settings.ticket_reopen_window_days),
-        urge_min_interval=timedelta(seconds=settings.urge_min_interval_seconds),
-        urge_escalate_after=settings.urge_escalate_after,
+        urge=urge_policy(settings),
+    )
+
+
+def after_sales_policy(settings: Settings) -> AfterSalesPolicy:
+    days = timedelta(days=1)
+    return AfterSalesPolicy(
+        eligibility=EligibilityPolicy(
+            return_window=settings.return_window_days * days,
+            exchange_window=settings.exchange_window_days * days,
+            replenish_window=settings.replenish_window_days * days,
+            partial_refund_window=settings.partial_refund_window_days * days,
+            compensation_window=settings.compensation_window_days * days,
+            compensation_max_percent=settings.compensation_max_percent,
+        ),
+        manager_review_above=settings.manager_review_above,
+        urge=urge_policy(settings),
     )
 
 
@@ -83,6 +106,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         contracts=ContractService(uow, clock),
         people=PeopleService(uow, clock),
         tickets=TicketService(uow, clock, ticket_policy(settings)),
+        after_sales=AfterSalesService(uow, clock, after_sales_policy(settings)),
     )
 
 

@@ -69,6 +69,7 @@ class Transition:
     customer: bool = False  # the object's own customer may trigger it
     public: bool = True  # shown on the customer's timeline
     description: str = ""
+    idempotent: bool = False  # an external system's step: repeating it once it took effect changes nothing
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +149,15 @@ class Workflow(Generic[S]):
                         AvailableAction(action, spec.dest or source, spec.description, spec.payload.model_json_schema())
                     )
         return found
+
+    def repeats(self, obj: S, principal: Principal, action: str) -> bool:
+        """Whether `action` is an idempotent step that already brought the object where it is now (payment
+        succeeded, reported twice): the caller answers with the object unchanged instead of a conflict."""
+        state = self.state_of(obj)
+        return any(
+            t.action == action and t.idempotent and t.dest == state and self._may_call(t, obj, principal)
+            for t in self.transitions
+        )
 
     def decide(self, obj: S, principal: Principal, action: str, body: Mapping[str, Any]) -> Move:
         """The move `action` makes from the object's state, or the domain error that forbids it."""

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
 from app.workflows.engine import Workflow
 from app.workflows.ticket import TICKET
 
-WORKFLOWS: dict[str, Workflow[Any]] = {workflow.name: workflow for workflow in (TICKET,)}
+WORKFLOWS: dict[str, Workflow[Any]] = {
+    workflow.name: workflow for workflow in (TICKET, *AFTER_SALES_WORKFLOWS.values())
+}

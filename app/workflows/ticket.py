@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import replace
 
-from app.domain.errors import RateLimited
 from app.domain.principal import Principal, Role
 from app.domain.tickets import (
-    MAX_ESCALATION_LEVEL,
     Resolution,
     SparePart,
     Ticket,
@@ -20,6 +17,7 @@ from app.domain.tickets import (
     has_no_assignee,
     within_reopen_window,
 )
+from app.domain.urging import urge
 from app.workflows.engine import Label, Move, Payload, State, Transition, Workflow
 from app.workflows.ticket_payloads import (
     AssignPayload,
@@ -314,20 +312,9 @@ def _escalate(ctx: TicketContext, _principal: Principal, _payload: Payload) -> d
 
 
 def _urge(ctx: TicketContext, _principal: Principal, _payload: Payload) -> dict[str, object]:
-    """催单 is counted and rate-limited; every N-th urge raises the escalation level by itself."""
-    ticket, policy = ctx.ticket, ctx.policy
-    if ticket.last_urged_at is not None and ctx.now - ticket.last_urged_at < policy.urge_min_interval:
-        wait = policy.urge_min_interval - (ctx.now - ticket.last_urged_at)
-        raise RateLimited(
-            "You have just urged this ticket; we are on it", retry_after_seconds=max(1, math.ceil(wait.total_seconds()))
-        )
-    count = ticket.urge_count + 1
-    escalate = count % policy.urge_escalate_after == 0 and ticket.escalation_level < MAX_ESCALATION_LEVEL
-    return {
-        "urge_count": count,
-        "last_urged_at": ctx.now,
-        "escalation_level": ticket.escalation_level + (1 if escalate else 0),
-    }
+    ticket = ctx.ticket
+    urged = urge(ticket.urge_count, ticket.last_urged_at, ticket.escalation_level, ctx.now, ctx.policy.urge)
+    return {"urge_count": urged.count, "last_urged_at": urged.at, "escalation_level": urged.escalation_level}
 
 
 EFFECTS: dict[str, Callable[[TicketContext, Principal, Payload], dict[str, object]]] = {

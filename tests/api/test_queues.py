@@ -67,3 +67,9 @@ async def test_customers_and_integrations_have_no_queues(client, auth, desk):
     for role in (Role.CUSTOMER, Role.INTEGRATION, Role.REVIEWER):
         response = await client.get("/v1/queues/pool", headers=auth(role))
         assert (response.status_code, response.json()["code"]) == (403, "role_not_allowed")
+
+
+async def test_an_unknown_ticket_status_filter_is_named(client, auth):
+    response = await client.get("/v1/tickets?status=new&status=lost", headers=auth(Role.AGENT))
+
+    assert (response.status_code, response.json()["errors"][0]["parameter"]) == (422, "status")

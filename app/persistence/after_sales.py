@@ -1,0 +1,235 @@
+"""After-sales order rows and lines, the per-order money ledger, and the auto-review settings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.after_sales import (
+    GOODS_TYPES,
+    AfterSalesFilter,
+    AfterSalesLine,
+    AfterSalesOrder,
+    AfterSalesType,
+    AutoReviewRules,
+    CompensationKind,
+    Ledger,
+    Shipment,
+)
+from app.domain.orders import SalesOrder
+from app.domain.pagination import Page, PageRequest
+from app.domain.tickets import Attachment
+from app.persistence.keyset import fetch_page
+from app.persistence.numbering import next_number
+from app.persistence.tables import after_sales_lines, after_sales_orders, order_ledgers, service_settings
+
+_PLAIN = (
+    "order_no",
+    "customer_no",
+    "status",
+    "currency",
+    "amount",
+    "reason_code",
+    "description",
+    "ticket_id",
+    "assignee",
+    "reviewed_by",
+    "review_rule",
+    "lightning",
+    "inspection_passed",
+    "payment_attempts",
+    "payment_reference",
+    "urge_count",
+    "last_urged_at",
+    "escalation_level",
+    "finished_at",
+    "created_by",
+    "version",
+    "updated_at",
+)
+RELEASED = ("rejected", "cancelled", "inspection_failed")
+"""States in which an after-sales order no longer holds the quantities it claimed."""
+AUTO_REVIEW_KEY = "auto_review"
+
+
+def _values(order: AfterSalesOrder) -> dict[str, Any]:
+    return {
+        **{name: getattr(order, name) for name in _PLAIN},
+        "type": order.type.value,
+        "compensation_kind": order.compensation_kind.value if order.compensation_kind else None,
+        "attachments": [asdict(a) for a in order.attachments],
+        "return_shipment": asdict(order.return_shipment),
+        "replacement_shipment": asdict(order.replacement_shipment),
+    }
+
+
+def _entity(row: Row[Any], lines: list[AfterSalesLine]) -> AfterSalesOrder:
+    return AfterSalesOrder(
+        id=row.id,
+        number=row.number,
+        **{name: getattr(row, name) for name in _PLAIN},
+        type=AfterSalesType(row.type),
+        compensation_kind=CompensationKind(row.compensation_kind) if row.compensation_kind else None,
+        lines=tuple(lines),
+        attachments=tuple(Attachment(**a) for a in row.attachments),
+        return_shipment=Shipment(**row.return_shipment),
+        replacement_shipment=Shipment(**row.replacement_shipment),
+        created_at=row.created_at,
+    )
+
+
+def _conditions(where: AfterSalesFilter) -> list[Any]:
+    c = after_sales_orders.c
+    conditions: list[Any] = []
+    if where.types:
+        conditions.append(c.type.in_([t.value for t in where.types]))
+    if where.statuses:
+        conditions.append(c.status.in_(where.statuses))
+    for column, value in (
+        (c.customer_no, where.customer_no),
+        (c.order_no, where.order_no),
+        (c.assignee, where.assignee),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if where.created_from is not None:
+        conditions.append(c.created_at >= where.created_from)
+    if where.created_to is not None:
+        conditions.append(c.created_at < where.created_to)
+    return conditions
+
+
+class SqlAfterSalesRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def next_sequence(self) -> int:
+        return await next_number(self._conn, "after_sales")
+
+    async def get(self, ref: UUID | str, *, for_update: bool = False) -> AfterSalesOrder | None:
+        key = after_sales_orders.c.id == ref if isinstance(ref, UUID) else after_sales_orders.c.number == ref
+        stmt = select(after_sales_orders).where(key)
+        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        return _entity(row, (await self._lines([row.id]))[row.id]) if row else None
+
+    async def add(self, order: AfterSalesOrder) -> None:
+        await self._conn.execute(
+            insert(after_sales_orders).values(
+                id=order.id, number=order.number, created_at=order.created_at, **_values(order)
+            )
+        )
+        if not order.lines:
+            return  # compensation names no lines
+        await self._conn.execute(
+            insert(after_sales_lines),
+            [
+                {
+                    "after_sales_id": order.id,
+                    "line_no": n,
+                    "sku": line.sku,
+                    "quantity": line.quantity,
+                    "amount": line.amount,
+                }
+                for n, line in enumerate(order.lines, start=1)
+            ],
+        )
+
+    async def update(self, order: AfterSalesOrder) -> None:
+        """Lines never change after creation; only the order row moves."""
+        stmt = update(after_sales_orders).where(after_sales_orders.c.id == order.id).values(**_values(order))
+        await self._conn.execute(stmt)
+
+    async def list(self, where: AfterSalesFilter, page: PageRequest) -> Page[AfterSalesOrder]:
+        stmt = select(after_sales_orders).where(*_conditions(where))
+        rows, next_key = await fetch_page(self._conn, stmt, after_sales_orders.c.id, page)
+        lines = await self._lines([row.id for row in rows])
+        return Page([_entity(row, lines[row.id]) for row in rows], next_key)
+
+    async def claimed_quantities(self, order_no: str) -> dict[str, int]:
+        stmt = (
+            select(after_sales_lines.c.sku, func.sum(after_sales_lines.c.quantity))
+            .join(after_sales_orders, after_sales_orders.c.id == after_sales_lines.c.after_sales_id)
+            .where(
+                after_sales_orders.c.order_no == order_no,
+                after_sales_orders.c.type.in_([t.value for t in GOODS_TYPES]),
+                after_sales_orders.c.status.not_in(RELEASED),
+            )
+            .group_by(after_sales_lines.c.sku)
+        )
+        return {sku: int(total) for sku, total in await self._conn.execute(stmt)}
+
+    async def recent_count(self, customer_no: str, since: datetime) -> int:
+        stmt = select(func.count()).where(
+            after_sales_orders.c.customer_no == customer_no, after_sales_orders.c.created_at >= since
+        )
+        return (await self._conn.execute(stmt)).scalar_one()
+
+    async def ledger(self, order: SalesOrder) -> Ledger:
+        """The order's ledger; callers that change it hold the sales order row's lock (FOR UPDATE)."""
+        row = (
+            await self._conn.execute(select(order_ledgers).where(order_ledgers.c.order_no == order.order_no))
+        ).first()
+        paid = order.data.paid_amount
+        if row is None:
+            return Ledger(order.order_no, order.data.currency, paid)
+        return Ledger(
+            order.order_no, order.data.currency, paid, row.reserved, row.refunded, row.compensated, row.version
+        )
+
+    async def save_ledger(self, ledger: Ledger) -> None:
+        values = {"reserved": ledger.reserved, "refunded": ledger.refunded, "compensated": ledger.compensated}
+        if ledger.version == 0:
+            await self._conn.execute(insert(order_ledgers).values(order_no=ledger.order_no, version=1, **values))
+        else:
+            stmt = update(order_ledgers).where(order_ledgers.c.order_no == ledger.order_no)
+            await self._conn.execute(stmt.values(version=ledger.version + 1, **values))
+
+    async def auto_review_rules(self) -> AutoReviewRules:
+        stmt = select(service_settings).where(service_settings.c.key == AUTO_REVIEW_KEY)
+        row = (await self._conn.execute(stmt)).first()
+        if row is None:
+            return AutoReviewRules()
+        value = row.value
+        return AutoReviewRules(
+            enabled=value["enabled"],
+            types=tuple(AfterSalesType(t) for t in value["types"]),
+            max_amount=value["max_amount"],
+            only_before_shipping=value["only_before_shipping"],
+            customer_levels=tuple(value["customer_levels"]),
+            max_recent_after_sales=value["max_recent_after_sales"],
+            lightning_refund_levels=tuple(value["lightning_refund_levels"]),
+            version=row.version,
+        )
+
+    async def save_auto_review_rules(self, rules: AutoReviewRules, by: str, at: datetime) -> AutoReviewRules:
+        value = {**asdict(rules), "types": [t.value for t in rules.types]}
+        value.pop("version")
+        if rules.version == 0:
+            await self._conn.execute(
+                insert(service_settings).values(
+                    key=AUTO_REVIEW_KEY, value=value, version=1, updated_by=by, updated_at=at
+                )
+            )
+        else:
+            stmt = update(service_settings).where(service_settings.c.key == AUTO_REVIEW_KEY)
+            await self._conn.execute(stmt.values(value=value, version=rules.version + 1, updated_by=by, updated_at=at))
+        return replace(rules, version=rules.version + 1)
+
+    async def _lines(self, ids: list[UUID]) -> dict[UUID, list[AfterSalesLine]]:
+        found: dict[UUID, list[AfterSalesLine]] = defaultdict(list)
+        if not ids:
+            return found
+        stmt = (
+            select(after_sales_lines)
+            .where(after_sales_lines.c.after_sales_id.in_(ids))
+            .order_by(after_sales_lines.c.after_sales_id, after_sales_lines.c.line_no)
+        )
+        for row in await self._conn.execute(stmt):
+            found[row.after_sales_id].append(AfterSalesLine(row.sku, row.quantity, row.amount))
+        return found

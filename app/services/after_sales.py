@@ -1,0 +1,455 @@
+"""After-sales use cases: eligibility, creation with review (manual or 极速审核), workflow actions with the money
+ledger, reads scoped to the caller, and the auto-review settings.
+
+Every use case that changes money locks the sales order row first (`FOR UPDATE` on PostgreSQL; SQLite serialises
+writers), then re-reads the ledger, checks, and writes: two concurrent refunds can never both pass the check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from app.domain.after_sales import (
+    GOODS_TYPES,
+    MONEY_TYPES,
+    RECENT_WINDOW,
+    AfterSalesFilter,
+    AfterSalesLine,
+    AfterSalesOrder,
+    AfterSalesType,
+    AutoReviewRules,
+    CompensationKind,
+    Eligibility,
+    EligibilityPolicy,
+    Ledger,
+    after_sales_number,
+    assess,
+    auto_review,
+    is_after_sales_number,
+)
+from app.domain.clock import Clock
+from app.domain.errors import FieldError, InvalidInput, NotFound
+from app.domain.events import OutboxEvent, TimelineEntry
+from app.domain.ids import new_id
+from app.domain.orders import SalesOrder
+from app.domain.pagination import Page, PageRequest
+from app.domain.preconditions import Precondition
+from app.domain.principal import Principal, Role
+from app.domain.tickets import Attachment
+from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from app.domain.urging import UrgePolicy
+from app.services.history import record
+from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS, AfterSalesContext, apply
+from app.workflows.engine import AvailableAction, Move
+
+AUTO_REVIEWER = Principal("auto-review", frozenset({Role.MANAGER}))
+"""极速审核 acts as a manager would, and the timeline says which rule decided."""
+RELEASING = frozenset({"rejected", "cancelled", "inspection_failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class RequestedLine:
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True, slots=True)
+class AfterSalesDraft:
+    """What a customer or an agent asks for; the service works out amounts from the order."""
+
+    order_no: str
+    type: AfterSalesType
+    reason_code: str
+    lines: tuple[RequestedLine, ...] = ()
+    amount: int | None = None
+    compensation_kind: CompensationKind | None = None
+    description: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    ticket: UUID | str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AfterSalesPolicy:
+    eligibility: EligibilityPolicy
+    manager_review_above: int
+    urge: UrgePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class AfterSalesView:
+    order: AfterSalesOrder
+    available_actions: list[AvailableAction]
+
+
+def after_sales_not_found(ref: UUID | str) -> NotFound:
+    return NotFound(f"No after-sales order '{ref}'", code="after_sales_not_found")
+
+
+def _order_not_found(order_no: str) -> NotFound:
+    return NotFound(f"No order '{order_no}'", code="order_not_found")
+
+
+class AfterSalesService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, policy: AfterSalesPolicy) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._policy = policy
+
+    def _context(self, order: AfterSalesOrder, now: datetime) -> AfterSalesContext:
+        return AfterSalesContext(order, now, self._policy.manager_review_above, self._policy.urge)
+
+    def _view(self, order: AfterSalesOrder, principal: Principal, now: datetime) -> AfterSalesView:
+        workflow = AFTER_SALES_WORKFLOWS[order.type]
+        return AfterSalesView(order, workflow.available(self._context(order, now), principal))
+
+    async def eligibility(self, principal: Principal, order_no: str) -> Eligibility:
+        """The same answer creation enforces: what each line allows now, how much, until when, and why not."""
+        now = self._clock.now()
+        async with self._uow.read() as uow:
+            order = await uow.orders.get(order_no)
+            if order is None or not principal.can_see_customer(order.data.customer_no):
+                raise _order_not_found(order_no)
+            return await self._assess(uow, order, now)
+
+    async def _assess(self, uow: UnitOfWork, order: SalesOrder, now: datetime) -> Eligibility:
+        ledger = await uow.after_sales.ledger(order)
+        claimed = await uow.after_sales.claimed_quantities(order.order_no)
+        return assess(order, ledger, claimed, self._policy.eligibility, now)
+
+    async def create(self, principal: Principal, draft: AfterSalesDraft) -> AfterSalesView:
+        now = self._clock.now()
+        async with self._uow.write() as uow:
+            order = await uow.orders.get(draft.order_no, for_update=True)  # the ledger's lock
+            if order is None or not principal.can_see_customer(order.data.customer_no):
+                raise InvalidInput(
+                    "No such order for this customer",
+                    code="invalid_after_sales",
+                    errors=[FieldError("/order_no", f"no order '{draft.order_no}' of yours")],
+                )
+            eligibility = await self._assess(uow, order, now)
+            lines, amount = _priced(draft, order, eligibility)
+            ticket_id = await _linked_ticket(uow, draft, order)
+            ledger = await uow.after_sales.ledger(order)
+            customer = await uow.customers.get(order.data.customer_no)
+            level = customer.data.level.value if customer else "regular"
+            rules = await uow.after_sales.auto_review_rules()
+            created = AfterSalesOrder(
+                id=new_id(),
+                number=after_sales_number(now.year, await uow.after_sales.next_sequence()),
+                order_no=order.order_no,
+                customer_no=order.data.customer_no,
+                type=draft.type,
+                status="under_review",
+                currency=order.data.currency,
+                amount=amount,
+                lines=lines,
+                reason_code=draft.reason_code,
+                description=draft.description,
+                attachments=draft.attachments,
+                ticket_id=ticket_id,
+                compensation_kind=draft.compensation_kind,
+                lightning=draft.type is AfterSalesType.RETURN_REFUND and level in rules.lightning_refund_levels,
+                created_by=principal.subject,
+                created_at=now,
+                updated_at=now,
+            )
+            await uow.after_sales.save_ledger(_reserve(ledger, created))
+            await uow.after_sales.add(created)
+            await _record(uow, created, principal, now, kind="created", action="create", to_status="under_review")
+            recent = await uow.after_sales.recent_count(created.customer_no, now - RECENT_WINDOW)
+            rule, misses = auto_review(rules, draft.type, amount, order, level, recent - 1)
+            if rule is None:
+                await _record(
+                    uow,
+                    created,
+                    AUTO_REVIEWER,
+                    now,
+                    kind="updated",
+                    action="review_needed",
+                    payload={"reasons": misses},
+                    public=False,
+                )
+                result = created
+            else:
+                result = await self._move(
+                    uow,
+                    replace(created, review_rule=rule),
+                    AUTO_REVIEWER,
+                    "approve",
+                    {},
+                    now,
+                    remark=f"极速审核: approved by rule '{rule}'",
+                )
+            await uow.commit()
+        return self._view(result, principal, now)
+
+    async def act(
+        self, principal: Principal, ref: UUID | str, action: str, body: dict[str, Any], precondition: Precondition
+    ) -> AfterSalesView:
+        now = self._clock.now()
+        async with self._uow.write() as uow:
+            peek = await _visible(uow, principal, ref)
+            await uow.orders.get(peek.order_no, for_update=True)  # sales order first, as creation does
+            current = await _visible(uow, principal, ref, for_update=True)
+            precondition.check(current.version)
+            workflow = AFTER_SALES_WORKFLOWS[current.type]
+            if workflow.repeats(self._context(current, now), principal, action):
+                return self._view(current, principal, now)  # a repeated external step: nothing changes
+            after = await self._move(uow, current, principal, action, body, now)
+            await uow.commit()
+        return self._view(after, principal, now)
+
+    async def _move(
+        self,
+        uow: UnitOfWork,
+        current: AfterSalesOrder,
+        principal: Principal,
+        action: str,
+        body: dict[str, Any],
+        now: datetime,
+        remark: str | None = None,
+    ) -> AfterSalesOrder:
+        ctx = self._context(current, now)
+        move = AFTER_SALES_WORKFLOWS[current.type].decide(ctx, principal, action, body)
+        after = apply(ctx, principal, move)
+        await self._settle(uow, current, move)
+        await uow.after_sales.update(after)
+        payload = move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True)
+        if after.review_rule and action == "approve":
+            payload["rule"] = after.review_rule
+        await _record(
+            uow,
+            after,
+            principal,
+            now,
+            kind="action",
+            action=action,
+            from_status=current.status,
+            to_status=after.status,
+            remark=move.payload.remark or remark,
+            payload=payload,
+            public=move.transition.public,
+        )
+        if after.status != current.status and after.status in REQUESTS:
+            await uow.outbox.add(
+                OutboxEvent(new_id(), REQUESTS[after.status], "after_sales", after.id, now, _instruction(after))
+            )
+        return after
+
+    async def _settle(self, uow: UnitOfWork, current: AfterSalesOrder, move: Move) -> None:
+        """Money follows the workflow: a released order frees its reservation, a paid refund becomes refunded."""
+        if current.type not in MONEY_TYPES and current.type is not AfterSalesType.COMPENSATION:
+            return
+        releases = move.dest in RELEASING and move.source not in RELEASING
+        pays = move.dest == "refunded" and move.source != "refunded"
+        if not (releases or pays):
+            return
+        order = await uow.orders.get(current.order_no)
+        assert order is not None  # after-sales orders reference their sales order by foreign key
+        ledger = await uow.after_sales.ledger(order)
+        if current.type is AfterSalesType.COMPENSATION:
+            ledger = replace(ledger, compensated=ledger.compensated - current.amount)
+        elif releases:
+            ledger = replace(ledger, reserved=ledger.reserved - current.amount)
+        else:
+            ledger = replace(
+                ledger, reserved=ledger.reserved - current.amount, refunded=ledger.refunded + current.amount
+            )
+        await uow.after_sales.save_ledger(ledger)
+
+    async def get(self, principal: Principal, ref: UUID | str) -> AfterSalesView:
+        async with self._uow.read() as uow:
+            order = await _visible(uow, principal, ref)
+        return self._view(order, principal, self._clock.now())
+
+    async def list(self, principal: Principal, where: AfterSalesFilter, page: PageRequest) -> Page[AfterSalesView]:
+        """Customers always list only their own, whatever filter they send."""
+        if principal.is_customer:
+            where = replace(where, customer_no=principal.customer_no)
+        async with self._uow.read() as uow:
+            found = await uow.after_sales.list(where, page)
+        now = self._clock.now()
+        return Page([self._view(o, principal, now) for o in found.items], found.next_key)
+
+    async def timeline(self, principal: Principal, ref: UUID | str, page: PageRequest) -> Page[TimelineEntry]:
+        async with self._uow.read() as uow:
+            order = await _visible(uow, principal, ref)
+            return await uow.timeline.list(order.id, page, public_only=principal.is_customer)
+
+    async def auto_review_rules(self) -> AutoReviewRules:
+        async with self._uow.read() as uow:
+            return await uow.after_sales.auto_review_rules()
+
+    async def set_auto_review_rules(
+        self, principal: Principal, rules: AutoReviewRules, precondition: Precondition
+    ) -> AutoReviewRules:
+        async with self._uow.write() as uow:
+            current = await uow.after_sales.auto_review_rules()
+            precondition.check(current.version or None)
+            saved = await uow.after_sales.save_auto_review_rules(
+                replace(rules, version=current.version), principal.subject, self._clock.now()
+            )
+            await uow.commit()
+        return saved
+
+
+def _priced(
+    draft: AfterSalesDraft, order: SalesOrder, eligibility: Eligibility
+) -> tuple[tuple[AfterSalesLine, ...], int]:
+    """The lines and amount of a request that eligibility allows, or every reason it does not, named by field."""
+    errors: list[FieldError] = []
+    kind = draft.type
+    by_sku = {line.sku: line for line in eligibility.lines}
+    unit_price = {line.sku: line.unit_price for line in order.data.lines}
+    if kind in (AfterSalesType.REFUND, AfterSalesType.COMPENSATION):
+        rule = eligibility.rule(kind)
+        if not rule.allowed:
+            errors.append(FieldError("/type", f"{kind} is not possible now: {rule.text_en}"))
+    seen: set[str] = set()
+    lines: list[AfterSalesLine] = []
+    for i, requested in enumerate(draft.lines):
+        line = by_sku.get(requested.sku)
+        if line is None:
+            errors.append(FieldError(f"/lines/{i}/sku", f"'{requested.sku}' is not on order {order.order_no}"))
+            continue
+        if requested.sku in seen:
+            errors.append(FieldError(f"/lines/{i}/sku", f"'{requested.sku}' appears on more than one line"))
+            continue
+        seen.add(requested.sku)
+        if kind not in (AfterSalesType.REFUND, AfterSalesType.COMPENSATION) and not line.rule(kind).allowed:
+            errors.append(FieldError(f"/lines/{i}/sku", f"{kind} is not possible now: {line.rule(kind).text_en}"))
+        if kind in GOODS_TYPES and requested.quantity > line.remaining_quantity:
+            errors.append(FieldError(f"/lines/{i}/quantity", f"at most {line.remaining_quantity} left on this line"))
+        if requested.quantity > line.purchased_quantity:
+            errors.append(FieldError(f"/lines/{i}/quantity", f"only {line.purchased_quantity} were bought"))
+        value = unit_price[requested.sku] * requested.quantity
+        lines.append(AfterSalesLine(requested.sku, requested.quantity, value if kind in MONEY_TYPES else 0))
+    if (kind is AfterSalesType.COMPENSATION) != (draft.compensation_kind is not None):
+        errors.append(FieldError("/compensation_kind", "required for compensation, and only for it"))
+    if draft.amount is not None and kind not in (AfterSalesType.PARTIAL_REFUND, AfterSalesType.COMPENSATION):
+        errors.append(FieldError("/amount", f"the service computes the amount of a {kind}; leave it out"))
+    if (kind in GOODS_TYPES or kind is AfterSalesType.PARTIAL_REFUND) and not draft.lines:
+        errors.append(FieldError("/lines", f"name the lines of a {kind}"))
+    amount = _amount(draft, eligibility, lines, errors)
+    if errors:
+        raise InvalidInput("The after-sales request cannot be accepted as sent", code="not_eligible", errors=errors)
+    if kind is AfterSalesType.REFUND:
+        lines = [AfterSalesLine(line.sku, line.quantity, line.amount) for line in order.data.lines]
+    return tuple(lines), amount
+
+
+def _amount(
+    draft: AfterSalesDraft, eligibility: Eligibility, lines: list[AfterSalesLine], errors: list[FieldError]
+) -> int:
+    kind = draft.type
+    if kind is AfterSalesType.REFUND:
+        return eligibility.refundable
+    if kind is AfterSalesType.RETURN_REFUND:
+        return min(sum(line.amount for line in lines), eligibility.refundable)
+    if kind in (AfterSalesType.PARTIAL_REFUND, AfterSalesType.COMPENSATION):
+        ceiling = eligibility.refundable if kind is AfterSalesType.PARTIAL_REFUND else eligibility.compensable
+        amount = draft.amount
+        if amount is None:
+            errors.append(FieldError("/amount", f"required for a {kind}"))
+            return 0
+        if amount > ceiling:
+            what = "refundable" if kind is AfterSalesType.PARTIAL_REFUND else "the compensation limit"
+            errors.append(FieldError("/amount", f"above {what}: at most {ceiling} {eligibility.currency}"))
+        elif kind is AfterSalesType.PARTIAL_REFUND and lines and amount > sum(line.amount for line in lines):
+            errors.append(FieldError("/amount", "above the value of the lines named"))
+        return amount
+    return 0
+
+
+def _reserve(ledger: Ledger, order: AfterSalesOrder) -> Ledger:
+    if order.type in MONEY_TYPES:
+        return replace(ledger, reserved=ledger.reserved + order.amount)
+    if order.type is AfterSalesType.COMPENSATION:
+        return replace(ledger, compensated=ledger.compensated + order.amount)
+    return ledger
+
+
+async def _linked_ticket(uow: UnitOfWork, draft: AfterSalesDraft, order: SalesOrder) -> UUID | None:
+    """A complaint can lead to an after-sales order; the ticket must be the same customer's."""
+    if draft.ticket is None:
+        return None
+    ticket = await uow.tickets.get(draft.ticket)
+    if ticket is None or ticket.customer_no != order.data.customer_no:
+        raise InvalidInput(
+            "No such ticket for this customer",
+            code="invalid_after_sales",
+            errors=[FieldError("/ticket", "no ticket of this order's customer")],
+        )
+    return ticket.id
+
+
+async def _visible(
+    uow: UnitOfWork, principal: Principal, ref: UUID | str, *, for_update: bool = False
+) -> AfterSalesOrder:
+    if isinstance(ref, str) and not is_after_sales_number(ref):
+        raise after_sales_not_found(ref)
+    order = await uow.after_sales.get(ref, for_update=for_update)
+    if order is None or not principal.can_see_customer(order.customer_no):
+        raise after_sales_not_found(ref)
+    return order
+
+
+def _instruction(order: AfterSalesOrder) -> dict[str, Any]:
+    """What the payment centre or the warehouse needs to act."""
+    return {
+        "after_sales_id": str(order.id),
+        "number": order.number,
+        "order_no": order.order_no,
+        "customer_no": order.customer_no,
+        "type": order.type.value,
+        "amount": order.amount,
+        "currency": order.currency,
+        "compensation_kind": order.compensation_kind.value if order.compensation_kind else None,
+        "lines": [{"sku": line.sku, "quantity": line.quantity} for line in order.lines],
+        "attempt": order.payment_attempts,
+    }
+
+
+async def _record(
+    uow: UnitOfWork,
+    order: AfterSalesOrder,
+    principal: Principal,
+    now: datetime,
+    *,
+    kind: str,
+    action: str,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    remark: str | None = None,
+    payload: dict[str, Any] | None = None,
+    public: bool = True,
+) -> TimelineEntry:
+    event = {
+        "after_sales_id": str(order.id),
+        "number": order.number,
+        "type": order.type.value,
+        "order_no": order.order_no,
+        "customer_no": order.customer_no,
+        "status": order.status,
+        "from_status": from_status,
+        "amount": order.amount,
+        "currency": order.currency,
+        "actor": principal.subject,
+    }
+    return await record(
+        uow,
+        aggregate="after_sales",
+        subject_id=order.id,
+        actor=principal.subject,
+        now=now,
+        kind=kind,
+        action=action,
+        event=event,
+        from_status=from_status,
+        to_status=to_status,
+        remark=remark,
+        payload=payload,
+        public=public,
+    )

@@ -1,0 +1,432 @@
+"""One workflow per after-sales scenario (seed 004), each with the agent's detailed states and the customer's few
+plain steps. Review, cancellation and urging are shared; the steps after approval are the scenario's own, and the
+steps the payment centre and the warehouse report are integration actions that are idempotent when repeated."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from app.domain.after_sales import AfterSalesOrder, AfterSalesType, Shipment
+from app.domain.principal import Principal, Role
+from app.domain.urging import UrgePolicy, urge
+from app.workflows.engine import Label, Move, Payload, State, Transition, Workflow
+
+STAFF = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
+REVIEWERS = frozenset({Role.REVIEWER, Role.MANAGER, Role.ADMIN})
+MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
+ON_BEHALF = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})
+SYSTEMS = frozenset({Role.INTEGRATION})
+INSPECTORS = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})
+
+
+@dataclass(frozen=True, slots=True)
+class AfterSalesContext:
+    """What guards see: the order, the time, the amount above which a manager must approve, the urge policy."""
+
+    order: AfterSalesOrder
+    now: datetime
+    manager_review_above: int
+    urge_policy: UrgePolicy
+
+
+class ReasonPayload(Payload):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class PaymentPayload(Payload):
+    reference: str | None = Field(None, min_length=1, max_length=128, description="Payment centre's reference.")
+
+
+class FailurePayload(Payload):
+    reason: str = Field(min_length=1, max_length=500, description="Why the payment centre could not pay.")
+
+
+class ShipmentPayload(Payload):
+    carrier: str | None = Field(None, min_length=1, max_length=64)
+    tracking_no: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+
+class ReturnShippedPayload(Payload):
+    carrier: str = Field(min_length=1, max_length=64)
+    tracking_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+
+
+class InspectionPayload(Payload):
+    result: Literal["pass", "fail"] = Field(description="质检结果")
+
+
+def _label(zh: str, en: str) -> Label:
+    return Label(zh, en)
+
+
+def _step(label_zh: str, label_en: str, message_zh: str, message_en: str) -> tuple[Label, Label]:
+    """A customer-facing step: its label and the message that explains it."""
+    return Label(label_zh, label_en), Label(message_zh, message_en)
+
+
+# Agent-side states, shared by name across scenarios; customer labels are the scenario's own (below).
+AGENT_LABELS = {
+    "under_review": _label("审核中", "Under review"),
+    "refunding": _label("待支付中心受理", "Refund sent to payment centre"),
+    "payment_accepted": _label("支付中心已受理", "Accepted by payment centre"),
+    "payment_failed": _label("退款失败", "Payment failed"),
+    "refunded": _label("退款完成", "Refunded"),
+    "awaiting_return": _label("待退货", "Awaiting return"),
+    "returning": _label("退货运输中", "Return in transit"),
+    "received": _label("退货已签收", "Return received"),
+    "inspection_failed": _label("质检不通过", "Failed inspection"),
+    "replenishing": _label("补货单已创建", "Replenishment ordered"),
+    "awaiting_pickup": _label("取件中", "Awaiting pickup"),
+    "picked_up": _label("取件完成", "Picked up"),
+    "picking": _label("拣货中", "Picking"),
+    "shipping": _label("配送中", "Shipping"),
+    "signed": _label("已签收", "Signed for"),
+    "paying": _label("赔付中", "Paying out"),
+    "payment_failed_compensation": _label("赔付失败", "Payout failed"),
+    "compensated": _label("赔付完成", "Compensated"),
+    "rejected": _label("审核驳回", "Rejected"),
+    "cancelled": _label("已取消", "Cancelled"),
+}
+FINAL = frozenset({"refunded", "inspection_failed", "signed", "compensated", "rejected", "cancelled"})
+
+_REFUNDING = _step("退款中", "Refunding", "退款申请已受理，正在为您退款中", "Your refund is under way.")
+_REFUNDED = _step("退款成功", "Refunded", "已到账", "The money is back in your account.")
+_CLOSED = _step("售后关闭", "Closed", "很抱歉，您的申请未通过审核", "Sorry, your request was not approved.")
+_CANCELLED = _step("已取消", "Cancelled", "您已取消该申请", "You cancelled this request.")
+_SIGNED = _step("已签收", "Delivered", "商品已签收", "Delivered.")
+
+CUSTOMER_LABELS: dict[AfterSalesType, dict[str, tuple[Label, Label]]] = {
+    AfterSalesType.REFUND: {
+        **dict.fromkeys(("under_review", "refunding", "payment_accepted", "payment_failed"), _REFUNDING),
+        "refunded": _REFUNDED,
+    },
+    AfterSalesType.RETURN_REFUND: {
+        "under_review": _step("退货审核中", "Return under review", "退货申请已受理", "We have your request."),
+        "awaiting_return": _step(
+            "待退货",
+            "Awaiting your return",
+            "请等待快递员上门取件或按地址寄回",
+            "A courier will collect it, or send it back to us.",
+        ),
+        "returning": _step("退货运输中", "Return on its way", "退货正在运输中", "Your return is on its way."),
+        "received": _step("退货已收到", "Return received", "我们已收到退货，正在质检", "We are checking it."),
+        "inspection_failed": _step(
+            "质检未通过",
+            "Return not accepted",
+            "退货未通过质检，将退回给您",
+            "The item failed inspection and will be sent back.",
+        ),
+        **dict.fromkeys(("refunding", "payment_accepted", "payment_failed"), _REFUNDING),
+        "refunded": _REFUNDED,
+    },
+    AfterSalesType.REPLENISH: {
+        "under_review": _step("补货审核中", "Under review", "补货申请已受理", "We have your request."),
+        "replenishing": _step("补货订单已创建", "Reshipment ordered", "补货订单已创建", "Ordered."),
+        "picking": _step("拣货中", "Picking", "仓库正在拣货", "The warehouse is picking it."),
+        "shipping": _step("配送中", "On its way", "商品正在配送中", "It is on its way."),
+        "signed": _SIGNED,
+    },
+    AfterSalesType.EXCHANGE: {
+        "under_review": _step("换货审核中", "Under review", "换货申请已受理", "We have your request."),
+        "awaiting_pickup": _step("取件中", "Awaiting pickup", "快递员将上门取件", "A courier will collect it."),
+        "picked_up": _step("取件完成", "Picked up", "旧件已取走", "We have collected the item."),
+        "picking": _step("拣货中", "Picking", "新件正在拣货", "The replacement is being picked."),
+        "shipping": _step("配送中", "On its way", "新件正在配送中", "The replacement is on its way."),
+        "signed": _SIGNED,
+    },
+    AfterSalesType.COMPENSATION: {
+        "under_review": _step(
+            "赔付审核中", "Under review", "赔付申请已受理，正在为您审核赔付中", "We are reviewing your compensation."
+        ),
+        "paying": _step("赔付中", "Paying out", "赔付已审核通过，正在发放", "Approved; paying out."),
+        "payment_failed_compensation": _step("赔付中", "Paying out", "正在重新发放", "Retrying the payout."),
+        "compensated": _step("赔付成功", "Compensated", "已到账", "It has been paid."),
+    },
+}
+CUSTOMER_LABELS[AfterSalesType.PARTIAL_REFUND] = CUSTOMER_LABELS[AfterSalesType.REFUND]
+
+
+# ---- guards: None when the action may proceed, else why not ---------------------------------------------------
+
+
+def within_review_authority(ctx: AfterSalesContext, principal: Principal, _payload: object) -> str | None:
+    """Large amounts need a manager (审核分层)."""
+    if ctx.order.amount <= ctx.manager_review_above or principal.has_any(MANAGERS):
+        return None
+    return f"amounts above {ctx.manager_review_above} need a manager's review"
+
+
+def unclaimed(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
+    return None if ctx.order.assignee is None else f"already claimed by {ctx.order.assignee}"
+
+
+def lightning(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
+    return None if ctx.order.lightning else "refunds on receipt, not on pickup"
+
+
+def not_lightning(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
+    return None if not ctx.order.lightning else "闪电退款: refunds on pickup"
+
+
+def passed(_ctx: AfterSalesContext, _principal: Principal, payload: object) -> str | None:
+    return None if payload is None or getattr(payload, "result", None) == "pass" else "the inspection failed"
+
+
+def failed(_ctx: AfterSalesContext, _principal: Principal, payload: object) -> str | None:
+    return None if payload is None or getattr(payload, "result", None) == "fail" else "the inspection passed"
+
+
+def _t(
+    action: str, sources: tuple[str, ...] | str, dest: str | None, roles: frozenset[Role], **kw: object
+) -> Transition:
+    return Transition(action, (sources,) if isinstance(sources, str) else sources, dest, roles, **kw)  # type: ignore[arg-type]
+
+
+def _payment_steps(first: str, done: str, failed_state: str) -> list[Transition]:
+    """The payment centre's steps after an instruction: accepted (refunds), succeeded or failed; a failure can be
+    sent again."""
+    accepting = first == "refunding"
+    paid_from = (first, "payment_accepted") if accepting else (first,)
+    steps = (
+        [
+            _t(
+                "payment_accepted",
+                first,
+                "payment_accepted",
+                SYSTEMS,
+                payload=PaymentPayload,
+                idempotent=True,
+                description="支付中心受理: the payment centre accepted the instruction.",
+            )
+        ]
+        if accepting
+        else []
+    )
+    return [
+        *steps,
+        _t(
+            "payment_succeeded",
+            paid_from,
+            done,
+            SYSTEMS,
+            payload=PaymentPayload,
+            idempotent=True,
+            description="The money arrived.",
+        ),
+        _t(
+            "payment_failed",
+            paid_from,
+            failed_state,
+            SYSTEMS,
+            payload=FailurePayload,
+            description="The payment centre could not pay.",
+        ),
+        _t("retry_payment", failed_state, first, STAFF, description="Send the instruction again."),
+    ]
+
+
+def _scenario_steps(kind: AfterSalesType) -> tuple[str, list[Transition]]:
+    """The state approval leads to, and the steps after it."""
+    if kind in (AfterSalesType.REFUND, AfterSalesType.PARTIAL_REFUND):
+        return "refunding", _payment_steps("refunding", "refunded", "payment_failed")
+    if kind is AfterSalesType.RETURN_REFUND:
+        return "awaiting_return", [
+            _t(
+                "ship_return",
+                "awaiting_return",
+                "returning",
+                ON_BEHALF,
+                payload=ReturnShippedPayload,
+                customer=True,
+                description="The customer sent the item back themselves: carrier and tracking number.",
+            ),
+            _t(
+                "picked_up",
+                "awaiting_return",
+                "refunding",
+                SYSTEMS,
+                payload=ShipmentPayload,
+                guards=(lightning,),
+                idempotent=True,
+                description="闪电退款: picked up from a trusted customer; refund now.",
+            ),
+            _t(
+                "picked_up",
+                "awaiting_return",
+                "returning",
+                SYSTEMS,
+                payload=ShipmentPayload,
+                guards=(not_lightning,),
+                idempotent=True,
+                description="Logistics collected the return.",
+            ),
+            _t(
+                "return_received",
+                ("awaiting_return", "returning"),
+                "received",
+                SYSTEMS,
+                idempotent=True,
+                description="The warehouse received the return.",
+            ),
+            _t(
+                "inspect",
+                "received",
+                "refunding",
+                INSPECTORS,
+                payload=InspectionPayload,
+                guards=(passed,),
+                description="质检通过: refund.",
+            ),
+            _t(
+                "inspect",
+                "received",
+                "inspection_failed",
+                INSPECTORS,
+                payload=InspectionPayload,
+                guards=(failed,),
+                description="质检不通过: no refund; the item goes back.",
+            ),
+            *_payment_steps("refunding", "refunded", "payment_failed"),
+        ]
+    if kind is AfterSalesType.REPLENISH:
+        return "replenishing", _delivery("replenishing")
+    if kind is AfterSalesType.EXCHANGE:
+        return "awaiting_pickup", [
+            _t(
+                "picked_up",
+                "awaiting_pickup",
+                "picked_up",
+                SYSTEMS,
+                payload=ShipmentPayload,
+                idempotent=True,
+                description="Logistics collected the old item; the replacement is ordered.",
+            ),
+            *_delivery("picked_up"),
+        ]
+    return "paying", _payment_steps("paying", "compensated", "payment_failed_compensation")
+
+
+def _delivery(first: str) -> list[Transition]:
+    """The warehouse and logistics steps of sending goods: picking, shipping, signed for."""
+    return [
+        _t("picking_started", first, "picking", SYSTEMS, idempotent=True, description="The warehouse is picking."),
+        _t(
+            "shipped",
+            (first, "picking"),
+            "shipping",
+            SYSTEMS,
+            payload=ShipmentPayload,
+            idempotent=True,
+            description="Handed to the carrier.",
+        ),
+        _t("signed", "shipping", "signed", SYSTEMS, idempotent=True, description="The customer signed for it."),
+    ]
+
+
+def _workflow(kind: AfterSalesType) -> Workflow[AfterSalesContext]:
+    approved, steps = _scenario_steps(kind)
+    open_states = tuple(s for s in CUSTOMER_LABELS[kind] if s not in FINAL and s != "under_review")
+    transitions = [
+        _t(
+            "claim",
+            "under_review",
+            None,
+            REVIEWERS | {Role.AGENT},
+            guards=(unclaimed,),
+            public=False,
+            description="领取: take the order from the review pool.",
+        ),
+        _t("approve", "under_review", approved, REVIEWERS, guards=(within_review_authority,), description="审核通过"),
+        _t("reject", "under_review", "rejected", REVIEWERS, payload=ReasonPayload, description="审核驳回"),
+        _t("cancel", "under_review", "cancelled", ON_BEHALF, customer=True, description="Cancel before review."),
+        *steps,
+        _t("urge", ("under_review", *open_states), None, ON_BEHALF, customer=True, description="催单"),
+    ]
+    labels = CUSTOMER_LABELS[kind]
+    names = list(dict.fromkeys(["under_review", *labels, "rejected", "cancelled"]))
+    states = [
+        State(
+            name,
+            AGENT_LABELS[name],
+            *(labels.get(name) or (_CLOSED if name == "rejected" else _CANCELLED)),
+            final=name in FINAL,
+        )
+        for name in names
+    ]
+    return Workflow[AfterSalesContext](
+        name=kind.value,
+        title={
+            AfterSalesType.REFUND: Label("退款", "Refund"),
+            AfterSalesType.PARTIAL_REFUND: Label("部分退款", "Partial refund"),
+            AfterSalesType.RETURN_REFUND: Label("退货退款", "Return and refund"),
+            AfterSalesType.REPLENISH: Label("补货", "Replenishment"),
+            AfterSalesType.EXCHANGE: Label("换货", "Exchange"),
+            AfterSalesType.COMPENSATION: Label("赔付", "Compensation"),
+        }[kind],
+        initial="under_review",
+        state_of=lambda ctx: ctx.order.status,
+        is_own_customer=lambda ctx, principal: principal.customer_no == ctx.order.customer_no,
+        states=states,
+        transitions=transitions,
+    )
+
+
+AFTER_SALES_WORKFLOWS: dict[AfterSalesType, Workflow[AfterSalesContext]] = {
+    kind: _workflow(kind) for kind in AfterSalesType
+}
+
+
+REQUESTS = {
+    "refunding": "after_sales.refund_requested",
+    "paying": "after_sales.compensation_requested",
+    "awaiting_return": "after_sales.pickup_requested",
+    "awaiting_pickup": "after_sales.pickup_requested",
+    "replenishing": "after_sales.replenishment_requested",
+    "picked_up": "after_sales.replacement_requested",
+}
+"""Entering these states asks the payment centre or the warehouse to act: an outbox event, same transaction."""
+
+
+def _shipment(payload: Payload, current: Shipment) -> Shipment:
+    carrier, tracking_no = getattr(payload, "carrier", None), getattr(payload, "tracking_no", None)
+    return Shipment(carrier, tracking_no) if carrier or tracking_no else current
+
+
+def _reference(ctx: AfterSalesContext, _principal: Principal, payload: Payload) -> dict[str, object]:
+    return {"payment_reference": getattr(payload, "reference", None) or ctx.order.payment_reference}
+
+
+def _urge(ctx: AfterSalesContext, _principal: Principal, _payload: Payload) -> dict[str, object]:
+    order = ctx.order
+    urged = urge(order.urge_count, order.last_urged_at, order.escalation_level, ctx.now, ctx.urge_policy)
+    return {"urge_count": urged.count, "last_urged_at": urged.at, "escalation_level": urged.escalation_level}
+
+
+EFFECTS: dict[str, Callable[[AfterSalesContext, Principal, Payload], dict[str, object]]] = {
+    "claim": lambda _ctx, principal, _p: {"assignee": principal.subject},
+    "approve": lambda _ctx, principal, _p: {"reviewed_by": principal.subject},
+    "reject": lambda _ctx, principal, _p: {"reviewed_by": principal.subject},
+    "ship_return": lambda ctx, _pr, payload: {"return_shipment": _shipment(payload, ctx.order.return_shipment)},
+    "picked_up": lambda ctx, _pr, payload: {"return_shipment": _shipment(payload, ctx.order.return_shipment)},
+    "shipped": lambda ctx, _pr, payload: {"replacement_shipment": _shipment(payload, ctx.order.replacement_shipment)},
+    "inspect": lambda _ctx, _pr, payload: {"inspection_passed": getattr(payload, "result", None) == "pass"},
+    "payment_accepted": _reference,
+    "payment_succeeded": _reference,
+    "urge": _urge,
+}
+
+
+def apply(ctx: AfterSalesContext, principal: Principal, move: Move) -> AfterSalesOrder:
+    """The order after `move`: new state, the action's own changes, payment attempts, when it finished."""
+    effect = EFFECTS.get(move.transition.action)
+    changes = effect(ctx, principal, move.payload) if effect else {}
+    if move.dest in ("refunding", "paying") and move.source != move.dest:
+        changes["payment_attempts"] = ctx.order.payment_attempts + 1
+    if move.dest in FINAL and move.source not in FINAL:
+        changes["finished_at"] = ctx.now
+    return replace(ctx.order, **changes, status=move.dest, version=ctx.order.version + 1, updated_at=ctx.now)
