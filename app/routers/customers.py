@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from app.domain.pagination import PageRequest
+from app.schemas.after_sales import AfterSalesSummaryOut
 from app.schemas.common import KeyPath, PageOut, problems, upserted
 from app.schemas.contracts import ContractOut
 from app.schemas.customers import CustomerIn, CustomerOut, CustomerOverviewOut
@@ -50,7 +51,8 @@ async def list_customers(
 async def get_customer_overview(
     customer_no: KeyPath, principal: Anyone, language: Lang, svc: Svc
 ) -> CustomerOverviewOut:
-    """客户统一视图: the customer, their latest orders and tickets, and their service contracts in one read."""
+    """客户统一视图: the customer, their latest orders, tickets and after-sales orders, and their service contracts,
+    in one read."""
     overview = await svc.customers.overview(principal, customer_no)
     return CustomerOverviewOut(
         customer=CustomerOut.of(overview.customer),
@@ -58,5 +60,7 @@ async def get_customer_overview(
         more_orders_cursor=encode_cursor(overview.recent_orders.next_key),
         recent_tickets=[TicketSummaryOut.of(t, principal, TICKET, language) for t in overview.recent_tickets.items],
         more_tickets_cursor=encode_cursor(overview.recent_tickets.next_key),
+        recent_after_sales=[AfterSalesSummaryOut.of(o, principal, language) for o in overview.recent_after_sales.items],
+        more_after_sales_cursor=encode_cursor(overview.recent_after_sales.next_key),
         contracts=[ContractOut.of(c) for c in overview.contracts.items],
     )

@@ -225,6 +225,37 @@ class AfterSalesOut(Output):
         )
 
 
+class AfterSalesSummaryOut(BaseModel):
+    """An after-sales order in someone's history (the customer overview): what it is and where it stands."""
+
+    id: UUID
+    number: str
+    order_no: str
+    type: AfterSalesType
+    status: str
+    status_label: str
+    customer_status: CustomerStatusOut
+    amount: int
+    currency: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, order: AfterSalesOrder, principal: Principal, language: str) -> AfterSalesSummaryOut:
+        state = AFTER_SALES_WORKFLOWS[order.type].state(order.status)
+        return cls(
+            id=order.id,
+            number=order.number,
+            order_no=order.order_no,
+            type=order.type,
+            status=order.status,
+            status_label=(state.customer if principal.is_customer else state.agent).pick(language),
+            customer_status=customer_status(state, language),
+            amount=order.amount,
+            currency=order.currency,
+            created_at=order.created_at,
+        )
+
+
 class AutoReviewIn(Input):
     """极速审核 and 闪电退款 rules. An order is approved without a reviewer when every set condition holds."""
 

@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field
 
 from app.domain.customers import ContactChannel, ContactKind, Customer, CustomerData, CustomerLevel
+from app.schemas.after_sales import AfterSalesSummaryOut
 from app.schemas.common import Input, Line, Output
 from app.schemas.contracts import ContractOut
 from app.schemas.orders import OrderOut
@@ -97,4 +98,6 @@ class CustomerOverviewOut(Output):
     more_orders_cursor: str | None = Field(description="Continue with GET /v1/orders?customer_no=…&cursor=….")
     recent_tickets: list[TicketSummaryOut] = Field(description="Newest first, up to 20.")
     more_tickets_cursor: str | None = Field(description="Continue with GET /v1/tickets?customer_no=…&cursor=….")
+    recent_after_sales: list[AfterSalesSummaryOut] = Field(description="Newest first, up to 20.")
+    more_after_sales_cursor: str | None = Field(description="Continue with GET /v1/after-sales?customer_no=…&cursor=….")
     contracts: list[ContractOut]

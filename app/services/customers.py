@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.domain.after_sales import AfterSalesFilter, AfterSalesOrder
 from app.domain.clock import Clock
 from app.domain.contracts import ServiceContract
 from app.domain.customers import Customer, CustomerData, CustomerRepository
@@ -22,11 +23,12 @@ OVERVIEW_ITEMS = 20
 
 @dataclass(frozen=True, slots=True)
 class CustomerOverview:
-    """客户统一视图: the customer with their latest orders, tickets and service contracts."""
+    """客户统一视图: the customer with their latest orders, tickets, after-sales orders and service contracts."""
 
     customer: Customer
     recent_orders: Page[SalesOrder]
     recent_tickets: Page[Ticket]
+    recent_after_sales: Page[AfterSalesOrder]
     contracts: Page[ServiceContract]
 
 
@@ -70,6 +72,7 @@ class CustomerService:
                     TicketSort.CREATED,
                     first,
                 ),
+                recent_after_sales=await uow.after_sales.list(AfterSalesFilter(customer_no=customer_no), first),
                 contracts=await uow.contracts.list(first, customer_no=customer_no),
             )
 

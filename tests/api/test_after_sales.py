@@ -462,3 +462,15 @@ async def test_an_unknown_status_filter_is_named(client, auth):
     response = await client.get("/v1/after-sales?status=refunded&status=lost", headers=auth(Role.AGENT))
 
     assert (response.status_code, response.json()["errors"][0]["parameter"]) == (422, "status")
+
+
+async def test_the_customer_overview_lists_their_after_sales_orders(client, auth, shop):
+    mine = await _created(
+        client, auth(Role.CUSTOMER), order_no="SO-C-1", type="exchange", lines=[{"sku": "SKU-1", "quantity": 1}]
+    )
+
+    overview = (await client.get("/v1/customers/C-1/overview", headers=auth(Role.CUSTOMER))).json()
+
+    assert [(o["number"], o["status_label"]) for o in overview["recent_after_sales"]] == [
+        (mine["number"], "换货审核中")
+    ]
