@@ -12,6 +12,9 @@ async def test_the_ticket_workflow_is_listed_and_described(client, auth):
     ticket = (await client.get("/v1/workflows/ticket", headers=headers)).json()
 
     assert {"name": "ticket", "title": "Service ticket"} in listed
+    assert {"refund", "partial_refund", "return_refund", "replenish", "exchange", "compensation"} <= {
+        w["name"] for w in listed
+    }
     states = {s["name"]: s for s in ticket["states"]}
     assert states["new"]["agent_label"] == {"zh_cn": "待受理", "en": "New"}
     assert states["pending_follow_up"]["customer_label"]["zh_cn"] == "已解决"
