@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.events import TimelineEntry
 from app.domain.principal import Principal
-from app.workflows.engine import AvailableAction, Label, State, Workflow
+from app.workflows.engine import AvailableAction, Label, State, Workflow, payload_schema
 
 
 class LabelOut(BaseModel):
@@ -79,7 +79,7 @@ class WorkflowOut(BaseModel):
                     customer_may_trigger=t.customer,
                     visible_to_customer=t.public,
                     description=t.description,
-                    payload_schema=t.payload.model_json_schema(),
+                    payload_schema=payload_schema(t.payload),
                 )
                 for t in workflow.transitions
             ],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -146,7 +147,7 @@ class Workflow(Generic[S]):
                 if all(guard(obj, principal, None) is None for guard in spec.guards):
                     seen.add(action)
                     found.append(
-                        AvailableAction(action, spec.dest or source, spec.description, spec.payload.model_json_schema())
+                        AvailableAction(action, spec.dest or source, spec.description, payload_schema(spec.payload))
                     )
         return found
 
@@ -196,6 +197,12 @@ class Workflow(Generic[S]):
                 lines.append(f"    {source} --> {spec.dest or source}: {spec.action}")
         lines += [f"    {s.name} --> [*]" for s in self.states if s.final]
         return "\n".join(lines) + "\n"
+
+
+@cache
+def payload_schema(model: type[Payload]) -> dict[str, Any]:
+    """JSON schema of an action's body, built once per payload class (building it costs milliseconds)."""
+    return model.model_json_schema()
 
 
 def _parse(model: type[Payload], body: Mapping[str, Any]) -> Payload:
