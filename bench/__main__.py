@@ -1,25 +1,40 @@
-"""`python -m bench`: a throwaway database, the service and the baseline as subprocesses, three loads, one table."""
+"""`python -m bench`: a throwaway database, the service and the baseline as subprocesses, the order and ticket
+loads, the in-process workflow cost, one table of figures."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import secrets
 import sys
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from bench import load, report
+from app.domain.principal import Role
+from bench import load, report, ticket_bench, workflow_cost
 from bench.baseline_app import DATABASE_URL_ENV
 from bench.database import throwaway_database
-from bench.load import Budget, Result, Send
+from bench.load import Budget, Result
+from bench.query_plans import Plan
 from bench.scenarios import bearer_headers, read_orders, seed_reference_data, upsert_orders
 from bench.server import HOST, Server, clean_environment, free_port, serving
 
 WARMUP_SECONDS = 3.0
+
+log = logging.getLogger("bench")
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    orders: list[Result]  # upsert, get, baseline get
+    intake: list[Result]  # create ticket, baseline create
+    lists: list[Result]
+    plans: list[Plan]
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -49,18 +64,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help=f"unmeasured requests before each scenario, at most {WARMUP_SECONDS:.0f} s "
         "(env AFTERSALES_BENCH_WARMUP; default 200)",
     )
+    parser.add_argument(
+        "--tickets",
+        type=int,
+        default=int(os.environ.get("AFTERSALES_BENCH_TICKETS", "1000000")),
+        help="bulk-loaded tickets for the list pages, measured at a tenth of it and at all of it "
+        "(env AFTERSALES_BENCH_TICKETS; default 1000000; e.g. 100000 for a quick run)",
+    )
     options = parser.parse_args(argv)
     if min(options.requests, options.concurrency, options.warmup) < 1 or options.seconds <= 0:
         parser.error("--requests, --seconds, --concurrency and --warmup must be positive")
+    if options.tickets < 1000:
+        parser.error("--tickets must be at least 1000")
     return options
 
 
-async def benchmark(options: argparse.Namespace) -> list[Result]:
+async def benchmark(options: argparse.Namespace) -> Figures:
     secret = secrets.token_urlsafe(48)
     service_port, baseline_port = free_port(), free_port()
     service_url, baseline_url = f"http://{HOST}:{service_port}", f"http://{HOST}:{baseline_port}"
     limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
-    _progress("creating and migrating a throwaway database")
+    log.info("creating and migrating a throwaway database")
     async with (
         throwaway_database() as database_url,
         _serve_service(service_port, database_url, secret) as service,
@@ -72,7 +96,7 @@ async def benchmark(options: argparse.Namespace) -> list[Result]:
         budget = Budget(options.requests, options.seconds, options.concurrency)
         warmup = Budget(options.warmup, WARMUP_SECONDS, options.concurrency)
         created: list[str] = []
-        upserts = await _measure(
+        upserts = await load.measure(
             "upsert order",
             service,
             upsert_orders(client, service_url, headers, "WARM", []),
@@ -84,11 +108,26 @@ async def benchmark(options: argparse.Namespace) -> list[Result]:
             raise RuntimeError(f"no order was created; first error: {upserts.first_error}")
         service_reads = read_orders(client, f"{service_url}/v1/orders", created, headers)
         baseline_reads = read_orders(client, f"{baseline_url}/orders", created, {})
-        return [
+        orders = [
             upserts,
-            await _measure("get order", service, service_reads, service_reads, warmup, budget),
-            await _measure("baseline get", baseline, baseline_reads, baseline_reads, warmup, budget),
+            await load.measure("get order", service, service_reads, service_reads, warmup, budget),
+            await load.measure("baseline get", baseline, baseline_reads, baseline_reads, warmup, budget),
         ]
+        intake = await ticket_bench.intake(
+            client, service, service_url, baseline, baseline_url, headers, warmup, budget
+        )
+        # One client: the latency a caller waits for, not the queue behind 31 others on one process.
+        lists, plans = await ticket_bench.list_pages(
+            client,
+            service,
+            service_url,
+            database_url,
+            bearer_headers(secret, ticket_bench.AGENT, Role.AGENT),
+            options.tickets,
+            Budget(options.warmup, WARMUP_SECONDS, 1),
+            Budget(options.requests, options.seconds, 1),
+        )
+        return Figures(orders, intake, lists, plans)
 
 
 def _serve_service(port: int, database_url: str, secret: str) -> AbstractAsyncContextManager[Server]:
@@ -133,37 +172,51 @@ def _serve_baseline(port: int, database_url: str) -> AbstractAsyncContextManager
     )
 
 
-async def _measure(scenario: str, target: Server, warm: Send, send: Send, warmup: Budget, budget: Budget) -> Result:
-    """Warm connections, pools and caches first, so the measured run sees steady state."""
-    _progress(f"running {scenario}")
-    await load.run(scenario, warm, warmup)
-    result = await load.run(scenario, send, budget)
-    target.ensure_running()
-    return result
-
-
-def _progress(message: str) -> None:
-    print(f"bench: {message}", file=sys.stderr, flush=True)
+def _log_progress() -> None:
+    """Progress of the bench's own steps on stderr; the servers and alembic keep their own logging."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("bench: %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 def main(argv: list[str]) -> int:
     options = parse_args(argv)
+    _log_progress()
+    cpus, (load_average, _, _) = os.cpu_count(), os.getloadavg()
+    log.info("timing workflow actions in-process")
+    costs = workflow_cost.measure()
     try:
-        results = asyncio.run(benchmark(options))
+        figures = asyncio.run(benchmark(options))
     except KeyboardInterrupt:
         return 130
     except RuntimeError as exc:
-        print(f"bench: FAILED {exc}", file=sys.stderr)
+        log.error("FAILED %s", exc)
         return 1
+    results = [*figures.orders, *figures.intake, *figures.lists]
     print(
-        f"concurrency {options.concurrency}; per scenario at most {options.requests} requests "
-        f"or {options.seconds:g} s, after {options.warmup} warm-up requests"
+        f"{cpus} CPUs shared by load generator, servers and PostgreSQL (load average {load_average:.2f} at start); "
+        "one server process each"
+    )
+    print(
+        f"concurrency {options.concurrency} (list pages: 1); per scenario at most {options.requests} requests "
+        f"or {options.seconds:g} s, after {options.warmup} warm-up requests; list pages at "
+        f"{options.tickets // 10:,} and {options.tickets:,} bulk tickets"
     )
     print(report.table(results))
-    print(report.ratio(results[1], results[2]))
+    print(report.ratio(figures.orders[1], figures.orders[2]))
+    print(report.ratio(figures.intake[0], figures.intake[1], report.CREATE_RATIO_TARGET))
+    print(report.list_p99(figures.lists))
+    print("\n".join(report.action_costs(costs)))
+    print(f"list query plans at {options.tickets:,} bulk tickets:")
+    print("\n".join(report.plans(figures.plans)))
     for line in report.error_lines(results):
-        print(f"bench: {line}", file=sys.stderr)
-    return 1 if any(report.over_budget(r) for r in results) else 0
+        log.error(line)
+    unindexed = [plan.label for plan in figures.plans if not plan.indexes]
+    if unindexed:
+        log.error("FAILED list queries without an index: %s", ", ".join(unindexed))
+    return 1 if unindexed or any(report.over_budget(r) for r in results) else 0
 
 
 if __name__ == "__main__":

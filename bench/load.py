@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import httpx
+
+from bench.server import Server
+
+log = logging.getLogger(__name__)
 
 Send = Callable[[int], Awaitable[httpx.Response]]
 """Sends the request with the given index (0, 1, …) of a scenario."""
@@ -50,6 +55,15 @@ class Result:
             return math.nan
         ordered = sorted(self.latencies)
         return ordered[max(0, math.ceil(percent / 100 * len(ordered)) - 1)] * 1000
+
+
+async def measure(scenario: str, target: Server, warm: Send, send: Send, warmup: Budget, budget: Budget) -> Result:
+    """Warm connections, pools and caches first, so the measured run sees steady state."""
+    log.info("running %s", scenario)
+    await run(scenario, warm, warmup)
+    result = await run(scenario, send, budget)
+    target.ensure_running()
+    return result
 
 
 async def run(scenario: str, send: Send, budget: Budget) -> Result:

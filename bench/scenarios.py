@@ -14,17 +14,18 @@ from bench.load import Send
 
 CUSTOMER_NO = "C-BENCH"
 SKU = "SKU-BENCH"
+ORDER_NO = "SO-BENCH-TICKETS"
 
 
-def bearer_headers(secret: str) -> dict[str, str]:
-    """An integration caller (an ERP): it may both upsert and read orders."""
+def bearer_headers(secret: str, subject: str = "bench", role: Role = Role.INTEGRATION) -> dict[str, str]:
+    """By default an integration caller (an ERP, an IM bot): it may upsert and read orders and take in tickets."""
     codec = TokenCodec(TokenPolicy(secret=secret, issuer="aftersales", audience="aftersales-api"))
-    token = codec.issue(subject="bench", roles=[Role.INTEGRATION], now=datetime.now(UTC), ttl=timedelta(hours=1))
+    token = codec.issue(subject=subject, roles=[role], now=datetime.now(UTC), ttl=timedelta(hours=1))
     return {"authorization": f"Bearer {token}"}
 
 
 async def seed_reference_data(client: httpx.AsyncClient, service_url: str, headers: dict[str, str]) -> None:
-    """The product and customer every benchmark order names."""
+    """The product and customer every benchmark order names, and the order every benchmark ticket names."""
     product = {"name": "Air purifier X3", "model": "AP-X3", "warranty_months": 24, "product_line": "home"}
     customer = {
         "name": "Bench customer",
@@ -33,7 +34,12 @@ async def seed_reference_data(client: httpx.AsyncClient, service_url: str, heade
         "region": "CN-31",
         "contact_channels": [{"kind": "wechat", "value": "bench", "preferred": True}],
     }
-    for path, body in ((f"/v1/products/{SKU}", product), (f"/v1/customers/{CUSTOMER_NO}", customer)):
+    seeds = (
+        (f"/v1/products/{SKU}", product),
+        (f"/v1/customers/{CUSTOMER_NO}", customer),
+        (f"/v1/orders/{ORDER_NO}", _order_body()),
+    )
+    for path, body in seeds:
         response = await client.put(f"{service_url}{path}", json=body, headers=headers)
         if not response.is_success:
             raise RuntimeError(f"seeding {path} answered {response.status_code}: {response.text}")
