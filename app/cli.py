@@ -1,8 +1,9 @@
-"""The `aftersales` command: serve, migrate, token, demo, create-api-key."""
+"""The `aftersales` command: serve, worker, migrate, token, demo, create-api-key."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import timedelta
 from typing import Annotated
 
@@ -43,6 +44,40 @@ def serve(
         access_log=False,
         proxy_headers=True,
     )
+
+
+@cli.command()
+def worker() -> None:
+    """Run the background jobs until SIGTERM or SIGINT, then let the runs in flight finish and exit."""
+    import structlog
+
+    from app.web.logging import configure_logging
+    from app.web.wiring import build_services
+    from app.workers.jobs import jobs
+    from app.workers.runner import JobRunner
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    log = structlog.get_logger("aftersales")
+
+    async def run() -> None:
+        services = build_services(settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        runner = JobRunner(jobs(services))
+        try:
+            runner.start()
+            log.info("worker_started", jobs=[job.name for job in runner.jobs])
+            await stop.wait()
+            log.info("worker_stopping")
+            await runner.stop()
+        finally:
+            await services.database.dispose()
+        log.info("worker_stopped")
+
+    asyncio.run(run())
 
 
 @cli.command()

@@ -14,14 +14,17 @@ from app.domain.clock import Clock
 from app.routers import (
     after_sales,
     api_keys,
+    approvals,
     contracts,
     customers,
     me,
+    notifications,
     ops,
     orders,
     people,
     products,
     queues,
+    tasks,
     tickets,
     workflows,
 )
@@ -32,6 +35,8 @@ from app.web.query_params import reject_repeated_scalars
 from app.web.request_context import HttpMetrics, RequestContextMiddleware
 from app.web.routes import api_routes, declared_roles
 from app.web.wiring import build_services
+from app.workers.jobs import jobs
+from app.workers.runner import JobRunner
 
 DESCRIPTION = """\
 After-sales workflow service: complaints, service tickets, tasks and after-sales orders
@@ -54,8 +59,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         log.info("startup", env=settings.env, database=services.database.engine.url.get_backend_name())
-        yield
-        await services.database.dispose()
+        runner = JobRunner(jobs(services)) if settings.run_workers_in_process else None
+        if runner is not None:
+            runner.start()
+            log.info("jobs_started", jobs=[job.name for job in runner.jobs])
+        try:
+            yield
+        finally:
+            if runner is not None:
+                await runner.stop()  # the runs in flight finish before the database goes away
+            await services.database.dispose()
         log.info("shutdown")
 
     app = FastAPI(
@@ -72,12 +85,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     for module in (
         ops,
         me,
+        notifications,
         people,
         customers,
         products,
         orders,
         contracts,
         tickets,
+        tasks,
+        approvals,
         queues,
         after_sales,
         workflows,

@@ -5,8 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.domain.tickets import TicketType
 
 DEVELOPMENT_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
 
@@ -28,6 +30,12 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `aftersales serve` binds to.")
     port: int = Field(8000, ge=1, le=65535, description="Port `aftersales serve` listens on.")
     workers: int = Field(1, ge=1, le=64, description="Uvicorn worker processes for `aftersales serve`.")
+    run_workers_in_process: bool = Field(
+        True, description="`aftersales serve` also runs the background jobs (false: run `aftersales worker`)."
+    )
+    worker_poll_seconds: float = Field(
+        5.0, gt=0, le=3600, description="How often a background job looks for work (task reminders, webhooks)."
+    )
     jwt_secret: SecretStr = Field(
         SecretStr(DEVELOPMENT_JWT_SECRET), description="HS256 secret for bearer tokens (≥ 32 bytes)."
     )
@@ -60,6 +68,13 @@ class Settings(BaseSettings):
     manager_review_above: int = Field(
         100_000, ge=0, description="After-sales amounts above this (minor units) need a manager's review."
     )
+    task_reminder_lead_minutes: int = Field(
+        120, ge=1, le=60 * 24 * 14, description="Tasks due within this many minutes get one 'due soon' reminder."
+    )
+    task_auto_resolve_types: str = Field(
+        "complaint,repair,installation,after_sales_request",
+        description="Ticket types (comma-separated) that resolve themselves when their last task is approved.",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_json: bool = Field(True, description="JSON log lines (false: human-readable console lines).")
     docs_url: str = Field("/docs", description="Where interactive API docs are served.")
@@ -75,9 +90,26 @@ class Settings(BaseSettings):
             raise ValueError("production needs PostgreSQL in AFTERSALES_DATABASE_URL, not SQLite")
         return self
 
+    @field_validator("task_auto_resolve_types")
+    @classmethod
+    def _known_ticket_types(cls, value: str) -> str:
+        known = {t.value for t in TicketType}
+        unknown = [t for t in _csv(value) if t not in known]
+        if unknown:
+            raise ValueError(f"unknown ticket types: {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        return value
+
+    @property
+    def auto_resolve_ticket_types(self) -> frozenset[TicketType]:
+        return frozenset(TicketType(t) for t in _csv(self.task_auto_resolve_types))
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+
+def _csv(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
 
 
 @lru_cache(maxsize=1)

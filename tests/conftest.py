@@ -56,12 +56,13 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
+    """Background jobs do not run in the app under test: tests drive them directly."""
     return Settings(
         env="test",
         database_url=database_url,
         jwt_secret=TEST_SECRET,
         log_json=True,  # type: ignore[arg-type]
-        **overrides,  # type: ignore[arg-type]
+        **{"run_workers_in_process": False, **overrides},  # type: ignore[arg-type]
     )
 
 

@@ -179,6 +179,7 @@ class TicketContext:
     ticket: Ticket
     now: datetime
     policy: TicketPolicy
+    unfinished_tasks: tuple[str, ...] = ()  # numbers of its tasks neither approved nor cancelled
 
 
 MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
@@ -188,6 +189,13 @@ def acts_as_assignee_or_manager(ctx: TicketContext, principal: Principal, _paylo
     if principal.has_any(MANAGERS) or principal.subject == ctx.ticket.assignee:
         return None
     return f"only the assignee ({ctx.ticket.assignee or 'nobody'}) or a manager may do this"
+
+
+def tasks_finished(ctx: TicketContext, _principal: Principal, _payload: object) -> str | None:
+    """A ticket is resolved only when every task on it is approved or cancelled (seed 000)."""
+    if not ctx.unfinished_tasks:
+        return None
+    return f"tasks not yet approved or cancelled: {', '.join(ctx.unfinished_tasks)}"
 
 
 def has_assignee(ctx: TicketContext, _principal: Principal, _payload: object) -> str | None:

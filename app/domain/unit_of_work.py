@@ -7,12 +7,15 @@ from typing import Protocol
 
 from app.domain.after_sales import AfterSalesRepository
 from app.domain.api_keys import ApiKeyRepository
+from app.domain.approvals import ApprovalRepository
 from app.domain.contracts import ContractRepository
 from app.domain.customers import CustomerRepository
 from app.domain.events import OutboxRepository, TimelineRepository
+from app.domain.notifications import NotificationRepository
 from app.domain.orders import OrderRepository
 from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
+from app.domain.tasks import TaskRepository
 from app.domain.tickets import TicketRepository
 
 
@@ -28,6 +31,9 @@ class UnitOfWork(Protocol):
     timeline: TimelineRepository
     outbox: OutboxRepository
     after_sales: AfterSalesRepository
+    notifications: NotificationRepository
+    tasks: TaskRepository
+    approvals: ApprovalRepository
 
     async def commit(self) -> None: ...
 

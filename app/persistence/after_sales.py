@@ -27,7 +27,8 @@ from app.domain.pagination import Page, PageRequest
 from app.domain.tickets import Attachment
 from app.persistence.keyset import fetch_page
 from app.persistence.numbering import next_number
-from app.persistence.tables import after_sales_lines, after_sales_orders, order_ledgers, service_settings
+from app.persistence.settings_store import load_setting, save_setting
+from app.persistence.tables import after_sales_lines, after_sales_orders, order_ledgers
 
 _PLAIN = (
     "order_no",
@@ -191,11 +192,10 @@ class SqlAfterSalesRepository:
             await self._conn.execute(stmt.values(version=ledger.version + 1, **values))
 
     async def auto_review_rules(self) -> AutoReviewRules:
-        stmt = select(service_settings).where(service_settings.c.key == AUTO_REVIEW_KEY)
-        row = (await self._conn.execute(stmt)).first()
-        if row is None:
+        stored = await load_setting(self._conn, AUTO_REVIEW_KEY)
+        if stored is None:
             return AutoReviewRules()
-        value = row.value
+        value, version = stored
         return AutoReviewRules(
             enabled=value["enabled"],
             types=tuple(AfterSalesType(t) for t in value["types"]),
@@ -204,22 +204,13 @@ class SqlAfterSalesRepository:
             customer_levels=tuple(value["customer_levels"]),
             max_recent_after_sales=value["max_recent_after_sales"],
             lightning_refund_levels=tuple(value["lightning_refund_levels"]),
-            version=row.version,
+            version=version,
         )
 
     async def save_auto_review_rules(self, rules: AutoReviewRules, by: str, at: datetime) -> AutoReviewRules:
         value = {**asdict(rules), "types": [t.value for t in rules.types]}
         value.pop("version")
-        if rules.version == 0:
-            await self._conn.execute(
-                insert(service_settings).values(
-                    key=AUTO_REVIEW_KEY, value=value, version=1, updated_by=by, updated_at=at
-                )
-            )
-        else:
-            stmt = update(service_settings).where(service_settings.c.key == AUTO_REVIEW_KEY)
-            await self._conn.execute(stmt.values(value=value, version=rules.version + 1, updated_by=by, updated_at=at))
-        return replace(rules, version=rules.version + 1)
+        return replace(rules, version=await save_setting(self._conn, AUTO_REVIEW_KEY, value, rules.version, by, at))
 
     async def _lines(self, ids: list[UUID]) -> dict[UUID, list[AfterSalesLine]]:
         found: dict[UUID, list[AfterSalesLine]] = defaultdict(list)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Column, Row, Select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.errors import FieldError, InvalidInput
 from app.domain.pagination import PageRequest
 
 
@@ -18,6 +19,7 @@ def page_statement(
     row more than the page so the caller knows whether another follows."""
     columns = _columns(key)
     if page.after is not None:
+        _check_cursor(columns, page.after)
         current = columns[0] if len(columns) == 1 else tuple_(*columns)
         after = page.after[0] if len(columns) == 1 else tuple_(*page.after)
         stmt = stmt.where(current < after if descending else current > after)
@@ -39,6 +41,26 @@ async def fetch_page(
         return rows, None
     rows = rows[: page.limit]
     return rows, tuple(rows[-1]._mapping[c] for c in _columns(key))
+
+
+def _check_cursor(columns: list[Column[Any]], after: tuple[Any, ...]) -> None:
+    """A cursor from another list (or of another sort) has other keys: refuse it rather than send it to SQL."""
+    fits = len(after) == len(columns) and all(
+        isinstance(value, _python_type(column)) for column, value in zip(columns, after, strict=True)
+    )
+    if not fits:
+        raise InvalidInput(
+            "The cursor does not belong to this list; start again without it",
+            code="invalid_cursor",
+            errors=[FieldError("cursor", "cursor of another list", location="query")],
+        )
+
+
+def _python_type(column: Column[Any]) -> type:
+    try:
+        return column.type.python_type
+    except NotImplementedError:
+        return object
 
 
 def _columns(key: Column[Any] | Sequence[Column[Any]]) -> list[Column[Any]]:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.persistence.tables import counters
 
-SEQUENCES = {"ticket": "ticket_number_seq", "after_sales": "after_sales_number_seq"}
+SEQUENCES = {"ticket": "ticket_number_seq", "after_sales": "after_sales_number_seq", "task": "task_number_seq"}
 
 
 async def next_number(conn: AsyncConnection, name: str) -> int:

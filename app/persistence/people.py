@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import Row, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
 from app.domain.people import Agent, AgentData, Group, GroupData
 from app.domain.principal import Role
 from app.persistence.keyset import fetch_page
-from app.persistence.tables import agents, groups
+from app.persistence.tables import agent_group_members, agents, groups
 
 _LISTS = ("groups", "skills", "regions", "product_lines")
 
@@ -72,9 +72,34 @@ class SqlAgentRepository:
         await self._conn.execute(
             insert(agents).values(id=agent.id, user_id=agent.user_id, created_at=agent.created_at, **values)
         )
+        await self._write_membership(agent)
 
     async def update(self, agent: Agent) -> None:
         await self._conn.execute(update(agents).where(agents.c.id == agent.id).values(**_agent_values(agent)))
+        await self._conn.execute(delete(agent_group_members).where(agent_group_members.c.user_id == agent.user_id))
+        await self._write_membership(agent)
+
+    async def active_members(self, group_key: str) -> list[str]:
+        """User ids of the group's active agents (an indexed membership table, not a scan of JSON lists)."""
+        stmt = (
+            select(agents.c.user_id)
+            .join(agent_group_members, agent_group_members.c.user_id == agents.c.user_id)
+            .where(agent_group_members.c.group_key == group_key, agents.c.active.is_(True))
+            .order_by(agents.c.user_id)
+        )
+        return list((await self._conn.execute(stmt)).scalars())
+
+    async def active_with_role(self, role: Role) -> list[str]:
+        """User ids of active agents holding `role`; the directory is small (people, not tickets)."""
+        rows = await self._conn.execute(select(agents.c.user_id, agents.c.roles).where(agents.c.active.is_(True)))
+        return sorted(user_id for user_id, roles in rows if role.value in roles)
+
+    async def _write_membership(self, agent: Agent) -> None:
+        if agent.data.groups:
+            await self._conn.execute(
+                insert(agent_group_members),
+                [{"group_key": key, "user_id": agent.user_id} for key in dict.fromkeys(agent.data.groups)],
+            )
 
     async def list(self, page: PageRequest, *, active: bool | None = None) -> Page[Agent]:
         stmt = select(agents) if active is None else select(agents).where(agents.c.active == active)

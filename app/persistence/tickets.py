@@ -1,12 +1,17 @@
-"""Ticket rows (with their tag index) ↔ Ticket entities; the list, pool and numbering queries."""
+"""Ticket rows (with their tag index) ↔ Ticket entities; the list, pool and numbering queries.
+
+A list filter that names several values of an indexed column (`status IN (…)`, the pool's `group_key IS NULL OR
+group_key IN (…)`) is read as one keyset page per value, each an index seek in page order, merged: no index walks
+several values in one order, so one query would sort every match or scan the table filtering."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Column, Row, Select, and_, delete, exists, func, insert, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
@@ -25,7 +30,7 @@ from app.domain.tickets import (
     TicketType,
     WarrantyStatus,
 )
-from app.persistence.keyset import fetch_page
+from app.persistence.keyset import fetch_page, page_statement
 from app.persistence.numbering import next_number
 from app.persistence.tables import ticket_tags, tickets
 
@@ -101,9 +106,16 @@ def pool_conditions(scope: PoolScope) -> list[Any]:
     conditions: list[Any] = [tickets.c.status == "new"]
     if scope.groups is not None:
         conditions.append(or_(tickets.c.group_key.is_(None), tickets.c.group_key.in_(scope.groups)))
-    if scope.business_lines is not None:
-        conditions.append(or_(tickets.c.business_line.is_(None), tickets.c.business_line.in_(scope.business_lines)))
-    return conditions
+    return [*conditions, *_business_line_scope(scope.business_lines)]
+
+
+def _pool_branches(scope: PoolScope) -> list[Select[Any]]:
+    """The pool as disjoint parts: tickets of no group, then each of the caller's groups."""
+    pool = select(tickets).where(tickets.c.status == "new", *_business_line_scope(scope.business_lines))
+    if scope.groups is None:
+        return [pool]
+    groups = [tickets.c.group_key.is_(None), *(tickets.c.group_key == g for g in sorted(scope.groups))]
+    return [pool.where(group) for group in groups]
 
 
 class SqlTicketRepository:
@@ -131,15 +143,13 @@ class SqlTicketRepository:
         await self._write_tags(ticket)
 
     async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]:
-        rows, next_key = await fetch_page(
-            self._conn, select(tickets).where(*filter_conditions(where)), SORT_KEY[sort], page
-        )
+        branches = [select(tickets).where(*filter_conditions(part)) for part in _by_status(where)]
+        rows, next_key = await _merged_page(self._conn, branches, SORT_KEY[sort], page)
         return Page([_entity(row) for row in rows], next_key)
 
     async def pool(self, scope: PoolScope, page: PageRequest) -> Page[Ticket]:
         """Oldest first: the ticket waiting longest is claimed first."""
-        stmt = select(tickets).where(*pool_conditions(scope))
-        rows, next_key = await fetch_page(self._conn, stmt, tickets.c.id, page, descending=False)
+        rows, next_key = await _merged_page(self._conn, _pool_branches(scope), tickets.c.id, page, descending=False)
         return Page([_entity(row) for row in rows], next_key)
 
     async def pool_stats(self, scope: PoolScope) -> PoolStats:
@@ -190,14 +200,47 @@ def filter_conditions(where: TicketFilter) -> list[Any]:
             conditions.append(column >= low)
         if high is not None:
             conditions.append(column < high)
-    if where.business_lines is not None:
-        conditions.append(or_(c.business_line.is_(None), c.business_line.in_(where.business_lines)))
+    conditions += _business_line_scope(where.business_lines)
     if where.tag is not None:
         conditions.append(exists().where(and_(ticket_tags.c.ticket_id == c.id, ticket_tags.c.tag == where.tag)))
     if where.text:
         pattern = f"%{_escape_like(where.text)}%"
         conditions.append(or_(c.title.ilike(pattern, escape="\\"), c.description.ilike(pattern, escape="\\")))
     return conditions
+
+
+def _business_line_scope(lines: frozenset[str] | None) -> list[Any]:
+    """Staff scoped to business lines see those lines' tickets and tickets of no line. It filters the rows the index
+    seek returns rather than seeking itself: a page costs, beyond its own rows, the other lines' rows it skips."""
+    if lines is None:
+        return []
+    return [or_(tickets.c.business_line.is_(None), tickets.c.business_line.in_(lines))]
+
+
+def _by_status(where: TicketFilter) -> list[TicketFilter]:
+    """One filter per status asked for, so that each is a seek of an index that begins with (…, status)."""
+    statuses = tuple(dict.fromkeys(where.statuses))
+    if len(statuses) < 2:
+        return [where]
+    return [replace(where, statuses=(status,)) for status in statuses]
+
+
+async def _merged_page(
+    conn: AsyncConnection,
+    branches: Sequence[Select[Any]],
+    key: Column[Any] | Sequence[Column[Any]],
+    page: PageRequest,
+    *,
+    descending: bool = True,
+) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
+    """The page over disjoint `branches`: each read as its own keyset page, then merged and cut to one page, so at
+    most len(branches) × (limit + 1) rows are sorted whatever the table size."""
+    if len(branches) == 1:
+        return await fetch_page(conn, branches[0], key, page, descending=descending)
+    pages = [page_statement(branch, key, page, descending=descending).subquery() for branch in branches]
+    merged = union_all(*(select(*part.c) for part in pages)).subquery()
+    columns = [merged.c[column.name] for column in ([key] if isinstance(key, Column) else key)]
+    return await fetch_page(conn, select(*merged.c), columns, PageRequest(page.limit), descending=descending)
 
 
 def _escape_like(text_: str) -> str:

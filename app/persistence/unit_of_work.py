@@ -11,13 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.domain.errors import Conflict
 from app.persistence.after_sales import SqlAfterSalesRepository
 from app.persistence.api_keys import SqlApiKeyRepository
+from app.persistence.approvals import SqlApprovalRepository
 from app.persistence.contracts import SqlContractRepository
 from app.persistence.customers import SqlCustomerRepository
 from app.persistence.database import Database
 from app.persistence.events import SqlOutboxRepository, SqlTimelineRepository
+from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
 from app.persistence.people import SqlAgentRepository, SqlGroupRepository
 from app.persistence.products import SqlProductRepository
+from app.persistence.tasks import SqlTaskRepository
 from app.persistence.tickets import SqlTicketRepository
 
 # PostgreSQL SQLSTATEs that mean "another transaction got there first": try again.
@@ -38,6 +41,9 @@ class SqlUnitOfWork:
         self.timeline = SqlTimelineRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
         self.after_sales = SqlAfterSalesRepository(conn)
+        self.notifications = SqlNotificationRepository(conn)
+        self.tasks = SqlTaskRepository(conn)
+        self.approvals = SqlApprovalRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

@@ -20,6 +20,7 @@ from app.web.language import Lang
 from app.web.pagination import page_out, page_request
 from app.web.preconditions import Guarded, set_etag
 from app.web.query_params import one_of
+from app.web.refs import uuid_or_number
 from app.web.wiring import Svc
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
 
@@ -31,17 +32,14 @@ Page = Annotated[PageRequest, Depends(page_request)]
 def after_sales_ref(
     id: Annotated[str, Path(description="The after-sales order's UUID or its number, e.g. AS-2026-000045.")],
 ) -> UUID | str:
-    try:
-        return UUID(id)
-    except ValueError:
-        return id
+    return uuid_or_number(id)
 
 
 Ref = Annotated[UUID | str, Depends(after_sales_ref)]
 
 
 def _out(view: AfterSalesView, principal: Principal, language: str) -> AfterSalesOut:
-    return AfterSalesOut.of(view.order, view.available_actions, principal, language)
+    return AfterSalesOut.of(view.order, view.available_actions, principal, language, view.approval)
 
 
 @router.get("/v1/orders/{order_no}/eligibility", responses=problems(404, 422))

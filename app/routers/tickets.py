@@ -19,6 +19,7 @@ from app.web.language import Lang
 from app.web.pagination import page_out, page_request
 from app.web.preconditions import Guarded, set_etag
 from app.web.query_params import one_of
+from app.web.refs import uuid_or_number
 from app.web.wiring import Svc
 from app.workflows.ticket import TICKET
 
@@ -28,12 +29,7 @@ router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
 def ticket_ref(
     id: Annotated[str, Path(description="The ticket's UUID or its number, e.g. T-2026-000123.")],
 ) -> UUID | str:
-    """A UUID, else the text as given: a number, or anything else, which matches no ticket (404, after
-    authentication)."""
-    try:
-        return UUID(id)
-    except ValueError:
-        return id
+    return uuid_or_number(id)
 
 
 Ref = Annotated[UUID | str, Depends(ticket_ref)]

@@ -17,8 +17,10 @@ from app.domain.after_sales import (
     Rule,
     Shipment,
 )
+from app.domain.approvals import Approval
 from app.domain.customers import CustomerLevel
 from app.domain.principal import Principal
+from app.schemas.approvals import ApprovalSummaryOut
 from app.schemas.attachments import AttachmentIn, AttachmentOut
 from app.schemas.common import KEY_PATTERN, BusinessKey, Input, MinorUnits, Output
 from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
@@ -173,11 +175,19 @@ class AfterSalesOut(Output):
     created_at: datetime
     updated_at: datetime
     version: int
+    approval: ApprovalSummaryOut | None = Field(
+        None, description="The review under way (审核), with its levels and who may decide now; staff only."
+    )
     available_actions: list[AvailableActionOut]
 
     @classmethod
     def of(
-        cls, order: AfterSalesOrder, actions: list[AvailableAction], principal: Principal, language: str
+        cls,
+        order: AfterSalesOrder,
+        actions: list[AvailableAction],
+        principal: Principal,
+        language: str,
+        approval: Approval | None = None,
     ) -> AfterSalesOut:
         workflow = AFTER_SALES_WORKFLOWS[order.type]
         state = workflow.state(order.status)
@@ -221,6 +231,7 @@ class AfterSalesOut(Output):
             created_at=order.created_at,
             updated_at=order.updated_at,
             version=order.version,
+            approval=ApprovalSummaryOut.of(approval, principal) if approval and not customer else None,
             available_actions=[AvailableActionOut.of(a) for a in actions],
         )
 

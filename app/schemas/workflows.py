@@ -126,7 +126,9 @@ class TimelineEntryOut(BaseModel):
     id: UUID
     at: datetime
     actor: str = Field(description="Who did it; in the customer's view `you` or `service`.")
-    kind: Literal["created", "action", "comment", "updated"]
+    kind: Literal["created", "action", "comment", "updated", "task", "approval"] = Field(
+        description="`task`: a step of one of the ticket's tasks; `approval`: a decision on an approval."
+    )
     action: str | None
     from_status: str | None
     to_status: str | None

@@ -29,10 +29,12 @@ from app.domain.after_sales import (
     auto_review,
     is_after_sales_number,
 )
+from app.domain.approvals import Approval, Decision, Status, SubjectKind
 from app.domain.clock import Clock
 from app.domain.errors import FieldError, InvalidInput, NotFound
 from app.domain.events import OutboxEvent, TimelineEntry
 from app.domain.ids import new_id
+from app.domain.notifications import Subject
 from app.domain.orders import SalesOrder
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
@@ -40,6 +42,7 @@ from app.domain.principal import Principal, Role
 from app.domain.tickets import Attachment
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.domain.urging import UrgePolicy
+from app.services.approvals import ApprovalEngine, ApprovalRequest
 from app.services.history import record
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS, AfterSalesContext, apply
 from app.workflows.engine import AvailableAction, Move
@@ -73,7 +76,6 @@ class AfterSalesDraft:
 @dataclass(frozen=True, slots=True)
 class AfterSalesPolicy:
     eligibility: EligibilityPolicy
-    manager_review_above: int
     urge: UrgePolicy
 
 
@@ -81,6 +83,7 @@ class AfterSalesPolicy:
 class AfterSalesView:
     order: AfterSalesOrder
     available_actions: list[AvailableAction]
+    approval: Approval | None = None
 
 
 def after_sales_not_found(ref: UUID | str) -> NotFound:
@@ -92,17 +95,23 @@ def _order_not_found(order_no: str) -> NotFound:
 
 
 class AfterSalesService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, policy: AfterSalesPolicy) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, policy: AfterSalesPolicy, approvals: ApprovalEngine
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._policy = policy
+        self._approvals = approvals
 
-    def _context(self, order: AfterSalesOrder, now: datetime) -> AfterSalesContext:
-        return AfterSalesContext(order, now, self._policy.manager_review_above, self._policy.urge)
+    def _context(self, order: AfterSalesOrder, now: datetime, approval: Approval | None = None) -> AfterSalesContext:
+        approvers = frozenset(approval.pending_approvers()) if approval else None
+        return AfterSalesContext(order, now, self._policy.urge, approvers)
 
-    def _view(self, order: AfterSalesOrder, principal: Principal, now: datetime) -> AfterSalesView:
+    def _view(
+        self, order: AfterSalesOrder, principal: Principal, now: datetime, approval: Approval | None = None
+    ) -> AfterSalesView:
         workflow = AFTER_SALES_WORKFLOWS[order.type]
-        return AfterSalesView(order, workflow.available(self._context(order, now), principal))
+        return AfterSalesView(order, workflow.available(self._context(order, now, approval), principal), approval)
 
     async def eligibility(self, principal: Principal, order_no: str) -> Eligibility:
         """The same answer creation enforces: what each line allows now, how much, until when, and why not."""
@@ -171,7 +180,7 @@ class AfterSalesService:
                     payload={"reasons": misses},
                     public=False,
                 )
-                result = created
+                result = await self._request_review(uow, created, principal, now)
             else:
                 result = await self._move(
                     uow,
@@ -182,8 +191,75 @@ class AfterSalesService:
                     now,
                     remark=f"极速审核: approved by rule '{rule}'",
                 )
+            approval = await uow.approvals.pending_for(result.id)
             await uow.commit()
-        return self._view(result, principal, now)
+        return self._view(result, principal, now, approval)
+
+    async def _request_review(
+        self, uow: UnitOfWork, order: AfterSalesOrder, principal: Principal, now: datetime
+    ) -> AfterSalesOrder:
+        """Manual review through the approval chain (审核分层); with no level applying it is approved at once."""
+        request = ApprovalRequest(
+            kind=SubjectKind.AFTER_SALES_REVIEW,
+            subject=_subject(order),
+            title=f"售后审核 {order.type.value}",
+            requested_by=principal.subject,
+            amount=order.amount,
+            currency=order.currency,
+            subject_type=order.type.value,
+            facts={"order_no": order.order_no, "customer_no": order.customer_no, "reason_code": order.reason_code},
+        )
+        approval = await self._approvals.request(uow, request, now)
+        if approval.status is not Status.APPROVED:
+            return order
+        return await self._move(uow, order, AUTO_REVIEWER, "approve", {}, now, remark="no review level applies")
+
+    async def decide_review(
+        self,
+        uow: UnitOfWork,
+        order_id: UUID,
+        approval_id: UUID | None,
+        principal: Principal,
+        decision: Decision,
+        comment: str | None,
+        data: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        """The approvals endpoint's way in (see `ApprovalService.register`)."""
+        peek = await uow.after_sales.get(order_id)
+        assert peek is not None
+        await uow.orders.get(peek.order_no, for_update=True)  # sales order first, as creation does
+        current = await uow.after_sales.get(order_id, for_update=True)
+        assert current is not None
+        action = "approve" if decision is Decision.APPROVE else "reject"
+        body = {"remark": comment} if decision is Decision.APPROVE else {"reason": comment or ""}
+        if decision is Decision.REJECT and not comment:
+            raise InvalidInput(
+                "Say why the request is rejected",
+                code="validation_failed",
+                errors=[FieldError("/comment", "required to reject")],
+            )
+        await self._review(uow, current, approval_id, principal, action, body, now)
+
+    async def _review(
+        self,
+        uow: UnitOfWork,
+        current: AfterSalesOrder,
+        approval_id: UUID | None,
+        principal: Principal,
+        action: str,
+        body: dict[str, Any],
+        now: datetime,
+    ) -> AfterSalesOrder:
+        """One reviewer's decision at the chain's current level; the final outcome approves or rejects the order."""
+        AFTER_SALES_WORKFLOWS[current.type].decide(self._context(current, now), principal, action, body)
+        approval = await self._approvals.pending(uow, current.id, approval_id)
+        decision = Decision.APPROVE if action == "approve" else Decision.REJECT
+        comment = body.get("reason") if action == "reject" else body.get("remark")
+        decided = await self._approvals.decide(uow, approval, principal, decision, comment, {}, now, _subject(current))
+        if decided.status is Status.PENDING:
+            return current
+        return await self._move(uow, current, principal, action, body, now)
 
     async def act(
         self, principal: Principal, ref: UUID | str, action: str, body: dict[str, Any], precondition: Precondition
@@ -197,9 +273,15 @@ class AfterSalesService:
             workflow = AFTER_SALES_WORKFLOWS[current.type]
             if workflow.repeats(self._context(current, now), principal, action):
                 return self._view(current, principal, now)  # a repeated external step: nothing changes
-            after = await self._move(uow, current, principal, action, body, now)
+            if action in ("approve", "reject") and current.status == "under_review":
+                after = await self._review(uow, current, None, principal, action, body, now)
+            else:
+                after = await self._move(uow, current, principal, action, body, now)
+                if after.status == "cancelled":
+                    await self._approvals.cancel_pending(uow, after.id, now)
+            approval = await uow.approvals.pending_for(after.id)
             await uow.commit()
-        return self._view(after, principal, now)
+        return self._view(after, principal, now, approval)
 
     async def _move(
         self,
@@ -262,7 +344,8 @@ class AfterSalesService:
     async def get(self, principal: Principal, ref: UUID | str) -> AfterSalesView:
         async with self._uow.read() as uow:
             order = await _visible(uow, principal, ref)
-        return self._view(order, principal, self._clock.now())
+            approval = await uow.approvals.pending_for(order.id) if order.status == "under_review" else None
+        return self._view(order, principal, self._clock.now(), approval)
 
     async def list(self, principal: Principal, where: AfterSalesFilter, page: PageRequest) -> Page[AfterSalesView]:
         """Customers always list only their own, whatever filter they send."""
@@ -410,6 +493,10 @@ def _instruction(order: AfterSalesOrder) -> dict[str, Any]:
         "lines": [{"sku": line.sku, "quantity": line.quantity} for line in order.lines],
         "attempt": order.payment_attempts,
     }
+
+
+def _subject(order: AfterSalesOrder) -> Subject:
+    return Subject("after_sales", order.id, order.number)
 
 
 async def _record(

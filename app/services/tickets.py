@@ -11,6 +11,7 @@ from app.domain.clock import Clock
 from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from app.domain.events import TimelineEntry
 from app.domain.ids import new_id
+from app.domain.notifications import NotificationKind, Subject
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.principal import Principal, Role
@@ -34,6 +35,7 @@ from app.domain.tickets import (
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.history import record
+from app.services.notifications import notify
 from app.workflows.engine import AvailableAction
 from app.workflows.ticket import TICKET, apply
 
@@ -85,8 +87,10 @@ class TicketService:
         self._clock = clock
         self._policy = policy
 
-    def _view(self, ticket: Ticket, principal: Principal, now: datetime | None = None) -> TicketView:
-        ctx = TicketContext(ticket, now or self._clock.now(), self._policy)
+    def _view(
+        self, ticket: Ticket, principal: Principal, now: datetime | None = None, unfinished: tuple[str, ...] = ()
+    ) -> TicketView:
+        ctx = TicketContext(ticket, now or self._clock.now(), self._policy, unfinished)
         return TicketView(ticket, TICKET.available(ctx, principal))
 
     async def create(self, principal: Principal, draft: TicketDraft) -> TicketView:
@@ -131,7 +135,8 @@ class TicketService:
     async def get(self, principal: Principal, ref: UUID | str) -> TicketView:
         async with self._uow.read() as uow:
             ticket = await _visible(uow, principal, ref)
-        return self._view(ticket, principal)
+            unfinished = await _unfinished_tasks(uow, ticket)
+        return self._view(ticket, principal, unfinished=unfinished)
 
     async def list(
         self, principal: Principal, where: TicketFilter, sort: TicketSort, page: PageRequest
@@ -179,29 +184,45 @@ class TicketService:
             ticket = await _visible(uow, principal, ref, for_update=True)
             precondition.check(ticket.version)
             now = self._clock.now()
-            ctx = TicketContext(ticket, now, self._policy)
-            move = TICKET.decide(ctx, principal, action, body)
-            after = apply(ctx, principal, move)
-            if after.assignee is not None and after.assignee != ticket.assignee:
-                await _check_assignee(uow, after.assignee, "/assignee" if action != "claim" else None)
-            if after.group_key != ticket.group_key and after.group_key is not None:
-                await _check_group(uow, after.group_key, "/group")
-            await uow.tickets.update(after)
-            await _record(
-                uow,
-                after,
-                principal,
-                now,
-                kind="action",
-                action=action,
-                from_status=ticket.status,
-                to_status=after.status,
-                remark=move.payload.remark,
-                public=move.transition.public,
-                payload=move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True),
-            )
+            after = await self.act_in(uow, ticket, principal, action, body, now)
+            unfinished = await _unfinished_tasks(uow, after) if after.status == "in_progress" else ()
             await uow.commit()
-        return self._view(after, principal, now)
+        return self._view(after, principal, now, unfinished)
+
+    async def act_in(
+        self, uow: UnitOfWork, ticket: Ticket, principal: Principal, action: str, body: dict[str, Any], now: datetime
+    ) -> Ticket:
+        """One action on a ticket already locked in `uow` (tasks resolve their ticket this way too)."""
+        unfinished = await _unfinished_tasks(uow, ticket) if action == "resolve" else ()
+        if unfinished:
+            raise Conflict(
+                f"Ticket {ticket.number} has tasks not yet approved or cancelled: {', '.join(unfinished)}",
+                code="tasks_unfinished",
+                extra={"current_state": ticket.status, "unfinished_tasks": list(unfinished)},
+            )
+        ctx = TicketContext(ticket, now, self._policy)
+        move = TICKET.decide(ctx, principal, action, body)
+        after = apply(ctx, principal, move)
+        if after.assignee is not None and after.assignee != ticket.assignee:
+            await _check_assignee(uow, after.assignee, "/assignee" if action != "claim" else None)
+        if after.group_key != ticket.group_key and after.group_key is not None:
+            await _check_group(uow, after.group_key, "/group")
+        await uow.tickets.update(after)
+        await _record(
+            uow,
+            after,
+            principal,
+            now,
+            kind="action",
+            action=action,
+            from_status=ticket.status,
+            to_status=after.status,
+            remark=move.payload.remark,
+            public=move.transition.public,
+            payload=move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True),
+        )
+        await _notify_of_action(uow, ticket, after, action, principal, now)
+        return after
 
     async def comment(
         self, principal: Principal, ref: UUID | str, body: str, *, public: bool, attachments: tuple[Attachment, ...]
@@ -250,6 +271,10 @@ class TicketService:
             assignee=principal.subject, statuses=("assigned", "in_progress", "waiting_on_customer", "pending_follow_up")
         )
         return await self.list(principal, where, TicketSort.UPDATED, page)
+
+
+async def _unfinished_tasks(uow: UnitOfWork, ticket: Ticket) -> tuple[str, ...]:
+    return tuple(ref.number for ref in await uow.tasks.unfinished_of_ticket(ticket.id))
 
 
 def _intake_customer(principal: Principal, draft: TicketDraft) -> str:
@@ -405,3 +430,65 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
     return value.value if hasattr(value, "value") else value
+
+
+async def _notify_of_action(
+    uow: UnitOfWork, before: Ticket, after: Ticket, action: str, principal: Principal, now: datetime
+) -> int:
+    """派单后提醒处理人: the people an action concerns hear of it in their inbox, in the action's transaction; its
+    actor never does. Answers how many were notified."""
+    number = after.number
+    data: dict[str, Any] = {"action": action, "actor": principal.subject, "status": after.status}
+    recipients: list[str | None]
+    if action == "assign" and after.assignee != before.assignee:
+        kind, recipients = NotificationKind.ASSIGNMENT, [after.assignee]
+        title = {"zh-CN": f"工单 {number} 已派给您", "en": f"Ticket {number} has been assigned to you"}
+    elif action == "transfer" and after.assignee is not None:
+        kind, recipients = NotificationKind.TRANSFER, [after.assignee]
+        title = {"zh-CN": f"工单 {number} 已转派给您", "en": f"Ticket {number} has been transferred to you"}
+    elif action == "transfer" and after.group_key is not None:
+        group = await uow.groups.get(after.group_key)
+        name = group.data.name if group else after.group_key
+        kind, recipients = NotificationKind.TRANSFER, list(await uow.agents.active_members(after.group_key))
+        title = {
+            "zh-CN": f"工单 {number} 已转入{name}待领取池",
+            "en": f"Ticket {number} is waiting in the claim pool of {name}",
+        }
+        data["group"] = after.group_key
+    elif action in ("escalate", "urge") and after.escalation_level > before.escalation_level:
+        level = after.escalation_level
+        kind, recipients = NotificationKind.ESCALATION, await _escalation_recipients(uow, after)
+        title = (
+            {"zh-CN": f"工单 {number} 已升级至 {level} 级", "en": f"Ticket {number} was escalated to level {level}"}
+            if action == "escalate"
+            else {
+                "zh-CN": f"客户多次催单，工单 {number} 已升级至 {level} 级",
+                "en": f"The customer keeps urging ticket {number}; it was escalated to level {level}",
+            }
+        )
+        data["escalation_level"] = level
+    elif action == "customer_reply":
+        kind, recipients = NotificationKind.CUSTOMER_REPLY, [after.assignee]
+        title = {"zh-CN": f"客户已回复工单 {number}", "en": f"The customer replied on ticket {number}"}
+    else:
+        return 0
+    return await notify(
+        uow,
+        recipients=recipients,
+        kind=kind,
+        subject=Subject("ticket", after.id, number),
+        title=title,
+        now=now,
+        actor=principal.subject,
+        data=data,
+    )
+
+
+async def _escalation_recipients(uow: UnitOfWork, ticket: Ticket) -> list[str | None]:
+    """The assignee and their supervisor; for an unassigned ticket its group's active members, or the active
+    managers when there are none, so that an escalation always reaches someone."""
+    if ticket.assignee is not None:
+        agent = await uow.agents.get(ticket.assignee)
+        return [ticket.assignee, agent.data.supervisor if agent else None]
+    members = await uow.agents.active_members(ticket.group_key) if ticket.group_key is not None else []
+    return list(members or await uow.agents.active_with_role(Role.MANAGER))

@@ -62,3 +62,5 @@ Worker = Annotated[Principal, Depends(Allow(Role.AGENT, Role.MANAGER, Role.ADMIN
 """People who work tickets from queues."""
 SettingsWriter = Annotated[Principal, Depends(Allow(Role.MANAGER, Role.ADMIN))]
 """Managers and admins change how the service decides (auto-review rules)."""
+Staff = Annotated[Principal, Depends(Allow(*STAFF))]
+"""Agents, reviewers, managers and admins: their inbox, and internal work (tasks, approvals) customers never see."""

@@ -10,7 +10,9 @@ from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
 from app.domain.after_sales import EligibilityPolicy
+from app.domain.approvals import SubjectKind
 from app.domain.clock import Clock, SystemClock
+from app.domain.tasks import ReminderPolicy
 from app.domain.tickets import TicketPolicy
 from app.domain.urging import UrgePolicy
 from app.persistence.database import Database
@@ -18,12 +20,15 @@ from app.persistence.migrations import DatabaseSchemaProbe
 from app.persistence.unit_of_work import SqlUnitOfWorkFactory
 from app.services.after_sales import AfterSalesPolicy, AfterSalesService
 from app.services.api_keys import ApiKeyService
+from app.services.approvals import ApprovalEngine, ApprovalService, default_chains
 from app.services.contracts import ContractService
 from app.services.customers import CustomerService
 from app.services.health import HealthService
+from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
 from app.services.products import ProductService
+from app.services.tasks import TaskPolicy, TaskService
 from app.services.tickets import TicketService
 from app.services.tokens import TokenCodec, TokenPolicy
 from app.settings import Settings
@@ -47,6 +52,9 @@ class Services:
     people: PeopleService
     tickets: TicketService
     after_sales: AfterSalesService
+    notifications: NotificationService
+    approvals: ApprovalService
+    tasks: TaskService
 
 
 def token_codec(settings: Settings) -> TokenCodec:
@@ -82,8 +90,14 @@ def after_sales_policy(settings: Settings) -> AfterSalesPolicy:
             compensation_window=settings.compensation_window_days * days,
             compensation_max_percent=settings.compensation_max_percent,
         ),
-        manager_review_above=settings.manager_review_above,
         urge=urge_policy(settings),
+    )
+
+
+def task_policy(settings: Settings) -> TaskPolicy:
+    return TaskPolicy(
+        reminders=ReminderPolicy(lead=timedelta(minutes=settings.task_reminder_lead_minutes)),
+        auto_resolve_types=settings.auto_resolve_ticket_types,
     )
 
 
@@ -91,6 +105,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     database = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
     uow = SqlUnitOfWorkFactory(database)
+    approvals = ApprovalService(uow, clock, ApprovalEngine(default_chains(settings.manager_review_above)))
+    tickets = TicketService(uow, clock, ticket_policy(settings))
+    tasks = TaskService(uow, clock, task_policy(settings), approvals.engine, tickets)
+    after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine)
+    approvals.register(SubjectKind.TASK_HOURS, tasks.decide_hours)
+    approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review)
     return Services(
         settings=settings,
         clock=clock,
@@ -105,8 +125,11 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         orders=OrderService(uow, clock),
         contracts=ContractService(uow, clock),
         people=PeopleService(uow, clock),
-        tickets=TicketService(uow, clock, ticket_policy(settings)),
-        after_sales=AfterSalesService(uow, clock, after_sales_policy(settings)),
+        tickets=tickets,
+        after_sales=after_sales,
+        notifications=NotificationService(uow, clock),
+        approvals=approvals,
+        tasks=tasks,
     )
 
 

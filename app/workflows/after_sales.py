@@ -12,13 +12,14 @@ from typing import Literal
 from pydantic import Field
 
 from app.domain.after_sales import AfterSalesOrder, AfterSalesType, Shipment
+from app.domain.approvals import not_deciding_now
 from app.domain.principal import Principal, Role
 from app.domain.urging import UrgePolicy, urge
 from app.workflows.engine import Label, Move, Payload, State, Transition, Workflow
 
 STAFF = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
 REVIEWERS = frozenset({Role.REVIEWER, Role.MANAGER, Role.ADMIN})
-MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
+DECIDERS = REVIEWERS | {Role.AGENT}  # who the review chain names decides; the chain, not the role, says who
 ON_BEHALF = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})
 SYSTEMS = frozenset({Role.INTEGRATION})
 INSPECTORS = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})
@@ -26,12 +27,13 @@ INSPECTORS = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})
 
 @dataclass(frozen=True, slots=True)
 class AfterSalesContext:
-    """What guards see: the order, the time, the amount above which a manager must approve, the urge policy."""
+    """What guards see: the order, the time, the urge policy, and who may decide the review approval now (None
+    when not loaded: roles decide alone, the approval engine checks the decision itself)."""
 
     order: AfterSalesOrder
     now: datetime
-    manager_review_above: int
     urge_policy: UrgePolicy
+    approvers_now: frozenset[str] | None = None
 
 
 class ReasonPayload(Payload):
@@ -154,11 +156,9 @@ CUSTOMER_LABELS[AfterSalesType.PARTIAL_REFUND] = CUSTOMER_LABELS[AfterSalesType.
 # ---- guards: None when the action may proceed, else why not ---------------------------------------------------
 
 
-def within_review_authority(ctx: AfterSalesContext, principal: Principal, _payload: object) -> str | None:
-    """Large amounts need a manager (审核分层)."""
-    if ctx.order.amount <= ctx.manager_review_above or principal.has_any(MANAGERS):
-        return None
-    return f"amounts above {ctx.manager_review_above} need a manager's review"
+def reviews_now(ctx: AfterSalesContext, principal: Principal, _payload: object) -> str | None:
+    """Only the review approval's approvers at its current level (审核分层: large amounts also need a manager)."""
+    return not_deciding_now(ctx.approvers_now, principal, ctx.order.created_by)
 
 
 def unclaimed(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
@@ -341,8 +341,16 @@ def _workflow(kind: AfterSalesType) -> Workflow[AfterSalesContext]:
             public=False,
             description="领取: take the order from the review pool.",
         ),
-        _t("approve", "under_review", approved, REVIEWERS, guards=(within_review_authority,), description="审核通过"),
-        _t("reject", "under_review", "rejected", REVIEWERS, payload=ReasonPayload, description="审核驳回"),
+        _t("approve", "under_review", approved, DECIDERS, guards=(reviews_now,), description="审核通过"),
+        _t(
+            "reject",
+            "under_review",
+            "rejected",
+            DECIDERS,
+            payload=ReasonPayload,
+            guards=(reviews_now,),
+            description="审核驳回",
+        ),
         _t("cancel", "under_review", "cancelled", ON_BEHALF, customer=True, description="Cancel before review."),
         *steps,
         _t("urge", ("under_review", *open_states), None, ON_BEHALF, customer=True, description="催单"),

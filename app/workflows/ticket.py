@@ -15,6 +15,7 @@ from app.domain.tickets import (
     below_max_escalation,
     has_assignee,
     has_no_assignee,
+    tasks_finished,
     within_reopen_window,
 )
 from app.domain.urging import urge
@@ -186,8 +187,8 @@ TICKET = Workflow[TicketContext](
             "pending_follow_up",
             AGENTS,
             ResolvePayload,
-            (acts_as_assignee_or_manager,),
-            description="Record the solution, parts and costs.",
+            (acts_as_assignee_or_manager, tasks_finished),
+            description="Record the solution, parts and costs (every task approved or cancelled first).",
         ),
         Transition(
             "follow_up",

@@ -157,36 +157,33 @@ async def test_a_failed_payment_is_retried(client, auth, shop):
     assert (retried["status"], retried["payment_attempts"]) == ("refunding", 2)
 
 
-async def test_a_reviewer_approves_small_amounts_but_large_ones_need_a_manager(app_with, auth, client, shop):
+async def test_a_reviewer_approves_small_amounts_but_large_ones_also_need_a_manager(app_with, auth, client, shop):
     from tests.conftest import client_for
 
     async with client_for(app_with(manager_review_above=5000)) as strict:
-        small = await _created(
-            strict,
-            auth(Role.CUSTOMER),
-            order_no="SO-C-1",
-            type="partial_refund",
-            amount=3000,
-            lines=[{"sku": "SKU-1", "quantity": 1}],
-        )
-        large = await _created(
-            strict,
-            auth(Role.CUSTOMER),
-            order_no="SO-C-1",
-            type="partial_refund",
-            amount=8000,
-            lines=[{"sku": "SKU-1", "quantity": 1}],
-        )
-        reviewer = auth(Role.REVIEWER)
+        customer = auth(Role.CUSTOMER)
+        line = [{"sku": "SKU-1", "quantity": 1}]
+        small = await _created(strict, customer, order_no="SO-C-1", type="partial_refund", amount=3000, lines=line)
+        large = await _created(strict, customer, order_no="SO-C-1", type="partial_refund", amount=8000, lines=line)
+        alone = await _created(strict, customer, order_no="SO-C-1", type="partial_refund", amount=6000, lines=line)
+        reviewer, manager = auth(Role.REVIEWER), auth(Role.MANAGER)
+        shown = (await strict.get(f"/v1/after-sales/{large['id']}", headers=reviewer)).json()
+        assert [level["name"] for level in shown["approval"]["levels"]] == ["售后审核", "经理审批"]
+        assert large.get("approval") is None  # the customer's view shows no internal review
 
         approved = await _act(strict, reviewer, small, "approve")
-        refused = await _act(strict, reviewer, large, "approve")
-        by_manager = await _act(strict, auth(Role.MANAGER), large, "approve")
+        first_level = await _act(strict, reviewer, large, "approve")
+        waiting = (await strict.get("/v1/approvals", headers=manager)).json()["items"]
+        by_manager = await _act(strict, manager, large, "approve")
+        both_levels = await _act(strict, manager, alone, "approve")
 
     assert approved.json()["status"] == "refunding"
-    assert (refused.status_code, refused.json()["code"]) == (409, "action_not_allowed")
-    assert "need a manager" in refused.json()["detail"]
+    assert first_level.json()["status"] == "under_review"
+    assert first_level.json()["approval"]["current_level"] == 1
+    assert "approve" not in [a["action"] for a in first_level.json()["available_actions"]]
+    assert {a["subject_ref"] for a in waiting} == {large["number"], alone["number"]}
     assert by_manager.json()["status"] == "refunding"
+    assert both_levels.json()["status"] == "refunding"  # the same approver decides both levels at once
 
 
 async def test_rejection_releases_the_reserved_money(client, auth, shop):

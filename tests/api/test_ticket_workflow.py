@@ -81,6 +81,7 @@ async def test_a_ticket_is_worked_from_intake_to_completion(app, client, auth, d
         "ticket.start",
         "ticket.request_info",
         "ticket.customer_reply",
+        "notification.created",  # the assignee hears of the customer's reply
         "ticket.resolve",
         "ticket.follow_up",
     ]

@@ -1,0 +1,210 @@
+"""Approval rows with their votes (one row per approver slot and level), the "waiting for me" query, and the
+configured chains."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, and_, delete, exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.approvals import (
+    ROLE_PREFIX,
+    Approval,
+    ApprovalFilter,
+    ApproverKind,
+    Chain,
+    Decision,
+    Level,
+    LevelSpec,
+    Mode,
+    Status,
+    SubjectKind,
+    Vote,
+)
+from app.domain.pagination import Page, PageRequest
+from app.persistence.keyset import fetch_page
+from app.persistence.settings_store import load_setting, save_setting
+from app.persistence.tables import approval_approvers, approvals
+
+CHAIN_KEY = "approval_chain:{}"
+
+
+def _values(approval: Approval) -> dict[str, Any]:
+    return {
+        "status": approval.status.value,
+        "current_level": approval.current_level,
+        "decided_at": approval.decided_at,
+        "version": approval.version,
+        "updated_at": approval.updated_at,
+    }
+
+
+def _vote_values(approval_id: UUID, vote: Vote) -> dict[str, Any]:
+    return {
+        "approval_id": approval_id,
+        "level": vote.level,
+        "approver": vote.approver,
+        "decision": vote.decision.value if vote.decision else None,
+        "decided_by": vote.decided_by,
+        "comment": vote.comment,
+        "data": vote.data,
+        "decided_at": vote.decided_at,
+    }
+
+
+def _vote(row: Row[Any]) -> Vote:
+    return Vote(
+        level=row.level,
+        approver=row.approver,
+        decision=Decision(row.decision) if row.decision else None,
+        decided_by=row.decided_by,
+        comment=row.comment,
+        data=row.data,
+        decided_at=row.decided_at,
+    )
+
+
+def _entity(row: Row[Any], votes: list[Vote]) -> Approval:
+    return Approval(
+        id=row.id,
+        kind=SubjectKind(row.subject_kind),
+        subject_id=row.subject_id,
+        subject_ref=row.subject_ref,
+        title=row.title,
+        requested_by=row.requested_by,
+        status=Status(row.status),
+        current_level=row.current_level,
+        levels=tuple(Level(level["name"], Mode(level["mode"])) for level in row.levels),
+        votes=tuple(sorted(votes, key=lambda v: (v.level, v.approver))),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        amount=row.amount,
+        currency=row.currency,
+        facts=row.facts,
+        decided_at=row.decided_at,
+        version=row.version,
+    )
+
+
+def _slots(principal_subject: str, roles: frozenset[str]) -> list[str]:
+    return [principal_subject, *(f"{ROLE_PREFIX}{role}" for role in sorted(roles))]
+
+
+class SqlApprovalRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, approval: Approval) -> None:
+        await self._conn.execute(
+            insert(approvals).values(
+                id=approval.id,
+                subject_kind=approval.kind.value,
+                subject_id=approval.subject_id,
+                subject_ref=approval.subject_ref,
+                title=approval.title,
+                amount=approval.amount,
+                currency=approval.currency,
+                facts=approval.facts,
+                requested_by=approval.requested_by,
+                levels=[{"name": level.name, "mode": level.mode.value} for level in approval.levels],
+                created_at=approval.created_at,
+                **_values(approval),
+            )
+        )
+        if approval.votes:
+            await self._conn.execute(insert(approval_approvers), [_vote_values(approval.id, v) for v in approval.votes])
+
+    async def get(self, approval_id: UUID, *, for_update: bool = False) -> Approval | None:
+        return await self._one(approvals.c.id == approval_id, for_update)
+
+    async def pending_for(self, subject_id: UUID, *, for_update: bool = False) -> Approval | None:
+        return await self._one(
+            and_(approvals.c.subject_id == subject_id, approvals.c.status == Status.PENDING.value), for_update
+        )
+
+    async def update(self, approval: Approval) -> None:
+        await self._conn.execute(update(approvals).where(approvals.c.id == approval.id).values(**_values(approval)))
+        await self._conn.execute(delete(approval_approvers).where(approval_approvers.c.approval_id == approval.id))
+        await self._conn.execute(insert(approval_approvers), [_vote_values(approval.id, v) for v in approval.votes])
+
+    async def list(self, where: ApprovalFilter, page: PageRequest) -> Page[Approval]:
+        """Newest first. With `approver`: pending approvals whose current level has an open slot for the
+        principal (their user id or one of their roles), found through the slot index."""
+        c = approvals.c
+        conditions: list[Any] = []
+        if where.statuses:
+            conditions.append(c.status.in_([s.value for s in where.statuses]))
+        if where.kind is not None:
+            conditions.append(c.subject_kind == where.kind.value)
+        if where.subject_id is not None:
+            conditions.append(c.subject_id == where.subject_id)
+        if where.approver is not None:
+            a = approval_approvers.c
+            principal = where.approver
+            conditions += [
+                c.status == Status.PENDING.value,
+                c.requested_by != principal.subject,
+                exists().where(
+                    a.approval_id == c.id,
+                    a.level == c.current_level,
+                    a.decision.is_(None),
+                    a.approver.in_(_slots(principal.subject, frozenset(r.value for r in principal.roles))),
+                ),
+            ]
+        rows, next_key = await fetch_page(self._conn, select(approvals).where(*conditions), c.id, page)
+        votes = await self._votes([row.id for row in rows])
+        return Page([_entity(row, votes[row.id]) for row in rows], next_key)
+
+    async def chain(self, kind: SubjectKind) -> Chain | None:
+        stored = await load_setting(self._conn, CHAIN_KEY.format(kind.value))
+        if stored is None:
+            return None
+        value, version = stored
+        levels = tuple(
+            LevelSpec(
+                name=level["name"],
+                approvers=ApproverKind(level["approvers"]),
+                ids=tuple(level["ids"]),
+                mode=Mode(level["mode"]),
+                above_amount=level["above_amount"],
+                types=tuple(level["types"]),
+            )
+            for level in value["levels"]
+        )
+        return Chain(kind, levels, version)
+
+    async def save_chain(self, chain: Chain, actor: str, now: datetime) -> Chain:
+        value = {
+            "levels": [
+                {
+                    "name": level.name,
+                    "approvers": level.approvers.value,
+                    "ids": list(level.ids),
+                    "mode": level.mode.value,
+                    "above_amount": level.above_amount,
+                    "types": list(level.types),
+                }
+                for level in chain.levels
+            ]
+        }
+        version = await save_setting(self._conn, CHAIN_KEY.format(chain.kind.value), value, chain.version, actor, now)
+        return Chain(chain.kind, chain.levels, version)
+
+    async def _one(self, condition: Any, for_update: bool) -> Approval | None:
+        stmt = select(approvals).where(condition)
+        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        if row is None:
+            return None
+        return _entity(row, (await self._votes([row.id]))[row.id])
+
+    async def _votes(self, ids: list[UUID]) -> dict[UUID, list[Vote]]:
+        found: dict[UUID, list[Vote]] = defaultdict(list)
+        if ids:
+            stmt = select(approval_approvers).where(approval_approvers.c.approval_id.in_(ids))
+            for row in await self._conn.execute(stmt):
+                found[row.approval_id].append(_vote(row))
+        return found

@@ -1,0 +1,106 @@
+"""Notification rows ↔ entities: the inbox, keyset-paged unread first, and inserts that a dedupe key makes happen
+once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Insert, Row, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.notifications import Notification, NotificationKind, Subject
+from app.domain.pagination import Page, PageRequest
+from app.persistence.keyset import fetch_page
+from app.persistence.tables import notifications
+
+# (unread DESC, id DESC): unread first, and ids are time-ordered (UUIDv7), so newest first within each.
+INBOX_KEY = [notifications.c.unread, notifications.c.id]
+
+
+def _entity(row: Row[Any]) -> Notification:
+    return Notification(
+        id=row.id,
+        recipient=row.recipient,
+        kind=NotificationKind(row.kind),
+        subject=Subject(row.subject_type, row.subject_id, row.subject_ref),
+        title=row.title,
+        created_at=row.created_at,
+        data=row.data,
+        read_at=row.read_at,
+        dedupe_key=row.dedupe_key,
+    )
+
+
+def _insert(conn: AsyncConnection) -> Insert:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING in the connection's dialect (both spell it the same way)."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(notifications).on_conflict_do_nothing(index_elements=[notifications.c.dedupe_key])
+
+
+class SqlNotificationRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def add(self, notification: Notification) -> bool:
+        subject = notification.subject
+        stmt = (
+            _insert(self._conn)
+            .values(
+                id=notification.id,
+                recipient=notification.recipient,
+                kind=notification.kind.value,
+                subject_type=subject.type,
+                subject_id=subject.id,
+                subject_ref=subject.ref,
+                title=notification.title,
+                data=notification.data,
+                unread=1 if notification.unread else 0,
+                created_at=notification.created_at,
+                read_at=notification.read_at,
+                dedupe_key=notification.dedupe_key,
+            )
+            .returning(notifications.c.id)
+        )
+        return (await self._conn.execute(stmt)).first() is not None
+
+    async def get(self, recipient: str, notification_id: UUID, *, for_update: bool = False) -> Notification | None:
+        stmt = select(notifications).where(
+            notifications.c.id == notification_id, notifications.c.recipient == recipient
+        )
+        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        return _entity(row) if row else None
+
+    async def mark_read(self, notification: Notification, at: datetime) -> Notification:
+        stmt = (
+            update(notifications)
+            .where(notifications.c.id == notification.id, notifications.c.unread == 1)
+            .values(unread=0, read_at=at)
+            .returning(notifications)
+        )
+        row = (await self._conn.execute(stmt)).first()
+        if row is not None:
+            return _entity(row)
+        current = await self.get(notification.recipient, notification.id)
+        return current or notification
+
+    async def mark_all_read(self, recipient: str, at: datetime) -> int:
+        stmt = (
+            update(notifications)
+            .where(notifications.c.recipient == recipient, notifications.c.unread == 1)
+            .values(unread=0, read_at=at)
+        )
+        return (await self._conn.execute(stmt)).rowcount
+
+    async def inbox(self, recipient: str, page: PageRequest, *, unread_only: bool) -> Page[Notification]:
+        stmt = select(notifications).where(notifications.c.recipient == recipient)
+        if unread_only:
+            stmt = stmt.where(notifications.c.unread == 1)
+        rows, next_key = await fetch_page(self._conn, stmt, INBOX_KEY, page)
+        return Page([_entity(row) for row in rows], next_key)
+
+    async def unread_count(self, recipient: str) -> int:
+        stmt = select(func.count()).where(notifications.c.recipient == recipient, notifications.c.unread == 1)
+        return (await self._conn.execute(stmt)).scalar_one()

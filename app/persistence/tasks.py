@@ -1,0 +1,191 @@
+"""Task rows ↔ Task entities; the list, blocking-task, reminder-scan and work-hours queries."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, case, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.pagination import Page, PageRequest
+from app.domain.tasks import (
+    OPEN_STATUSES,
+    UNFINISHED_STATUSES,
+    Outcome,
+    Task,
+    TaskFilter,
+    TaskRef,
+    WorkHoursRow,
+)
+from app.domain.tickets import Attachment
+from app.persistence.keyset import fetch_page
+from app.persistence.numbering import next_number
+from app.persistence.tables import tasks
+
+_PLAIN = (
+    "ticket_id",
+    "parent_id",
+    "title",
+    "instructions",
+    "status",
+    "assignee",
+    "group_key",
+    "business_line",
+    "due_at",
+    "estimated_centihours",
+    "started_at",
+    "result",
+    "completed_at",
+    "reported_centihours",
+    "reported_at",
+    "approved_centihours",
+    "approved_by",
+    "approval_comment",
+    "archived_at",
+    "cancel_reason",
+    "return_count",
+    "due_soon_notified",
+    "overdue_notified",
+    "next_reminder_at",
+    "created_by",
+    "version",
+    "updated_at",
+)
+
+
+def _values(task: Task) -> dict[str, Any]:
+    return {
+        **{name: getattr(task, name) for name in _PLAIN},
+        "attachments": [asdict(a) for a in task.attachments],
+        "outcome": task.outcome.value if task.outcome else None,
+    }
+
+
+def _entity(row: Row[Any]) -> Task:
+    return Task(
+        id=row.id,
+        number=row.number,
+        **{name: getattr(row, name) for name in _PLAIN},
+        attachments=tuple(Attachment(**a) for a in row.attachments),
+        outcome=Outcome(row.outcome) if row.outcome else None,
+        created_at=row.created_at,
+    )
+
+
+def _ref(row: Row[Any]) -> TaskRef:
+    return TaskRef(row.id, row.number, row.status)
+
+
+class SqlTaskRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def next_sequence(self) -> int:
+        return await next_number(self._conn, "task")
+
+    async def get(self, ref: UUID | str, *, for_update: bool = False) -> Task | None:
+        key = tasks.c.id == ref if isinstance(ref, UUID) else tasks.c.number == ref
+        stmt = select(tasks).where(key)
+        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        return _entity(row) if row else None
+
+    async def add(self, task: Task) -> None:
+        await self._conn.execute(
+            insert(tasks).values(id=task.id, number=task.number, created_at=task.created_at, **_values(task))
+        )
+
+    async def update(self, task: Task) -> None:
+        await self._conn.execute(update(tasks).where(tasks.c.id == task.id).values(**_values(task)))
+
+    async def list(self, where: TaskFilter, page: PageRequest) -> Page[Task]:
+        """Newest first by default; `due_before` and `overdue_at` lists run soonest-due first (what to do next)."""
+        c = tasks.c
+        conditions: list[Any] = []
+        for column, value in (
+            (c.assignee, where.assignee),
+            (c.ticket_id, where.ticket_id),
+            (c.group_key, where.group_key),
+            (c.parent_id, where.parent_id),
+        ):
+            if value is not None:
+                conditions.append(column == value)
+        if where.statuses:
+            conditions.append(c.status.in_(where.statuses))
+        if where.business_lines is not None:
+            conditions.append(or_(c.business_line.is_(None), c.business_line.in_(where.business_lines)))
+        by_due = where.due_before is not None or where.overdue_at is not None
+        if where.due_before is not None:
+            conditions.append(c.due_at < where.due_before)
+        if where.overdue_at is not None:
+            conditions += [c.due_at < where.overdue_at, c.status.in_(OPEN_STATUSES)]
+        key = [c.due_at, c.id] if by_due else c.id
+        rows, next_key = await fetch_page(
+            self._conn, select(tasks).where(*conditions), key, page, descending=not by_due
+        )
+        return Page([_entity(row) for row in rows], next_key)
+
+    async def unfinished_of_ticket(self, ticket_id: UUID) -> list[TaskRef]:
+        stmt = (
+            select(tasks.c.id, tasks.c.number, tasks.c.status)
+            .where(tasks.c.ticket_id == ticket_id, tasks.c.status.in_(UNFINISHED_STATUSES))
+            .order_by(tasks.c.id)
+        )
+        return [_ref(row) for row in await self._conn.execute(stmt)]
+
+    async def open_subtasks(self, parent_id: UUID) -> list[TaskRef]:
+        stmt = (
+            select(tasks.c.id, tasks.c.number, tasks.c.status)
+            .where(tasks.c.parent_id == parent_id, tasks.c.status.in_(UNFINISHED_STATUSES))
+            .order_by(tasks.c.id)
+        )
+        return [_ref(row) for row in await self._conn.execute(stmt)]
+
+    async def due_for_reminder(self, now: datetime, limit: int) -> list[Task]:
+        """Tasks whose next reminder is due, locked; rows another scanner holds are skipped (SKIP LOCKED), so any
+        number of workers can scan at once. Served by the index on next_reminder_at: O(due), not O(open)."""
+        stmt = (
+            select(tasks)
+            .where(tasks.c.next_reminder_at <= now)
+            .order_by(tasks.c.next_reminder_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [_entity(row) for row in await self._conn.execute(stmt)]
+
+    async def work_hours(
+        self, start: datetime, end: datetime, assignee: str | None, page: PageRequest
+    ) -> Page[WorkHoursRow]:
+        """Per handler, tasks completed in [start, end) that were reported (awaiting approval or archived)."""
+        c = tasks.c
+        conditions = [
+            c.completed_at >= start,
+            c.completed_at < end,
+            c.status.in_(("reported", "approved")),
+            c.assignee.is_not(None),
+        ]
+        if assignee is not None:
+            conditions.append(c.assignee == assignee)
+        if page.after is not None:
+            conditions.append(c.assignee > page.after[0])
+        stmt = (
+            select(
+                c.assignee,
+                func.count().label("tasks"),
+                func.coalesce(func.sum(c.reported_centihours), 0).label("reported"),
+                func.coalesce(func.sum(c.approved_centihours), 0).label("approved"),
+                func.count(c.approved_centihours).label("approved_tasks"),
+                func.sum(case((c.outcome == Outcome.ON_TIME.value, 1), else_=0)).label("on_time"),
+                func.sum(case((c.outcome == Outcome.OVERDUE.value, 1), else_=0)).label("overdue"),
+            )
+            .where(*conditions)
+            .group_by(c.assignee)
+        )
+        rows = (await self._conn.execute(stmt.order_by(c.assignee).limit(page.limit + 1))).all()
+        items = [
+            WorkHoursRow(r.assignee, r.tasks, r.reported, r.approved, r.approved_tasks, r.on_time, r.overdue)
+            for r in rows[: page.limit]
+        ]
+        return Page(items, (items[-1].assignee,) if len(rows) > page.limit else None)

@@ -1,0 +1,166 @@
+"""/v1/tickets/{id}/tasks and /v1/tasks (任务单): give out work, report it, approve the hours; the work-hours
+report at /v1/reports/work-hours."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+
+from app.domain.errors import FieldError, InvalidInput
+from app.domain.pagination import PageRequest
+from app.domain.principal import Principal
+from app.domain.tasks import TaskFilter
+from app.schemas.common import KEY_PATTERN, PageOut, problems
+from app.schemas.tasks import TaskIn, TaskOut, WorkHoursOut, WorkHoursRowOut
+from app.schemas.workflows import ActionIn, TimelineEntryOut
+from app.services.tasks import TaskDraft, TaskView
+from app.web.auth import Staff, StaffOrIntegration, Worker
+from app.web.language import Lang
+from app.web.pagination import encode_cursor, page_out, page_request
+from app.web.preconditions import Guarded, set_etag
+from app.web.query_params import one_of
+from app.web.refs import uuid_or_number
+from app.web.wiring import Svc
+from app.workflows.task import TASK
+
+router = APIRouter(tags=["tasks"])
+Page = Annotated[PageRequest, Depends(page_request)]
+MAX_REPORT_DAYS = 366
+
+
+def task_ref(id: Annotated[str, Path(description="The task's UUID or its number, e.g. TK-2026-000123.")]) -> UUID | str:
+    return uuid_or_number(id)
+
+
+def ticket_ref(
+    id: Annotated[str, Path(description="The ticket's UUID or its number, e.g. T-2026-000123.")],
+) -> UUID | str:
+    return uuid_or_number(id)
+
+
+Ref = Annotated[UUID | str, Depends(task_ref)]
+
+
+def _out(view: TaskView, principal: Principal, language: str, svc: Any) -> TaskOut:
+    return TaskOut.of(view, svc.clock.now(), principal, language)
+
+
+@router.post("/v1/tickets/{id}/tasks", status_code=status.HTTP_201_CREATED, responses=problems(404, 409, 422))
+async def create_task(
+    ticket: Annotated[UUID | str, Depends(ticket_ref)],
+    body: TaskIn,
+    principal: Worker,
+    language: Lang,
+    response: Response,
+    svc: Svc,
+) -> TaskOut:
+    """生成任务单: give part of a ticket's work to a handler (or a group's members to claim) with a required
+    completion time. The ticket's assignee or a manager may; the handler is notified."""
+    draft = TaskDraft(**body.model_dump())
+    view = await svc.tasks.create(principal, ticket, draft)
+    set_etag(response, view.task.version)
+    response.headers["Location"] = f"/v1/tasks/{view.task.id}"
+    return _out(view, principal, language, svc)
+
+
+@router.get("/v1/tasks", responses=problems(422))
+async def list_tasks(
+    principal: StaffOrIntegration,
+    language: Lang,
+    page: Page,
+    svc: Svc,
+    assignee: Annotated[str | None, Query(max_length=128, description="User id, or `me`.")] = None,
+    status_: Annotated[list[str] | None, Query(alias="status", description="Any of these states.")] = None,
+    ticket_id: Annotated[UUID | None, Query(description="Tasks of this ticket.")] = None,
+    group: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
+    parent_id: Annotated[UUID | None, Query(description="Subtasks of this task.")] = None,
+    due_before: Annotated[datetime | None, Query(description="Required completion before this time.")] = None,
+    overdue: Annotated[bool, Query(description="Only open tasks past their required time.")] = False,
+) -> PageOut[TaskOut]:
+    """Tasks matching every filter, newest first; with `due_before` or `overdue`, soonest due first."""
+    where = TaskFilter(
+        assignee=principal.subject if assignee == "me" else assignee,
+        statuses=one_of(status_, (state.name for state in TASK.states), "status"),
+        ticket_id=ticket_id,
+        due_before=due_before,
+        overdue_at=svc.clock.now() if overdue else None,
+        group_key=group,
+        parent_id=parent_id,
+    )
+    found = await svc.tasks.list(principal, where, page)
+    return page_out(found, lambda view: _out(view, principal, language, svc))
+
+
+@router.get("/v1/tasks/{id}", responses=problems(404, 422))
+async def get_task(ref: Ref, principal: StaffOrIntegration, language: Lang, response: Response, svc: Svc) -> TaskOut:
+    """One task, by UUID or number, with its hours approval under way and the actions the caller may take."""
+    view = await svc.tasks.get(principal, ref)
+    set_etag(response, view.task.version)
+    return _out(view, principal, language, svc)
+
+
+@router.post("/v1/tasks/{id}/actions/{action}", responses=problems(404, 409, 412, 422, 428))
+async def act_on_task(
+    ref: Ref,
+    action: Annotated[str, Path(pattern=r"^[a-z_]{1,32}$", description="One of the task workflow's actions.")],
+    principal: Staff,
+    language: Lang,
+    precondition: Guarded,
+    response: Response,
+    svc: Svc,
+    body: Annotated[ActionIn | None, Body()] = None,
+) -> TaskOut:
+    """Run a task action: claim, assign, start, report (result, actual completion time, hours worked), approve
+    (approved hours, comment) or return (reason) the hours, cancel. Approving and returning decide the hours
+    approval at its current level; only its designated approvers may. Not possible now → 409, nothing written."""
+    view = await svc.tasks.act(
+        principal, ref, action, body.model_dump(exclude_unset=True) if body else {}, precondition
+    )
+    set_etag(response, view.task.version)
+    return _out(view, principal, language, svc)
+
+
+@router.get("/v1/tasks/{id}/timeline", responses=problems(404, 422))
+async def task_timeline(
+    ref: Ref, principal: StaffOrIntegration, language: Lang, page: Page, svc: Svc
+) -> PageOut[TimelineEntryOut]:
+    """Every step of the task and every approval decision, oldest first."""
+    found = await svc.tasks.timeline(principal, ref, page)
+    return page_out(found, lambda entry: TimelineEntryOut.of(entry, principal, TASK, language))
+
+
+@router.get("/v1/reports/work-hours", tags=["reports"], responses=problems(422))
+async def work_hours_report(
+    principal: Staff,
+    page: Page,
+    svc: Svc,
+    from_: Annotated[
+        datetime | None, Query(alias="from", description="Start (inclusive); default 30 days ago.")
+    ] = None,
+    to: Annotated[datetime | None, Query(description="End (exclusive); default now.")] = None,
+    assignee: Annotated[str | None, Query(max_length=128, description="One handler (user id, or `me`).")] = None,
+) -> WorkHoursOut:
+    """工时统计: per handler, tasks completed in the period with reported vs approved hours and the on-time rate
+    of the archived ones. Managers see everyone; others only themselves."""
+    end = to or svc.clock.now()
+    start = from_ or end - timedelta(days=30)
+    errors = [
+        FieldError(name, "needs a time zone", location="query")
+        for name, value in (("from", start), ("to", end))
+        if value.tzinfo is None
+    ]
+    if not errors and not timedelta(0) < end - start <= timedelta(days=MAX_REPORT_DAYS):
+        errors.append(FieldError("from", f"the period must be positive and at most {MAX_REPORT_DAYS} days", "query"))
+    if errors:
+        raise InvalidInput("The report period is invalid", code="validation_failed", errors=errors)
+    who = principal.subject if assignee == "me" else assignee
+    found = await svc.tasks.work_hours(principal, start, end, who, page)
+    return WorkHoursOut(
+        period_start=start,
+        period_end=end,
+        items=[WorkHoursRowOut.of(row) for row in found.items],
+        next_cursor=encode_cursor(found.next_key),
+    )

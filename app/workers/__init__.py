@@ -1,0 +1,1 @@
+"""Background jobs: periodic loops run inside `aftersales serve` or by `aftersales worker`."""
