@@ -14,7 +14,9 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
+    false,
 )
 
 from app.persistence.types import JsonDocument, UtcDateTime
@@ -238,6 +240,10 @@ outbox = Table(
     Column("aggregate_id", Uuid, nullable=False),
     Column("occurred_at", UtcDateTime, nullable=False),
     Column("payload", JsonDocument, nullable=False),
+    # Set by the database on insert (a sequence on PostgreSQL, the rowid on SQLite): the order consumers sort by.
+    Column("sequence", BigInteger),
+    Column("fanned_out", Boolean, nullable=False, server_default=false()),
+    Index(None, "fanned_out", "sequence"),
 )
 
 counters = Table(
@@ -417,4 +423,87 @@ notifications = Table(
     Column("read_at", UtcDateTime),
     Column("dedupe_key", String(200), unique=True),
     Index(None, "recipient", "unread", "id"),
+)
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("url", String(2048), nullable=False),
+    Column("description", String(500)),
+    Column("event_types", JsonDocument, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("previous_secret", String(128)),
+    Column("previous_secret_until", UtcDateTime),
+    Column("disabled_reason", String(200)),
+    Column("created_by", String(128), nullable=False),
+    *_audit_columns(),
+)
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("endpoint_id", Uuid, ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("last_status_code", Integer),
+    Column("last_error", String(500)),
+    Column("delivered_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("endpoint_id", "event_id"),
+    Index(None, "status", "next_attempt_at"),
+    Index(None, "endpoint_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("delivery_id", Uuid, ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("duration_ms", Integer, nullable=False),
+    Column("status_code", Integer),
+    Column("error", String(500)),
+    Index(None, "delivery_id", "id"),
+)
+
+inbound_events = Table(
+    "inbound_events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("source", String(32), nullable=False),
+    Column("webhook_id", String(128), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("payload", JsonDocument, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("detail", Text),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("processed_at", UtcDateTime),
+    UniqueConstraint("source", "webhook_id"),
+    Index(None, "status", "id"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("caller", String(200), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("method", String(8), nullable=False),
+    Column("path", String(2048), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("response_status", Integer),
+    Column("response_headers", JsonDocument),
+    Column("response_body", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index(None, "expires_at"),
 )
