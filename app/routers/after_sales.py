@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -12,7 +11,7 @@ from app.domain.after_sales import AfterSalesFilter, AfterSalesType
 from app.domain.pagination import PageRequest
 from app.domain.principal import Principal
 from app.schemas.after_sales import AfterSalesIn, AfterSalesOut, AutoReviewIn, AutoReviewOut, EligibilityOut
-from app.schemas.common import KEY_PATTERN, KeyPath, PageOut, problems
+from app.schemas.common import KEY_PATTERN, KeyPath, PageOut, QueryInstant, problems
 from app.schemas.workflows import ActionIn, TimelineEntryOut
 from app.services.after_sales import AfterSalesDraft, AfterSalesView, RequestedLine
 from app.web.auth import Anyone, SettingsWriter, StaffOrIntegration
@@ -95,8 +94,8 @@ async def list_after_sales(
     customer_no: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
     order_no: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
     assignee: Annotated[str | None, Query(max_length=128, description="User id, or `me`.")] = None,
-    created_from: Annotated[datetime | None, Query()] = None,
-    created_to: Annotated[datetime | None, Query()] = None,
+    created_from: Annotated[QueryInstant | None, Query()] = None,
+    created_to: Annotated[QueryInstant | None, Query()] = None,
 ) -> PageOut[AfterSalesOut]:
     """After-sales orders matching every filter, newest first. Customers get only their own."""
     where = AfterSalesFilter(

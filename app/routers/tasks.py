@@ -3,7 +3,7 @@ report at /v1/reports/work-hours."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,7 +13,7 @@ from app.domain.errors import FieldError, InvalidInput
 from app.domain.pagination import PageRequest
 from app.domain.principal import Principal
 from app.domain.tasks import TaskFilter
-from app.schemas.common import KEY_PATTERN, PageOut, problems
+from app.schemas.common import KEY_PATTERN, PageOut, QueryInstant, problems
 from app.schemas.tasks import TaskIn, TaskOut, WorkHoursOut, WorkHoursRowOut
 from app.schemas.workflows import ActionIn, TimelineEntryOut
 from app.services.tasks import TaskDraft, TaskView
@@ -77,7 +77,7 @@ async def list_tasks(
     ticket_id: Annotated[UUID | None, Query(description="Tasks of this ticket.")] = None,
     group: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
     parent_id: Annotated[UUID | None, Query(description="Subtasks of this task.")] = None,
-    due_before: Annotated[datetime | None, Query(description="Required completion before this time.")] = None,
+    due_before: Annotated[QueryInstant | None, Query(description="Required completion before this time.")] = None,
     overdue: Annotated[bool, Query(description="Only open tasks past their required time.")] = False,
 ) -> PageOut[TaskOut]:
     """Tasks matching every filter, newest first; with `due_before` or `overdue`, soonest due first."""
@@ -138,24 +138,21 @@ async def work_hours_report(
     page: Page,
     svc: Svc,
     from_: Annotated[
-        datetime | None, Query(alias="from", description="Start (inclusive); default 30 days ago.")
+        QueryInstant | None, Query(alias="from", description="Start (inclusive); default 30 days ago.")
     ] = None,
-    to: Annotated[datetime | None, Query(description="End (exclusive); default now.")] = None,
+    to: Annotated[QueryInstant | None, Query(description="End (exclusive); default now.")] = None,
     assignee: Annotated[str | None, Query(max_length=128, description="One handler (user id, or `me`).")] = None,
 ) -> WorkHoursOut:
     """工时统计: per handler, tasks completed in the period with reported vs approved hours and the on-time rate
     of the archived ones. Managers see everyone; others only themselves."""
     end = to or svc.clock.now()
     start = from_ or end - timedelta(days=30)
-    errors = [
-        FieldError(name, "needs a time zone", location="query")
-        for name, value in (("from", start), ("to", end))
-        if value.tzinfo is None
-    ]
-    if not errors and not timedelta(0) < end - start <= timedelta(days=MAX_REPORT_DAYS):
-        errors.append(FieldError("from", f"the period must be positive and at most {MAX_REPORT_DAYS} days", "query"))
-    if errors:
-        raise InvalidInput("The report period is invalid", code="validation_failed", errors=errors)
+    if not timedelta(0) < end - start <= timedelta(days=MAX_REPORT_DAYS):
+        raise InvalidInput(
+            "The report period is invalid",
+            code="validation_failed",
+            errors=[FieldError("from", f"the period must be positive and at most {MAX_REPORT_DAYS} days", "query")],
+        )
     who = principal.subject if assignee == "me" else assignee
     found = await svc.tasks.work_hours(principal, start, end, who, page)
     return WorkHoursOut(

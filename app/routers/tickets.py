@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
 
 from app.domain.pagination import PageRequest
 from app.domain.tickets import Channel, Priority, TicketFilter, TicketSort, TicketType
-from app.schemas.common import KEY_PATTERN, LINE_PATTERN, PageOut, problems
+from app.schemas.common import KEY_PATTERN, LINE_PATTERN, PageOut, QueryInstant, problems
 from app.schemas.tickets import CommentIn, TicketCreatedOut, TicketIn, TicketOut, TicketPatch
 from app.schemas.workflows import ActionIn, TimelineEntryOut
 from app.services.tickets import TicketDraft, TicketView
@@ -77,10 +76,10 @@ async def list_tickets(
     group: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
     customer_no: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
     tag: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
-    created_from: Annotated[datetime | None, Query()] = None,
-    created_to: Annotated[datetime | None, Query()] = None,
-    updated_from: Annotated[datetime | None, Query()] = None,
-    updated_to: Annotated[datetime | None, Query()] = None,
+    created_from: Annotated[QueryInstant | None, Query()] = None,
+    created_to: Annotated[QueryInstant | None, Query()] = None,
+    updated_from: Annotated[QueryInstant | None, Query()] = None,
+    updated_to: Annotated[QueryInstant | None, Query()] = None,
     q: Annotated[
         str | None,
         Query(min_length=1, max_length=100, pattern=LINE_PATTERN, description="Text in title or description."),

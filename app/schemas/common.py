@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.domain.text import refuse_nul, single_line
+from app.domain.text import single_line
+from app.workflows.inputs import StrictInput
 
 T = TypeVar("T")
 
@@ -18,20 +20,24 @@ KeyPath = Annotated[str, Path(pattern=KEY_PATTERN, description="Business key.")]
 LINE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 """Single-line query text: no control characters."""
 Line = Annotated[str, AfterValidator(single_line)]
-"""Single-line body text: control characters are refused after surrounding whitespace is stripped (a pattern in
-the schema could not say "after stripping")."""
+"""Single-line body text: no control characters (a pattern in the schema could not say "except surrounding
+whitespace", which is stripped)."""
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+
+
+def _rfc3339(value: Any) -> Any:
+    if isinstance(value, str) and not _RFC3339.match(value):
+        raise ValueError("an RFC 3339 date-time with its offset, e.g. 2026-12-01T08:00:00Z")
+    return value
+
+
+QueryInstant = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+"""A time in a query string: RFC 3339 with an offset, nothing looser (no epoch numbers, no naive times)."""
 MinorUnits = Annotated[int, Field(ge=0, le=10**13, description="Integer minor units (分, cents); never a float.")]
 
 
-class Input(BaseModel):
+class Input(StrictInput):
     """Every request body: unknown fields are refused (422) rather than silently dropped."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    @field_validator("*")
-    @classmethod
-    def _refuse_nul(cls, value: Any) -> Any:
-        return refuse_nul(value)
 
 
 class Output(BaseModel):

@@ -50,7 +50,8 @@ def decode_cursor(cursor: str) -> tuple[Any, ...]:
 def page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
     cursor: Annotated[
-        str | None, Query(max_length=512, description="`next_cursor` of the previous page; omit for the first page.")
+        str | None,
+        Query(min_length=1, max_length=512, description="`next_cursor` of the previous page; omit for the first page."),
     ] = None,
 ) -> PageRequest:
     return PageRequest(limit=limit, after=decode_cursor(cursor) if cursor else None)

@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, ValidationError
 from transitions import Machine
 
 from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
 from app.domain.principal import Principal, Role
-from app.domain.text import refuse_nul
+from app.workflows.inputs import StrictInput
 
 S = TypeVar("S")  # the object a workflow moves: a ticket, a task, an after-sales order
 
@@ -38,17 +38,10 @@ class State:
     final: bool = False
 
 
-class Payload(BaseModel):
+class Payload(StrictInput):
     """An action's body: `remark` plus the action's own fields; unknown fields are refused."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
     remark: str | None = Field(None, max_length=2000, description="Free text recorded on the timeline.")
-
-    @field_validator("*")
-    @classmethod
-    def _refuse_nul(cls, value: Any) -> Any:
-        return refuse_nul(value)
 
 
 class NoPayload(Payload):
