@@ -74,7 +74,7 @@ def worker() -> None:
             log.info("worker_stopping")
             await runner.stop()
         finally:
-            await services.database.dispose()
+            await services.aclose()
         log.info("worker_stopped")
 
     asyncio.run(run())
@@ -129,7 +129,7 @@ def demo() -> None:
         try:
             await load_demo(services, SystemClock().now())
         finally:
-            await services.database.dispose()
+            await services.aclose()
 
     asyncio.run(run())
     codec, now = token_codec(settings), SystemClock().now()
@@ -160,7 +160,7 @@ def create_api_key(
         try:
             return (await services.api_keys.create("cli", name, frozenset(role))).plaintext
         finally:
-            await services.database.dispose()
+            await services.aclose()
 
     try:
         typer.echo(asyncio.run(run()))

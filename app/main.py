@@ -17,6 +17,7 @@ from app.routers import (
     approvals,
     contracts,
     customers,
+    inbound,
     me,
     notifications,
     ops,
@@ -26,14 +27,16 @@ from app.routers import (
     queues,
     tasks,
     tickets,
+    webhooks,
     workflows,
 )
 from app.settings import Settings, get_settings
+from app.web.idempotency import IdempotencyMiddleware, document_idempotency_key
 from app.web.logging import configure_logging
 from app.web.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
 from app.web.query_params import reject_repeated_scalars
 from app.web.request_context import HttpMetrics, RequestContextMiddleware
-from app.web.routes import api_routes, declared_roles
+from app.web.routes import api_routes, declared_roles, is_signed
 from app.web.wiring import build_services
 from app.workers.jobs import jobs
 from app.workers.runner import JobRunner
@@ -68,7 +71,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         finally:
             if runner is not None:
                 await runner.stop()  # the runs in flight finish before the database goes away
-            await services.database.dispose()
+            await services.aclose()
         log.info("shutdown")
 
     app = FastAPI(
@@ -97,9 +100,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         queues,
         after_sales,
         workflows,
+        webhooks,
+        inbound,
         api_keys,
     ):
         app.include_router(module.router)
+    # Added before RequestContextMiddleware, so it runs inside it: the request id and the body cap apply to it.
+    app.add_middleware(IdempotencyMiddleware, services=services)
     app.add_middleware(
         RequestContextMiddleware, metrics=HttpMetrics(services.registry), max_body_bytes=settings.max_body_bytes
     )
@@ -117,6 +124,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 operation = schema["paths"].get(route.path_format, {}).get(method.lower())
                 if operation is not None and roles is not None:
                     operation["x-roles"] = sorted(role.value for role in roles)
+                elif operation is not None and is_signed(route):
+                    operation["x-signature"] = "standard-webhooks"  # authenticated by its signed body, not a role
         for path in schema["paths"].values():
             for operation in path.values():
                 for response in operation.get("responses", {}).values():
@@ -124,6 +133,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                     ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
                     if ref.endswith("/Problem"):
                         response["content"] = {PROBLEM_MEDIA_TYPE: content["application/json"]}
+        document_idempotency_key(schema)
         schema["components"]["schemas"].pop("HTTPValidationError", None)
         schema["components"]["schemas"].pop("ValidationError", None)
         app.openapi_schema = schema

@@ -8,15 +8,19 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.domain.inbound import InboundSource
 from app.domain.tickets import TicketType
+from app.integrations.inbound import signing_key
 
 DEVELOPMENT_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
+MIN_INBOUND_SECRET_BYTES = 24
 
 
 class Settings(BaseSettings):
     """Configuration read from the environment (prefix `AFTERSALES_`)."""
 
-    model_config = SettingsConfigDict(env_prefix="AFTERSALES_", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused setting must not print the secrets it was given.
+    model_config = SettingsConfigDict(env_prefix="AFTERSALES_", extra="ignore", frozen=True, hide_input_in_errors=True)
 
     env: Literal["development", "test", "production"] = Field(
         "development", description="Deployment environment; `production` refuses unsafe defaults."
@@ -75,6 +79,30 @@ class Settings(BaseSettings):
         "complaint,repair,installation,after_sales_request",
         description="Ticket types (comma-separated) that resolve themselves when their last task is approved.",
     )
+    webhook_allowed_hosts: str = Field(
+        "",
+        description="Hosts, addresses or CIDR ranges (comma-separated) webhooks may reach although not public.",
+    )
+    webhook_retry_schedule: str = Field(
+        "0,5,300,1800,7200,18000,36000,50400,72000,86400",
+        description="Seconds before each webhook try (comma-separated); after the last the delivery is dead.",
+    )
+    webhook_lease_seconds: int = Field(
+        60, ge=5, le=3600, description="A claimed delivery is re-tried by another worker after this long."
+    )
+    webhook_timeout_seconds: float = Field(10, gt=0, le=60, description="Time one webhook try may take.")
+    webhook_batch_size: int = Field(200, ge=1, le=5000, description="Deliveries a worker claims at once.")
+    webhook_concurrency: int = Field(64, ge=1, le=1000, description="Webhook requests a worker has in flight.")
+    idempotency_ttl_hours: int = Field(
+        24, ge=24, le=24 * 30, description="Hours an Idempotency-Key and its answer are kept (at least 24)."
+    )
+    inbound_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description=(
+            "Signing secret (`whsec_<base64>`) per inbound source, a JSON object with keys among payment_centre, wms, "
+            "erp, crm; a source without one answers 404."
+        ),
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_json: bool = Field(True, description="JSON log lines (false: human-readable console lines).")
     docs_url: str = Field("/docs", description="Where interactive API docs are served.")
@@ -88,6 +116,39 @@ class Settings(BaseSettings):
             raise ValueError("production needs AFTERSALES_JWT_SECRET: a secret of at least 32 bytes")
         if self.database_url.startswith("sqlite"):
             raise ValueError("production needs PostgreSQL in AFTERSALES_DATABASE_URL, not SQLite")
+        return self
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        delays = _csv(value)
+        if not delays or not all(d.isdigit() for d in delays):
+            raise ValueError("a comma-separated list of whole seconds, e.g. 0,5,300")
+        return value
+
+    @property
+    def webhook_delays(self) -> tuple[int, ...]:
+        return tuple(int(d) for d in _csv(self.webhook_retry_schedule))
+
+    @model_validator(mode="after")
+    def _usable_inbound_secrets(self) -> Settings:
+        """Every configured source is known and its secret decodes (in production to at least 24 bytes); errors name
+        the source, never the secret."""
+        known = {source.value for source in InboundSource}
+        for source, secret in self.inbound_secrets.items():
+            if source not in known:
+                raise ValueError(
+                    f"AFTERSALES_INBOUND_SECRETS: unknown source {source!r} (known: {', '.join(sorted(known))})"
+                )
+            try:
+                key = signing_key(secret.get_secret_value())
+            except ValueError as exc:
+                raise ValueError(f"AFTERSALES_INBOUND_SECRETS[{source!r}]: {exc}") from None
+            if self.env == "production" and len(key) < MIN_INBOUND_SECRET_BYTES:
+                raise ValueError(
+                    f"production needs AFTERSALES_INBOUND_SECRETS[{source!r}] of at least "
+                    f"{MIN_INBOUND_SECRET_BYTES} bytes once decoded"
+                )
         return self
 
     @field_validator("task_auto_resolve_types")

@@ -11,12 +11,15 @@ from app.domain.approvals import ApprovalRepository
 from app.domain.contracts import ContractRepository
 from app.domain.customers import CustomerRepository
 from app.domain.events import OutboxRepository, TimelineRepository
+from app.domain.idempotency import IdempotencyKeyRepository
+from app.domain.inbound import InboundEventRepository
 from app.domain.notifications import NotificationRepository
 from app.domain.orders import OrderRepository
 from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
 from app.domain.tasks import TaskRepository
 from app.domain.tickets import TicketRepository
+from app.domain.webhooks import WebhookRepository
 
 
 class UnitOfWork(Protocol):
@@ -34,6 +37,9 @@ class UnitOfWork(Protocol):
     notifications: NotificationRepository
     tasks: TaskRepository
     approvals: ApprovalRepository
+    idempotency_keys: IdempotencyKeyRepository
+    webhooks: WebhookRepository
+    inbound_events: InboundEventRepository
 
     async def commit(self) -> None: ...
 

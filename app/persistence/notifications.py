@@ -7,14 +7,14 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Insert, Row, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.notifications import Notification, NotificationKind, Subject
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_page
 from app.persistence.tables import notifications
+from app.persistence.upserts import insert_or_ignore
 
 # (unread DESC, id DESC): unread first, and ids are time-ordered (UUIDv7), so newest first within each.
 INBOX_KEY = [notifications.c.unread, notifications.c.id]
@@ -34,12 +34,6 @@ def _entity(row: Row[Any]) -> Notification:
     )
 
 
-def _insert(conn: AsyncConnection) -> Insert:
-    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING in the connection's dialect (both spell it the same way)."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(notifications).on_conflict_do_nothing(index_elements=[notifications.c.dedupe_key])
-
-
 class SqlNotificationRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -47,7 +41,7 @@ class SqlNotificationRepository:
     async def add(self, notification: Notification) -> bool:
         subject = notification.subject
         stmt = (
-            _insert(self._conn)
+            insert_or_ignore(self._conn, notifications, "dedupe_key")
             .values(
                 id=notification.id,
                 recipient=notification.recipient,

@@ -244,6 +244,7 @@ outbox = Table(
     Column("sequence", BigInteger),
     Column("fanned_out", Boolean, nullable=False, server_default=false()),
     Index(None, "fanned_out", "sequence"),
+    Index(None, "occurred_at"),
 )
 
 counters = Table(

@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, Row, Select, and_, delete, exists, func, insert, or_, select, union_all, update
+from sqlalchemy import Column, Row, and_, delete, exists, func, insert, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
@@ -109,13 +109,13 @@ def pool_conditions(scope: PoolScope) -> list[Any]:
     return [*conditions, *_business_line_scope(scope.business_lines)]
 
 
-def _pool_branches(scope: PoolScope) -> list[Select[Any]]:
-    """The pool as disjoint parts: tickets of no group, then each of the caller's groups."""
-    pool = select(tickets).where(tickets.c.status == "new", *_business_line_scope(scope.business_lines))
+def _pool_parts(scope: PoolScope) -> list[list[Any]]:
+    """The pool's conditions as disjoint parts: tickets of no group, then each of the caller's groups."""
+    pool = [tickets.c.status == "new", *_business_line_scope(scope.business_lines)]
     if scope.groups is None:
         return [pool]
     groups = [tickets.c.group_key.is_(None), *(tickets.c.group_key == g for g in sorted(scope.groups))]
-    return [pool.where(group) for group in groups]
+    return [[*pool, group] for group in groups]
 
 
 class SqlTicketRepository:
@@ -143,13 +143,13 @@ class SqlTicketRepository:
         await self._write_tags(ticket)
 
     async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]:
-        branches = [select(tickets).where(*filter_conditions(part)) for part in _by_status(where)]
-        rows, next_key = await _merged_page(self._conn, branches, SORT_KEY[sort], page)
+        parts = [filter_conditions(part) for part in _by_status(where)]
+        rows, next_key = await _merged_page(self._conn, parts, SORT_KEY[sort], page)
         return Page([_entity(row) for row in rows], next_key)
 
     async def pool(self, scope: PoolScope, page: PageRequest) -> Page[Ticket]:
         """Oldest first: the ticket waiting longest is claimed first."""
-        rows, next_key = await _merged_page(self._conn, _pool_branches(scope), tickets.c.id, page, descending=False)
+        rows, next_key = await _merged_page(self._conn, _pool_parts(scope), tickets.c.id, page, descending=False)
         return Page([_entity(row) for row in rows], next_key)
 
     async def pool_stats(self, scope: PoolScope) -> PoolStats:
@@ -227,20 +227,31 @@ def _by_status(where: TicketFilter) -> list[TicketFilter]:
 
 async def _merged_page(
     conn: AsyncConnection,
-    branches: Sequence[Select[Any]],
+    parts: Sequence[list[Any]],
     key: Column[Any] | Sequence[Column[Any]],
     page: PageRequest,
     *,
     descending: bool = True,
 ) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
-    """The page over disjoint `branches`: each read as its own keyset page, then merged and cut to one page, so at
-    most len(branches) × (limit + 1) rows are sorted whatever the table size."""
-    if len(branches) == 1:
-        return await fetch_page(conn, branches[0], key, page, descending=descending)
-    pages = [page_statement(branch, key, page, descending=descending).subquery() for branch in branches]
-    merged = union_all(*(select(*part.c) for part in pages)).subquery()
-    columns = [merged.c[column.name] for column in ([key] if isinstance(key, Column) else key)]
-    return await fetch_page(conn, select(*merged.c), columns, PageRequest(page.limit), descending=descending)
+    """The page of tickets matching any of the disjoint `parts` (lists of conditions).
+
+    Each part is its own keyset page of sort keys only (an index seek); the union of those, at most len(parts) ×
+    (limit + 1) keys, is merged in key order, cut to a page and joined to its rows. Keys only, because the database
+    merges them as cheaply as rows and the statement is built per request: a union of full rows costs more to build
+    in Python than to run."""
+    if len(parts) == 1:
+        return await fetch_page(conn, select(tickets).where(*parts[0]), key, page, descending=descending)
+    columns = [key] if isinstance(key, Column) else list(key)
+    keys = [
+        page_statement(select(*columns).where(*part), key, page, descending=descending).subquery() for part in parts
+    ]
+    merged = union_all(*(select(*part.c) for part in keys)).subquery()
+    order = [merged.c[c.name].desc() if descending else merged.c[c.name].asc() for c in columns]
+    stmt = select(tickets).join(merged, tickets.c.id == merged.c.id).order_by(*order).limit(page.limit + 1)
+    rows = (await conn.execute(stmt)).all()
+    if len(rows) <= page.limit:
+        return rows, None
+    return rows[: page.limit], tuple(rows[page.limit - 1]._mapping[c] for c in columns)
 
 
 def _escape_like(text_: str) -> str:

@@ -16,12 +16,15 @@ from app.persistence.contracts import SqlContractRepository
 from app.persistence.customers import SqlCustomerRepository
 from app.persistence.database import Database
 from app.persistence.events import SqlOutboxRepository, SqlTimelineRepository
+from app.persistence.idempotency import SqlIdempotencyKeyRepository
+from app.persistence.inbound import SqlInboundEventRepository
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
 from app.persistence.people import SqlAgentRepository, SqlGroupRepository
 from app.persistence.products import SqlProductRepository
 from app.persistence.tasks import SqlTaskRepository
 from app.persistence.tickets import SqlTicketRepository
+from app.persistence.webhooks import SqlWebhookRepository
 
 # PostgreSQL SQLSTATEs that mean "another transaction got there first": try again.
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
@@ -44,6 +47,9 @@ class SqlUnitOfWork:
         self.notifications = SqlNotificationRepository(conn)
         self.tasks = SqlTaskRepository(conn)
         self.approvals = SqlApprovalRepository(conn)
+        self.idempotency_keys = SqlIdempotencyKeyRepository(conn)
+        self.webhooks = SqlWebhookRepository(conn)
+        self.inbound_events = SqlInboundEventRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

@@ -321,6 +321,17 @@ class TaskService:
         body = {"solution": results[:5000] or "任务已全部完成", "remark": "所有任务已审批，工单自动解决"}
         await self._tickets.act_in(uow, ticket, SYSTEM, "resolve", body, now)
 
+    async def cancel_with_ticket(self, uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime) -> None:
+        """A closed or cancelled ticket takes its unfinished tasks (and their hours approvals) with it."""
+        reason = f"ticket {ticket.number} {ticket.status}"
+        for ref in await uow.tasks.unfinished_of_ticket(ticket.id):
+            task = await uow.tasks.get(ref.id, for_update=True)
+            assert task is not None
+            move = TASK.decide(TaskContext(task, now, ticket.assignee), SYSTEM, "cancel", {"reason": reason})
+            if task.status == "reported":
+                await self._approvals.cancel_pending(uow, task.id, now)
+            await self._commit_move(uow, ticket, task, principal, move, now)
+
     async def remind(self) -> int:
         """One reminder scan: each task due soon or overdue gets its one notification (a dedupe key guards against
         a second), in batches of REMINDER_BATCH, each its own transaction; returns how many were sent."""

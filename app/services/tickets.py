@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -81,11 +82,19 @@ def ticket_not_found(ref: UUID | str) -> NotFound:
     return NotFound(f"No ticket '{ref}'", code="ticket_not_found")
 
 
+OnFinished = Callable[[UnitOfWork, Ticket, Principal, datetime], Awaitable[None]]
+"""Called in the transaction that closes or cancels a ticket (its open tasks are cancelled with it)."""
+
+
 class TicketService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, policy: TicketPolicy) -> None:
         self._uow = uow
         self._clock = clock
         self._policy = policy
+        self._on_finished: list[OnFinished] = []
+
+    def when_finished(self, hook: OnFinished) -> None:
+        self._on_finished.append(hook)
 
     def _view(
         self, ticket: Ticket, principal: Principal, now: datetime | None = None, unfinished: tuple[str, ...] = ()
@@ -222,6 +231,9 @@ class TicketService:
             payload=move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True),
         )
         await _notify_of_action(uow, ticket, after, action, principal, now)
+        if ticket.is_open and not after.is_open:
+            for hook in self._on_finished:
+                await hook(uow, after, principal, now)
         return after
 
     async def comment(

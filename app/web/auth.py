@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import Depends, Request, Security
+from fastapi import Depends, Header, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from app.domain.errors import Forbidden, Unauthenticated
 from app.domain.principal import Principal, Role
+from app.integrations.inbound import SignedMessage
 from app.web.wiring import Services, services
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from your identity provider or `aftersales token`.")
@@ -21,15 +23,25 @@ async def authenticate(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     api_key: Annotated[str | None, Security(_api_key)],
 ) -> Principal:
-    if api_key:
-        principal = await svc.api_keys.authenticate(api_key)
-    elif bearer is not None:
-        principal = svc.tokens.verify(bearer.credentials)
-    else:
-        raise Unauthenticated("Send a bearer token (Authorization: Bearer …) or an API key (X-API-Key)")
+    principal = await identify(svc, bearer.credentials if bearer is not None else None, api_key)
     structlog.contextvars.bind_contextvars(subject=principal.subject)
     svc.rate_limiter.check(principal.subject)
     return principal
+
+
+async def identify(svc: Services, bearer_token: str | None, api_key: str | None) -> Principal:
+    """The caller the credentials name (an API key wins over a bearer token); Unauthenticated otherwise."""
+    if api_key:
+        return await svc.api_keys.authenticate(api_key)
+    if bearer_token is not None:
+        return svc.tokens.verify(bearer_token)
+    raise Unauthenticated("Send a bearer token (Authorization: Bearer …) or an API key (X-API-Key)")
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, read as the bearer scheme above reads it."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    return token if authorization and scheme.lower() == "bearer" and token else None
 
 
 class Allow:
@@ -64,3 +76,40 @@ SettingsWriter = Annotated[Principal, Depends(Allow(Role.MANAGER, Role.ADMIN))]
 """Managers and admins change how the service decides (auto-review rules)."""
 Staff = Annotated[Principal, Depends(Allow(*STAFF))]
 """Agents, reviewers, managers and admins: their inbox, and internal work (tasks, approvals) customers never see."""
+Integrator = Annotated[Principal, Depends(Allow(Role.ADMIN, Role.INTEGRATION))]
+"""Admins and integrations manage how events reach other systems (webhook endpoints)."""
+
+
+class Signed:
+    """The permission of a route other systems call with a signed body instead of credentials: Standard Webhooks
+    headers, verified with the secret configured for the path's `{source}` (AFTERSALES_INBOUND_SECRETS). The route
+    audit counts it as a declaration, as it counts `Allow`; the signature is the caller's authentication."""
+
+    async def __call__(
+        self,
+        request: Request,
+        source: Annotated[str, Path(description="The sending system: payment_centre, wms, erp or crm.")],
+        svc: Annotated[Services, Depends(services)],
+        webhook_id: Annotated[str | None, Header(description="The event's id; a redelivery carries the same.")] = None,
+        webhook_timestamp: Annotated[
+            str | None, Header(description="When it was signed: whole seconds since 1970, within 5 minutes of now.")
+        ] = None,
+        webhook_signature: Annotated[
+            str | None,
+            Header(description="`v1,<base64 HMAC-SHA256 of id.timestamp.body>`; several separated by spaces."),
+        ] = None,
+    ) -> SignedMessage:
+        message = svc.inbound_verifier.verify(
+            source,
+            await request.body(),
+            webhook_id=webhook_id,
+            timestamp=webhook_timestamp,
+            signature=webhook_signature,
+        )
+        structlog.contextvars.bind_contextvars(subject=f"inbound:{source}", webhook_id=message.webhook_id)
+        svc.rate_limiter.check(f"inbound:{source}")
+        return message
+
+
+SignedBySource = Annotated[SignedMessage, Depends(Signed())]
+"""A body signed by the system named in the path (payment centre, WMS, ERP, CRM)."""

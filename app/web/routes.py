@@ -9,7 +9,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.domain.principal import Role
-from app.web.auth import Allow
+from app.web.auth import Allow, Signed
 
 
 def api_routes(app: FastAPI) -> Iterator[APIRoute]:
@@ -28,6 +28,17 @@ def declared_roles(route: APIRoute) -> frozenset[Role] | None:
             return dependant.call.roles
         pending.extend(dependant.dependencies)
     return None
+
+
+def is_signed(route: APIRoute) -> bool:
+    """Whether the route authenticates its caller by a signed body (`Signed`) rather than by roles."""
+    pending: list[Dependant] = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, Signed):
+            return True
+        pending.extend(dependant.dependencies)
+    return False
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:

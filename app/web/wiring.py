@@ -15,15 +15,22 @@ from app.domain.clock import Clock, SystemClock
 from app.domain.tasks import ReminderPolicy
 from app.domain.tickets import TicketPolicy
 from app.domain.urging import UrgePolicy
+from app.domain.webhooks import RetrySchedule
+from app.integrations.inbound import InboundVerifier
+from app.integrations.url_guard import AllowList
+from app.integrations.webhook_sender import WebhookSender
 from app.persistence.database import Database
 from app.persistence.migrations import DatabaseSchemaProbe
 from app.persistence.unit_of_work import SqlUnitOfWorkFactory
+from app.schemas.inbound import ReferenceDataReader
 from app.services.after_sales import AfterSalesPolicy, AfterSalesService
 from app.services.api_keys import ApiKeyService
 from app.services.approvals import ApprovalEngine, ApprovalService, default_chains
 from app.services.contracts import ContractService
 from app.services.customers import CustomerService
 from app.services.health import HealthService
+from app.services.idempotency import IdempotencyService
+from app.services.inbound import InboundService
 from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
@@ -31,6 +38,7 @@ from app.services.products import ProductService
 from app.services.tasks import TaskPolicy, TaskService
 from app.services.tickets import TicketService
 from app.services.tokens import TokenCodec, TokenPolicy
+from app.services.webhooks import WebhookPolicy, WebhookService
 from app.settings import Settings
 from app.web.rate_limit import RateLimiter
 
@@ -55,6 +63,15 @@ class Services:
     notifications: NotificationService
     approvals: ApprovalService
     tasks: TaskService
+    idempotency: IdempotencyService
+    webhooks: WebhookService
+    inbound_verifier: InboundVerifier
+    inbound: InboundService
+
+    async def aclose(self) -> None:
+        """Release what the services hold: the webhook HTTP client, then the database pools."""
+        await self.webhooks.close()
+        await self.database.dispose()
 
 
 def token_codec(settings: Settings) -> TokenCodec:
@@ -101,6 +118,40 @@ def task_policy(settings: Settings) -> TaskPolicy:
     )
 
 
+def webhook_service(settings: Settings, uow: SqlUnitOfWorkFactory, clock: Clock) -> WebhookService:
+    allowed = AllowList.parse(settings.webhook_allowed_hosts)
+    policy = WebhookPolicy(
+        schedule=RetrySchedule(settings.webhook_delays),
+        lease=timedelta(seconds=settings.webhook_lease_seconds),
+        batch=settings.webhook_batch_size,
+        allowed=allowed,
+    )
+    sender = WebhookSender(
+        timeout_seconds=settings.webhook_timeout_seconds,
+        concurrency=settings.webhook_concurrency,
+        allowed=allowed,
+        now=clock.now,
+    )
+    return WebhookService(uow, clock, policy, sender)
+
+
+def inbound_verifier(settings: Settings, clock: Clock) -> InboundVerifier:
+    secrets = {source: secret.get_secret_value() for source, secret in settings.inbound_secrets.items()}
+    return InboundVerifier(secrets, clock.now)
+
+
+def inbound_service(uow: SqlUnitOfWorkFactory, clock: Clock, after_sales: AfterSalesService) -> InboundService:
+    """Events run the same use cases as the API routes (the reference-data services hold no state of their own)."""
+    return InboundService(
+        uow,
+        clock,
+        after_sales=after_sales,
+        orders=OrderService(uow, clock),
+        customers=CustomerService(uow, clock),
+        reference_data=ReferenceDataReader(),
+    )
+
+
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     database = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
@@ -110,6 +161,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     tasks = TaskService(uow, clock, task_policy(settings), approvals.engine, tickets)
     after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine)
     approvals.register(SubjectKind.TASK_HOURS, tasks.decide_hours)
+    tickets.when_finished(tasks.cancel_with_ticket)
     approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review)
     return Services(
         settings=settings,
@@ -130,6 +182,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         notifications=NotificationService(uow, clock),
         approvals=approvals,
         tasks=tasks,
+        idempotency=IdempotencyService(uow, clock, timedelta(hours=settings.idempotency_ttl_hours)),
+        webhooks=webhook_service(settings, uow, clock),
+        inbound_verifier=inbound_verifier(settings, clock),
+        inbound=inbound_service(uow, clock, after_sales),
     )
 
 

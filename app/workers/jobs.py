@@ -5,10 +5,18 @@ from __future__ import annotations
 from app.web.wiring import Services
 from app.workers.runner import PeriodicJob
 
+IDEMPOTENCY_PURGE_SECONDS = 300.0  # expired Idempotency-Key records are deleted within minutes; nobody waits on it
+
 
 def jobs(services: Services) -> list[PeriodicJob]:
     """Every periodic job `aftersales serve` (with AFTERSALES_RUN_WORKERS_IN_PROCESS) and `aftersales worker` run.
 
     Each is `PeriodicJob(name, interval_seconds, run)`, where `run` does one pass and answers how many items it
-    handled: the task reminder scan (due soon / overdue) now, the webhook dispatcher (outbox delivery) next."""
-    return [PeriodicJob("task_reminders", services.settings.worker_poll_seconds, services.tasks.remind)]
+    handled: the task reminder scan (due soon / overdue) and the webhook dispatcher (outbox fan-out and delivery,
+    polled at least every second so events leave promptly), and the purge of expired idempotency keys."""
+    poll = services.settings.worker_poll_seconds
+    return [
+        PeriodicJob("task_reminders", poll, services.tasks.remind),
+        PeriodicJob("webhook_dispatch", min(poll, 1.0), services.webhooks.dispatch),
+        PeriodicJob("idempotency_key_purge", IDEMPOTENCY_PURGE_SECONDS, services.idempotency.purge_expired),
+    ]

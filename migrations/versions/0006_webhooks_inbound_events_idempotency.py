@@ -108,6 +108,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('sequence', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('fanned_out', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index(batch_op.f('ix_outbox_fanned_out_sequence'), ['fanned_out', 'sequence'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_occurred_at'), ['occurred_at'], unique=False)
     # Events written before webhooks existed had nobody to go to: they count as fanned out. Every event gets its
     # sequence from the database itself, so writers pay no extra round trip: a sequence default on PostgreSQL,
     # the rowid on SQLite (set by a trigger; rows are never deleted, so rowids are not reused).
@@ -135,6 +136,7 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER outbox_sequence")
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_occurred_at'))
         batch_op.drop_index(batch_op.f('ix_outbox_fanned_out_sequence'))
         batch_op.drop_column('fanned_out')
         batch_op.drop_column('sequence')

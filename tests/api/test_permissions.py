@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import uuid
 
 import pytest
 
 from app.domain.principal import Role
-from app.web.routes import api_routes, declared_roles
+from app.web.routes import api_routes, declared_roles, is_signed
+from tests.conftest import client_for
 
 OPEN_ROUTES = {"/healthz", "/readyz", "/metrics"}
-SAMPLE_PATH_VALUES = {"key_id": str(uuid.uuid4())}
+SIGNED_ROUTES = {"/v1/inbound/{source}"}
+"""Routes other systems call with a body signed by their source's secret (`Signed`) instead of a token and a role."""
+SAMPLE_PATH_VALUES = {"key_id": str(uuid.uuid4()), "source": "erp"}
 
 
 def _operations(app):
@@ -23,17 +27,29 @@ def _operations(app):
 
 async def test_every_route_declares_its_permission_or_is_deliberately_open(app):
     undeclared = [route.path_format for route in api_routes(app) if declared_roles(route) is None]
+    signed = {route.path_format for route in api_routes(app) if is_signed(route)}
 
-    assert set(undeclared) == OPEN_ROUTES
+    assert set(undeclared) == OPEN_ROUTES | SIGNED_ROUTES
+    assert signed == SIGNED_ROUTES
 
 
 async def test_every_protected_operation_refuses_anonymous_callers(app, client):
     for route, method, path in _operations(app):
-        if route.path_format in OPEN_ROUTES:
+        if route.path_format in OPEN_ROUTES | SIGNED_ROUTES:
             continue
         response = await client.request(method, path, json={})
         assert response.status_code == 401, (method, path)
         assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_every_signed_operation_refuses_unsigned_callers_whatever_token_they_send(app, app_with, auth):
+    secret = "whsec_" + base64.b64encode(b"erp-signing-key-for-the-route-audit").decode()
+    async with client_for(app_with(inbound_secrets={"erp": secret})) as signed_app:
+        for route, method, path in _operations(app):
+            if route.path_format not in SIGNED_ROUTES:
+                continue
+            response = await signed_app.request(method, path, json={"type": "x", "data": {}}, headers=auth(Role.ADMIN))
+            assert (response.status_code, response.json()["code"]) == (401, "invalid_signature"), (method, path)
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -388,3 +388,20 @@ async def test_work_hours_report_compares_reported_and_approved_hours(client, au
     bad = await client.get("/v1/reports/work-hours?from=2026-01-01T00:00:00Z&to=2025-01-01T00:00:00Z", headers=manager)
     assert bad.status_code == 422
     assert (await client.get("/v1/reports/work-hours", headers=auth(Role.CUSTOMER))).status_code == 403
+
+
+async def test_closing_a_ticket_cancels_its_unfinished_tasks_and_their_approvals(client, auth, desk):
+    ticket = await started_ticket(client, auth)
+    reported = await reported_task(client, auth, ticket)
+    waiting = (await give_task(client, auth, ticket, title="回访")).json()
+    manager = auth(Role.MANAGER)
+
+    closed = await act(client, manager, ticket, "close", reason="duplicate")
+
+    assert closed.status_code == 200, closed.text
+    for task in (reported, waiting):
+        after = (await client.get(f"/v1/tasks/{task['id']}", headers=manager)).json()
+        assert (after["status"], after["cancel_reason"]) == ("cancelled", f"ticket {ticket['number']} closed")
+    approval = (await client.get(f"/v1/approvals/{reported['approval']['id']}", headers=manager)).json()
+    assert approval["status"] == "cancelled"
+    assert (await client.get("/v1/approvals", headers=manager)).json()["items"] == []

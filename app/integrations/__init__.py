@@ -1,0 +1,1 @@
+"""Talking to other systems: outbound webhooks and the verification of inbound ones."""

@@ -1,0 +1,94 @@
+"""Inbound event rows ↔ entities: one per (source, webhook-id), keyset-paged newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.inbound import InboundEvent, InboundFilter, InboundStatus
+from app.domain.pagination import Page, PageRequest
+from app.persistence.keyset import fetch_page
+from app.persistence.tables import inbound_events
+
+
+def _entity(row: Row[Any]) -> InboundEvent:
+    return InboundEvent(
+        id=row.id,
+        source=row.source,
+        webhook_id=row.webhook_id,
+        type=row.type,
+        payload=row.payload,
+        status=InboundStatus(row.status),
+        received_at=row.received_at,
+        detail=row.detail,
+        processed_at=row.processed_at,
+    )
+
+
+class SqlInboundEventRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, event_id: UUID) -> InboundEvent | None:
+        row = (await self._conn.execute(select(inbound_events).where(inbound_events.c.id == event_id))).first()
+        return _entity(row) if row else None
+
+    async def find(self, source: str, webhook_id: str, *, for_update: bool = False) -> InboundEvent | None:
+        stmt = select(inbound_events).where(
+            inbound_events.c.source == source, inbound_events.c.webhook_id == webhook_id
+        )
+        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        return _entity(row) if row else None
+
+    async def add(self, event: InboundEvent) -> None:
+        await self._conn.execute(
+            insert(inbound_events).values(
+                id=event.id,
+                source=event.source,
+                webhook_id=event.webhook_id,
+                type=event.type,
+                payload=event.payload,
+                status=event.status.value,
+                detail=event.detail,
+                received_at=event.received_at,
+                processed_at=event.processed_at,
+            )
+        )
+
+    async def update(self, event: InboundEvent) -> None:
+        await self._conn.execute(
+            update(inbound_events)
+            .where(inbound_events.c.id == event.id)
+            .values(
+                type=event.type,
+                payload=event.payload,
+                status=event.status.value,
+                detail=event.detail,
+                processed_at=event.processed_at,
+            )
+        )
+
+    async def record_outcome(
+        self, event_id: UUID, status: InboundStatus, detail: str | None, at: datetime
+    ) -> InboundEvent | None:
+        stmt = update(inbound_events).where(inbound_events.c.id == event_id)
+        if status is not InboundStatus.PROCESSED:
+            stmt = stmt.where(inbound_events.c.status != InboundStatus.PROCESSED.value)
+        stmt = stmt.values(status=status.value, detail=detail, processed_at=at).returning(inbound_events)
+        row = (await self._conn.execute(stmt)).first()
+        return _entity(row) if row else None
+
+    async def list(self, where: InboundFilter, page: PageRequest) -> Page[InboundEvent]:
+        stmt = select(inbound_events)
+        if where.source is not None:
+            stmt = stmt.where(inbound_events.c.source == where.source)
+        if where.status is not None:
+            stmt = stmt.where(inbound_events.c.status == where.status.value)
+        if where.type is not None:
+            stmt = stmt.where(inbound_events.c.type == where.type)
+        rows, next_key = await fetch_page(self._conn, stmt, inbound_events.c.id, page)
+        return Page([_entity(row) for row in rows], next_key)

@@ -1,0 +1,25 @@
+"""Every event type this service writes to its outbox, so webhook subscriptions can be checked and listed."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS
+from app.workflows.engine import Workflow
+from app.workflows.task import TASK
+from app.workflows.ticket import TICKET
+
+
+def _of(aggregate: str, workflow: Workflow[object], *extra: str) -> set[str]:
+    return {f"{aggregate}.{name}" for name in ("created", *extra, *(t.action for t in workflow.transitions))}
+
+
+@cache
+def event_types() -> frozenset[str]:
+    types = _of("ticket", TICKET, "commented", "update") | _of("task", TASK)  # type: ignore[arg-type]
+    for workflow in AFTER_SALES_WORKFLOWS.values():
+        types |= _of("after_sales", workflow, "review_needed")  # type: ignore[arg-type]
+    types |= set(REQUESTS.values())
+    types |= {f"approval.{outcome}" for outcome in ("requested", "approved", "rejected", "cancelled")}
+    types.add("notification.created")
+    return frozenset(types)
