@@ -122,3 +122,20 @@ async def act(
     client: httpx.AsyncClient, headers: dict[str, str], ticket: dict[str, Any], action: str, **body: Any
 ) -> httpx.Response:
     return await client.post(f"/v1/tickets/{ticket['id']}/actions/{action}", json=body, headers=headers)
+
+
+async def seed_shop(client: httpx.AsyncClient, auth: Any) -> None:
+    """Reference data (C-1 and C-2 with signed orders SO-C-1 / SO-C-2), and SO-UNPICKED of C-1: paid 210.00 but
+    not yet picked, so it may still be refunded whole."""
+    await seed_reference_data(client, auth)
+    placed = NOW - timedelta(hours=2)
+    unpicked = order_body(
+        fulfilment_status="paid",
+        placed_at=iso(placed),
+        paid_at=iso(placed + timedelta(minutes=1)),
+        picking_at=None,
+        picked_at=None,
+        shipped_at=None,
+        signed_at=None,
+    )
+    await put(client, auth(Role.INTEGRATION), "/v1/orders/SO-UNPICKED", unpicked)

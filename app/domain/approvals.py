@@ -152,6 +152,17 @@ class Approval:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One approver's decision as it arrives: for the approval `approval_id` if the caller named one (else the
+    subject's pending one), with the approver's comment and the kind's own data (approved hours)."""
+
+    decision: Decision
+    comment: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    approval_id: UUID | None = None
+
+
 def not_deciding_now(approvers_now: frozenset[str] | None, principal: Principal, requester: str | None) -> str | None:
     """For workflow buttons: why `principal` cannot decide the approval under way (None: they can). With no
     approval loaded (`approvers_now` None) it passes; deciding itself is checked by `decide`."""

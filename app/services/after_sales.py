@@ -29,7 +29,7 @@ from app.domain.after_sales import (
     auto_review,
     is_after_sales_number,
 )
-from app.domain.approvals import Approval, Decision, Status, SubjectKind
+from app.domain.approvals import Approval, Decision, Status, SubjectKind, Verdict
 from app.domain.clock import Clock
 from app.domain.errors import FieldError, InvalidInput, NotFound
 from app.domain.events import OutboxEvent, TimelineEntry
@@ -215,15 +215,7 @@ class AfterSalesService:
         return await self._move(uow, order, AUTO_REVIEWER, "approve", {}, now, remark="no review level applies")
 
     async def decide_review(
-        self,
-        uow: UnitOfWork,
-        order_id: UUID,
-        approval_id: UUID | None,
-        principal: Principal,
-        decision: Decision,
-        comment: str | None,
-        data: dict[str, Any],
-        now: datetime,
+        self, uow: UnitOfWork, order_id: UUID, verdict: Verdict, principal: Principal, now: datetime
     ) -> None:
         """The approvals endpoint's way in (see `ApprovalService.register`)."""
         peek = await uow.after_sales.get(order_id)
@@ -231,15 +223,16 @@ class AfterSalesService:
         await uow.orders.get(peek.order_no, for_update=True)  # sales order first, as creation does
         current = await uow.after_sales.get(order_id, for_update=True)
         assert current is not None
-        action = "approve" if decision is Decision.APPROVE else "reject"
-        body = {"remark": comment} if decision is Decision.APPROVE else {"reason": comment or ""}
-        if decision is Decision.REJECT and not comment:
+        approving = verdict.decision is Decision.APPROVE
+        action = "approve" if approving else "reject"
+        body = {"remark": verdict.comment} if approving else {"reason": verdict.comment or ""}
+        if not approving and not verdict.comment:
             raise InvalidInput(
                 "Say why the request is rejected",
                 code="validation_failed",
                 errors=[FieldError("/comment", "required to reject")],
             )
-        await self._review(uow, current, approval_id, principal, action, body, now)
+        await self._review(uow, current, verdict.approval_id, principal, action, body, now)
 
     async def _review(
         self,

@@ -21,6 +21,7 @@ from app.domain.approvals import (
     LevelSpec,
     Status,
     SubjectKind,
+    Verdict,
     Vote,
     cancel,
     chain_problems,
@@ -68,12 +69,9 @@ class ApprovalRequest:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-Decider = Callable[
-    [UnitOfWork, UUID, UUID | None, Principal, Decision, str | None, dict[str, Any], datetime], Awaitable[None]
-]
-"""A subject service's way to decide its pending approval: (uow, subject id, approval id if the caller named one,
-principal, decision, comment, data, now); it locks the subject, calls `ApprovalEngine.decide` and moves the subject
-on the final outcome."""
+Decider = Callable[[UnitOfWork, UUID, Verdict, Principal, datetime], Awaitable[None]]
+"""A subject service's way to decide its pending approval: (uow, subject id, verdict, principal, now); it locks
+the subject, calls `ApprovalEngine.decide` and moves the subject on the final outcome."""
 
 
 class ApprovalEngine:
@@ -303,7 +301,7 @@ class ApprovalService:
                     errors=[FieldError("/approved_hours", "not for this kind of approval")],
                 )
             decider = self._deciders[approval.kind]
-            await decider(uow, approval.subject_id, approval.id, principal, decision, comment, data, now)
+            await decider(uow, approval.subject_id, Verdict(decision, comment, data, approval.id), principal, now)
             decided = await uow.approvals.get(approval_id)
             await uow.commit()
         assert decided is not None

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from app.domain.approvals import Approval, Decision, Status, SubjectKind
+from app.domain.approvals import Approval, Decision, Status, SubjectKind, Verdict
 from app.domain.clock import Clock
 from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from app.domain.events import TimelineEntry
@@ -170,9 +170,8 @@ class TaskService:
                 decision = Decision.APPROVE if action == "approve" else Decision.REJECT
                 comment = body.get("comment") if action == "approve" else body.get("reason")
                 data = {"approved_hours": body["approved_hours"]} if body.get("approved_hours") is not None else {}
-                after = await self._decide(
-                    uow, ticket, task, None, principal, decision, comment or body.get("remark"), data, now, body
-                )
+                verdict = Verdict(decision, comment or body.get("remark"), data)
+                after = await self._decide(uow, ticket, task, verdict, principal, now, body)
             else:
                 after = await self._move(uow, ticket, task, principal, action, body, now)
             approval = await uow.approvals.pending_for(after.id)
@@ -180,15 +179,7 @@ class TaskService:
         return self._view(after, principal, now, ticket.assignee, approval)
 
     async def decide_hours(
-        self,
-        uow: UnitOfWork,
-        task_id: UUID,
-        approval_id: UUID | None,
-        principal: Principal,
-        decision: Decision,
-        comment: str | None,
-        data: dict[str, Any],
-        now: datetime,
+        self, uow: UnitOfWork, task_id: UUID, verdict: Verdict, principal: Principal, now: datetime
     ) -> None:
         """The approvals endpoint's way in (see `ApprovalService.register`)."""
         peek = await uow.tasks.get(task_id)
@@ -196,28 +187,27 @@ class TaskService:
         ticket = await uow.tickets.get(peek.ticket_id, for_update=True)
         task = await uow.tasks.get(task_id, for_update=True)
         assert ticket is not None and task is not None
-        await self._decide(uow, ticket, task, approval_id, principal, decision, comment, data, now, None)
+        await self._decide(uow, ticket, task, verdict, principal, now, None)
 
     async def _decide(
         self,
         uow: UnitOfWork,
         ticket: Ticket,
         task: Task,
-        approval_id: UUID | None,
+        verdict: Verdict,
         principal: Principal,
-        decision: Decision,
-        comment: str | None,
-        data: dict[str, Any],
         now: datetime,
         body: dict[str, Any] | None,
     ) -> Task:
-        """One approver's decision on the reported hours; the chain's final outcome archives or returns the task."""
+        """One approver's decision on the reported hours; the chain's final outcome archives or returns the task.
+        `body` is the task action's own body when the decision came that way."""
+        decision, comment = verdict.decision, verdict.comment
         action = "approve" if decision is Decision.APPROVE else "return"
         payload = dict(body or {})
         if decision is Decision.APPROVE:
             payload.setdefault("comment", comment)
-            if data.get("approved_hours") is not None:
-                payload["approved_hours"] = data["approved_hours"]
+            if verdict.data.get("approved_hours") is not None:
+                payload["approved_hours"] = verdict.data["approved_hours"]
         else:
             if not comment:
                 raise InvalidInput(
@@ -230,7 +220,7 @@ class TaskService:
         ctx = TaskContext(task, now, ticket.assignee)
         move = TASK.decide(ctx, principal, action, payload)
         _check_approved_hours(task, move)
-        approval = await self._approvals.pending(uow, task.id, approval_id)
+        approval = await self._approvals.pending(uow, task.id, verdict.approval_id)
         hours = getattr(move.payload, "approved_hours", None)
         cast = {"approved_hours": str(hours)} if hours is not None else {}
         decided = await self._approvals.decide(uow, approval, principal, decision, comment, cast, now, _subject(task))

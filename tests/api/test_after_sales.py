@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.domain.principal import Role
 from app.persistence.tables import outbox
-from tests.factories import NOW, customer_body, iso, order_body, put, seed_reference_data
+from tests.factories import NOW, customer_body, iso, order_body, put, seed_shop
 
 AUTO_REVIEW = {
     "enabled": True,
@@ -27,18 +27,7 @@ AUTO_REVIEW = {
 async def shop(client, auth):
     """C-1 (vip) and C-2 with signed orders SO-C-1 / SO-C-2 (2 × SKU-1 at 100.00 + 10.00 shipping, paid 210.00),
     and SO-UNPICKED, paid but not yet picked."""
-    await seed_reference_data(client, auth)
-    placed = NOW - timedelta(hours=2)
-    unpicked = order_body(
-        fulfilment_status="paid",
-        placed_at=iso(placed),
-        paid_at=iso(placed + timedelta(minutes=1)),
-        picking_at=None,
-        picked_at=None,
-        shipped_at=None,
-        signed_at=None,
-    )
-    await put(client, auth(Role.INTEGRATION), "/v1/orders/SO-UNPICKED", unpicked)
+    await seed_shop(client, auth)
 
 
 async def _create(client, headers, **body):

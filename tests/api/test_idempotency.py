@@ -15,7 +15,12 @@ from app.main import create_app
 from app.persistence.tables import after_sales_orders, idempotency_keys, outbox, tickets, timeline
 from app.workers.jobs import jobs
 from tests.conftest import MovableClock, client_for, make_settings
-from tests.factories import NOW, iso, open_ticket, order_body, put, seed_reference_data, seed_service_desk, ticket_body
+from tests.factories import (
+    open_ticket,
+    seed_service_desk,
+    seed_shop,
+    ticket_body,
+)
 
 KEY = "8e03978e-40d5-43e8-bc93-6894a57f9324"
 
@@ -56,18 +61,7 @@ async def test_a_retried_ticket_intake_replays_the_first_answer_and_opens_no_sec
 
 
 async def test_a_retried_refund_reserves_the_money_once(app, client, auth):
-    await seed_reference_data(client, auth)
-    placed = NOW - timedelta(hours=2)
-    unpicked = order_body(
-        fulfilment_status="paid",
-        placed_at=iso(placed),
-        paid_at=iso(placed + timedelta(minutes=1)),
-        picking_at=None,
-        picked_at=None,
-        shipped_at=None,
-        signed_at=None,
-    )
-    await put(client, auth(Role.INTEGRATION), "/v1/orders/SO-UNPICKED", unpicked)
+    await seed_shop(client, auth)
     refund = {"order_no": "SO-UNPICKED", "type": "refund", "reason_code": "damaged"}
     customer = keyed(auth(Role.CUSTOMER))
 

@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 from app.domain.principal import Role
 from app.persistence.tables import inbound_events, outbox
 from tests.conftest import client_for
-from tests.factories import NOW, customer_body, iso, order_body, put, seed_reference_data
+from tests.factories import customer_body, order_body, seed_shop
 
 SOURCES = ("payment_centre", "wms", "erp", "crm")
 SECRETS = {
@@ -49,18 +49,7 @@ async def inbound(app, app_with) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 async def shop(client, auth):
     """C-1 and C-2 with signed orders SO-C-1 / SO-C-2, and SO-UNPICKED (C-1), paid 210.00 but not yet picked."""
-    await seed_reference_data(client, auth)
-    placed = NOW - timedelta(hours=2)
-    unpicked = order_body(
-        fulfilment_status="paid",
-        placed_at=iso(placed),
-        paid_at=iso(placed + timedelta(minutes=1)),
-        picking_at=None,
-        picked_at=None,
-        shipped_at=None,
-        signed_at=None,
-    )
-    await put(client, auth(Role.INTEGRATION), "/v1/orders/SO-UNPICKED", unpicked)
+    await seed_shop(client, auth)
 
 
 def signed(
