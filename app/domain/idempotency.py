@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 MAX_CALLER_LENGTH = 200
+ABANDONED_AFTER = timedelta(minutes=5)
+"""A key still 'running' this long after it was taken belongs to a process that died mid-request (no request
+runs this long): the next request with the key runs instead of waiting for the key to expire."""
 
 # Answers that tell the client to try again later: keeping them would make the retry they ask for impossible.
 RETRY_CODES = frozenset({"concurrent_modification", "rate_limited"})

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, select, update
+from sqlalchemy import Row, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.idempotency import IdempotencyRecord, IdempotentRequest, KeyStatus, StoredResponse
+from app.domain.idempotency import ABANDONED_AFTER, IdempotencyRecord, IdempotentRequest, KeyStatus, StoredResponse
 from app.persistence.tables import idempotency_keys
 from app.persistence.upserts import insert_or_ignore
 
@@ -40,11 +40,13 @@ class SqlIdempotencyKeyRepository:
         return [idempotency_keys.c.caller == caller, idempotency_keys.c.key == key]
 
     async def claim(self, request: IdempotentRequest, now: datetime, expires_at: datetime) -> bool:
-        # An expired record counts as absent. Of two concurrent claims, INSERT … ON CONFLICT DO NOTHING lets exactly
-        # one store the row: the other waits for the first to commit, then finds the conflict and stores nothing.
+        # An expired or abandoned record counts as absent. Of two concurrent claims, INSERT … ON CONFLICT DO NOTHING
+        # lets exactly one store the row: the other waits for the first to commit, finds the conflict, stores nothing.
+        c = idempotency_keys.c
+        abandoned = and_(c.status == KeyStatus.RUNNING.value, c.created_at <= now - ABANDONED_AFTER)
         await self._conn.execute(
             delete(idempotency_keys).where(
-                *self._where(request.caller, request.key), idempotency_keys.c.expires_at <= now
+                *self._where(request.caller, request.key), or_(c.expires_at <= now, abandoned)
             )
         )
         stmt = (

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import Table, func, select
 
-from app.domain.idempotency import IdempotentRequest, fingerprint
+from app.domain.idempotency import ABANDONED_AFTER, IdempotentRequest, fingerprint
 from app.domain.principal import Role
 from app.main import create_app
 from app.persistence.tables import after_sales_orders, idempotency_keys, outbox, tickets, timeline
@@ -241,6 +241,23 @@ async def test_an_expired_key_is_new_again(app, database_url, auth, desk):
     assert after.json()["id"] != first.json()["id"]
     assert reused.json()["id"] == after.json()["id"]
     assert await count(app, tickets) == 2
+
+
+async def test_a_key_abandoned_by_a_dead_process_is_taken_over(app, database_url, auth, desk):
+    clock = MovableClock()
+    timed_app = create_app(make_settings(database_url), clock=clock)
+    async with client_for(timed_app) as timed:
+        body = timed.build_request("POST", "/v1/tickets", json=ticket_body()).content
+        dead = IdempotentRequest("agent-1", KEY, "POST", "/v1/tickets", fingerprint("POST", "/v1/tickets", "", body))
+        assert await timed_app.state.services.idempotency.begin(dead) is None  # and never finished
+        headers = keyed({**auth(Role.AGENT), "Content-Type": "application/json"})
+        waiting = await timed.post("/v1/tickets", content=body, headers=headers)
+        clock.advance(ABANDONED_AFTER + timedelta(seconds=1))
+        taken_over = await timed.post("/v1/tickets", content=body, headers=headers)
+
+    assert waiting.status_code == 409
+    assert taken_over.status_code == 201
+    assert await count(app, tickets) == 1
 
 
 async def test_the_purge_job_deletes_expired_keys_only(app, database_url, auth, desk):
