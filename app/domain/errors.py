@@ -57,6 +57,15 @@ class InvalidInput(DomainError):
 class Unauthenticated(DomainError):
     code = "unauthenticated"
     title = "Authentication required"
+    challenge = 'Bearer realm="aftersales"'
+    """The WWW-Authenticate challenge a 401 carries: how to authenticate instead."""
+
+
+class SignatureRejected(Unauthenticated):
+    """A signed (webhook) request whose signature does not hold: a bearer token would not help."""
+
+    title = "Signature not accepted"
+    challenge = 'Signature realm="aftersales-inbound", scheme="standard-webhooks"'
 
 
 class Forbidden(DomainError):

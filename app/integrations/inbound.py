@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 from standardwebhooks import Webhook
 
-from app.domain.errors import NotFound, Unauthenticated
+from app.domain.errors import NotFound, SignatureRejected
 
 TOLERANCE = timedelta(minutes=5)
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the prefix of every secret, not a secret
@@ -56,8 +56,8 @@ class SignedMessage:
     body: bytes
 
 
-def _invalid(detail: str) -> Unauthenticated:
-    return Unauthenticated(detail, code="invalid_signature")
+def _invalid(detail: str) -> SignatureRejected:
+    return SignatureRejected(detail, code="invalid_signature")
 
 
 def source_not_found(source: str) -> NotFound:
@@ -99,7 +99,7 @@ class InboundVerifier:
         now = self._now()
         sent = int(timestamp)
         if abs(now.timestamp() - sent) > self._tolerance.total_seconds():
-            raise Unauthenticated(
+            raise SignatureRejected(
                 f"webhook-timestamp is more than {int(self._tolerance.total_seconds() // 60)} minutes from now "
                 f"({now.isoformat()}): a replayed or delayed request, or the sender's clock is off",
                 code="stale_timestamp",

@@ -100,7 +100,7 @@ def domain_error_response(error: DomainError) -> Response:
     status = next((s for kind, s in STATUS_OF.items() if isinstance(error, kind)), 400)
     headers: dict[str, str] = {}
     if isinstance(error, Unauthenticated):
-        headers["WWW-Authenticate"] = 'Bearer realm="aftersales"'
+        headers["WWW-Authenticate"] = error.challenge
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after_seconds)
     return problem_response(

@@ -368,6 +368,7 @@ async def test_a_request_not_signed_right_is_refused_and_not_stored(app, inbound
     response = await inbound.post("/v1/inbound/payment_centre", content=content, headers=_tampered(headers, **change))
 
     assert (response.status_code, response.json()["code"]) == (401, code), response.text
+    assert response.headers["www-authenticate"].startswith("Signature")  # a bearer token would not help here
     assert await _stored(app) == []
 
 
