@@ -470,8 +470,12 @@ def _check_approved_hours(task: Task, move: Move) -> None:
 
 
 async def _notify_handlers(uow: UnitOfWork, task: Task, actor: Principal, now: datetime, kind: NotificationKind) -> int:
-    """The handler, or the group's active members while nobody has the task."""
+    """The handler, or the group's active members while nobody has the task; an overdue task also reaches the
+    handler's supervisor (超时上报主管)."""
     recipients = [task.assignee] if task.assignee else await uow.agents.active_members(task.group_key or "")
+    if kind is NotificationKind.TASK_OVERDUE and task.assignee:
+        handler = await uow.agents.get(task.assignee)
+        recipients.append(handler.data.supervisor if handler else None)
     titles = {
         NotificationKind.ASSIGNMENT: ("新任务", "New task"),
         NotificationKind.TASK_DUE_SOON: ("任务即将到期", "Task due soon"),

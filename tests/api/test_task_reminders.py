@@ -54,6 +54,22 @@ async def test_a_task_gets_one_due_soon_and_one_overdue_reminder(timed_app, auth
     assert await remind() == 0
 
     assert await _kinds(http, handler) == ["task_overdue", "task_due_soon", "assignment"]
+    assert await _kinds(http, auth(Role.MANAGER)) == []  # agent-2 has no supervisor
+
+
+async def test_an_overdue_task_is_also_reported_to_the_handlers_supervisor(timed_app, auth, clock):
+    app, http = timed_app
+    await seed_service_desk(http, auth)
+    ticket = await open_ticket(http, auth)
+    for action in ("claim", "start"):
+        await act(http, auth(Role.AGENT), ticket, action)
+    body = {"title": "自己的任务", "assignee": "agent-1", "due_at": iso(clock.now() + timedelta(hours=1))}
+    assert (await http.post(f"/v1/tickets/{ticket['id']}/tasks", json=body, headers=auth(Role.MANAGER))).is_success
+    clock.advance(timedelta(hours=2))
+
+    assert await app.state.services.tasks.remind() == 2
+
+    assert await _kinds(http, auth(Role.MANAGER)) == ["task_overdue"]  # manager-1 supervises agent-1
 
 
 async def test_a_task_found_already_late_gets_only_the_overdue_reminder(timed_app, auth, clock):
