@@ -1,5 +1,6 @@
-"""`python -m bench`: a throwaway database, the service and the baseline as subprocesses, the order and ticket
-loads, the in-process workflow cost, one table of figures."""
+"""`python -m bench`: a throwaway database, the service and the baseline as subprocesses, the order, ticket,
+after-sales and inbound-event loads, the in-process workflow cost, the task reminder scan, webhook delivery by
+`aftersales worker` processes, one table of figures."""
 
 from __future__ import annotations
 
@@ -16,13 +17,25 @@ from pathlib import Path
 import httpx
 
 from app.domain.principal import Role
-from bench import load, report, ticket_bench, workflow_cost
+from bench import (
+    after_sales_bench,
+    inbound_bench,
+    load,
+    reminder_bench,
+    report,
+    ticket_bench,
+    webhook_bench,
+    workflow_cost,
+)
+from bench.after_sales_bench import Race
 from bench.baseline_app import DATABASE_URL_ENV
 from bench.database import throwaway_database
 from bench.load import Budget, Result
 from bench.query_plans import Plan
+from bench.reminder_bench import ReminderFigures
 from bench.scenarios import bearer_headers, read_orders, seed_reference_data, upsert_orders
 from bench.server import HOST, Server, clean_environment, free_port, serving
+from bench.webhook_bench import DeliveryFigures
 
 WARMUP_SECONDS = 3.0
 
@@ -33,8 +46,13 @@ log = logging.getLogger("bench")
 class Figures:
     orders: list[Result]  # upsert, get, baseline get
     intake: list[Result]  # create ticket, baseline create
+    refunds: Result
+    inbound: Result
+    race: Race
     lists: list[Result]
     plans: list[Plan]
+    reminders: ReminderFigures
+    deliveries: list[DeliveryFigures]  # one worker, two workers
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -71,7 +89,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="bulk-loaded tickets for the list pages, measured at a tenth of it and at all of it "
         "(env AFTERSALES_BENCH_TICKETS; default 1000000; e.g. 100000 for a quick run)",
     )
+    parser.add_argument(
+        "--tasks",
+        type=int,
+        default=int(os.environ.get("AFTERSALES_BENCH_TASKS", "100000")),
+        help="open tasks the reminder scan runs over (env AFTERSALES_BENCH_TASKS; default 100000)",
+    )
+    parser.add_argument(
+        "--webhook-events",
+        type=int,
+        default=int(os.environ.get("AFTERSALES_BENCH_WEBHOOK_EVENTS", "20000")),
+        help="events delivered to a local receiver, once by one worker and once by two "
+        "(env AFTERSALES_BENCH_WEBHOOK_EVENTS; default 20000)",
+    )
     options = parser.parse_args(argv)
+    if min(options.tasks, options.webhook_events) < reminder_bench.DUE_BATCH:
+        parser.error(f"--tasks and --webhook-events must be at least {reminder_bench.DUE_BATCH}")
     if min(options.requests, options.concurrency, options.warmup) < 1 or options.seconds <= 0:
         parser.error("--requests, --seconds, --concurrency and --warmup must be positive")
     if options.tickets < 1000:
@@ -81,13 +114,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 async def benchmark(options: argparse.Namespace) -> Figures:
     secret = secrets.token_urlsafe(48)
+    inbound_secret = inbound_bench.new_secret()
     service_port, baseline_port = free_port(), free_port()
     service_url, baseline_url = f"http://{HOST}:{service_port}", f"http://{HOST}:{baseline_port}"
     limits = httpx.Limits(max_connections=options.concurrency, max_keepalive_connections=options.concurrency)
     log.info("creating and migrating a throwaway database")
     async with (
         throwaway_database() as database_url,
-        _serve_service(service_port, database_url, secret) as service,
+        _serve_service(service_port, database_url, secret, inbound_secret) as service,
         _serve_baseline(baseline_port, database_url) as baseline,
         httpx.AsyncClient(limits=limits, timeout=30.0) as client,
     ):
@@ -116,6 +150,18 @@ async def benchmark(options: argparse.Namespace) -> Figures:
         intake = await ticket_bench.intake(
             client, service, service_url, baseline, baseline_url, headers, warmup, budget
         )
+        manager = bearer_headers(secret, "bench-manager", Role.MANAGER)
+        refunds = await after_sales_bench.refund_flows(client, service, service_url, headers, manager, warmup, budget)
+        inbound = await load.measure(
+            "inbound event",
+            service,
+            inbound_bench.customer_events(client, service_url, inbound_secret, "WARM"),
+            inbound_bench.customer_events(client, service_url, inbound_secret, "BENCH"),
+            warmup,
+            budget,
+        )
+        log.info("racing partial refunds for one order")
+        race = await after_sales_bench.partial_refund_race(service_url, headers)
         # One client: the latency a caller waits for, not the queue behind 31 others on one process.
         lists, plans = await ticket_bench.list_pages(
             client,
@@ -127,11 +173,20 @@ async def benchmark(options: argparse.Namespace) -> Figures:
             Budget(options.warmup, WARMUP_SECONDS, 1),
             Budget(options.requests, options.seconds, 1),
         )
-        return Figures(orders, intake, lists, plans)
+        log.info("scanning %s open tasks for reminders", f"{options.tasks:,}")
+        reminders = await reminder_bench.measure(database_url, options.tasks)
+        deliveries = []
+        for workers in (1, 2):
+            log.info("delivering %s webhook events with %d worker(s)", f"{options.webhook_events:,}", workers)
+            deliveries.append(await webhook_bench.measure(database_url, options.webhook_events, workers))
+        return Figures(orders, intake, refunds, inbound, race, lists, plans, reminders, deliveries)
 
 
-def _serve_service(port: int, database_url: str, secret: str) -> AbstractAsyncContextManager[Server]:
-    """The real command, logging only warnings: info-level access logs would cost the service throughput."""
+def _serve_service(
+    port: int, database_url: str, secret: str, inbound_secret: str
+) -> AbstractAsyncContextManager[Server]:
+    """The real command, logging only warnings (info-level access logs would cost the service throughput), its
+    background jobs left to separate workers as in production."""
     return serving(
         "service",
         [str(Path(sys.executable).parent / "aftersales"), "serve", "--host", HOST, "--port", str(port)],
@@ -141,6 +196,8 @@ def _serve_service(port: int, database_url: str, secret: str) -> AbstractAsyncCo
                 "AFTERSALES_ENV": "development",
                 "AFTERSALES_LOG_LEVEL": "WARNING",
                 "AFTERSALES_JWT_SECRET": secret,
+                "AFTERSALES_INBOUND_SECRETS": inbound_bench.inbound_secrets(inbound_secret),
+                "AFTERSALES_RUN_WORKERS_IN_PROCESS": "false",
             }
         ),
         probe_url=f"http://{HOST}:{port}/readyz",
@@ -194,7 +251,7 @@ def main(argv: list[str]) -> int:
     except RuntimeError as exc:
         log.error("FAILED %s", exc)
         return 1
-    results = [*figures.orders, *figures.intake, *figures.lists]
+    results = [*figures.orders, *figures.intake, figures.refunds, figures.inbound, *figures.lists]
     print(
         f"{cpus} CPUs shared by load generator, servers and PostgreSQL (load average {load_average:.2f} at start); "
         "one server process each"
@@ -207,16 +264,24 @@ def main(argv: list[str]) -> int:
     print(report.table(results))
     print(report.ratio(figures.orders[1], figures.orders[2]))
     print(report.ratio(figures.intake[0], figures.intake[1], report.CREATE_RATIO_TARGET))
+    print(report.refund_flows(figures.refunds))
+    print(report.race(figures.race))
     print(report.list_p99(figures.lists))
     print("\n".join(report.action_costs(costs)))
+    print("\n".join(webhook_bench.lines(figures.deliveries)))
+    print(f"inbound events: {figures.inbound.rate:.1f}/s (signed customer.upserted, verified, stored and applied)")
     print(f"list query plans at {options.tickets:,} bulk tickets:")
     print("\n".join(report.plans(figures.plans)))
+    print("\n".join(reminder_bench.lines(figures.reminders)))
     for line in report.error_lines(results):
         log.error(line)
-    unindexed = [plan.label for plan in figures.plans if not plan.indexes]
+    race_failures = report.race_failures(figures.race)
+    for line in race_failures:
+        log.error(line)
+    unindexed = [plan.label for plan in [*figures.plans, figures.reminders.plan] if not plan.indexes]
     if unindexed:
         log.error("FAILED list queries without an index: %s", ", ".join(unindexed))
-    return 1 if unindexed or any(report.over_budget(r) for r in results) else 0
+    return 1 if race_failures or unindexed or any(report.over_budget(r) for r in results) else 0
 
 
 if __name__ == "__main__":

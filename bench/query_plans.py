@@ -20,6 +20,7 @@ from app.persistence.tickets import SqlTicketRepository
 
 _INDEX = re.compile(r"(?:Index(?: Only)? Scan(?: Backward)? using|Bitmap Index Scan on) (\w+)")
 _FILTERED = re.compile(r"Rows Removed by Filter: (\d+)")
+_SORT_NODE = re.compile(r"(?:->\s+)?(?:Incremental )?Sort(?: \(|$)")  # the node, not a Merge Append's "Sort Key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ class Plan:
     @property
     def sorts(self) -> bool:
         """A Sort node means every matching row is read before the first is returned: cost grows with matches."""
-        return any(line.lstrip(" ->").startswith("Sort") for line in self.lines)
+        return any(_SORT_NODE.match(line.strip()) for line in self.lines)
 
     @property
     def filtered(self) -> int:
@@ -49,8 +50,8 @@ class Plan:
         return f"{', '.join(self.indexes)} ({how}; {self.filtered:,} rows filtered out)"
 
 
-async def explain(database_url: str, pages: Mapping[str, tuple[TicketFilter, PageRequest]]) -> list[Plan]:
-    """One plan per labelled page, newest first (the default sort)."""
+async def explain(database_url: str, pages: Mapping[str, tuple[TicketFilter, TicketSort, PageRequest]]) -> list[Plan]:
+    """One plan per labelled page."""
     engine = create_async_engine(database_url, pool_size=1)
     sent: list[tuple[str, Any]] = []
 
@@ -61,9 +62,9 @@ async def explain(database_url: str, pages: Mapping[str, tuple[TicketFilter, Pag
     plans = []
     try:
         async with engine.connect() as conn:
-            for label, (where, page) in pages.items():
+            for label, (where, sort, page) in pages.items():
                 sent.clear()
-                await SqlTicketRepository(conn).list(where, TicketSort.CREATED, page)
+                await SqlTicketRepository(conn).list(where, sort, page)
                 statement, parameters = sent[-1]
                 result = await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) {statement}", parameters)
                 plans.append(Plan(label, [row[0] for row in result]))

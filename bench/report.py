@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bench.after_sales_bench import RACE_AMOUNT, Race
 from bench.load import Result
 from bench.query_plans import Plan
 from bench.workflow_cost import ActionCost
@@ -49,6 +50,35 @@ def action_costs(costs: Sequence[ActionCost]) -> list[str]:
     ]
 
 
+def refund_flows(result: Result) -> str:
+    return (
+        f"{result.scenario}: {result.rate:.1f} flows/s (each: create with 极速审核, payment_accepted, "
+        f"payment_succeeded)"
+    )
+
+
+def race(found: Race) -> str:
+    verdict = "exact" if found.exact else ("OVERPAID" if found.overpaid else "NOT EXACT")
+    return (
+        f"partial refund race: {found.requests} concurrent requests of {_money(RACE_AMOUNT)} on one order, "
+        f"{found.seconds:.2f} s wall; {found.accepted} accepted ({_money(found.accepted_amount)}), {found.refused} "
+        f"refused, {found.requests - found.accepted - found.refused} other; {found.fits} fit, "
+        f"{_money(found.refundable_after)} still refundable ({verdict})"
+    )
+
+
+def race_failures(found: Race) -> list[str]:
+    """FAILED lines: more refunded than paid above all, and any other departure from exactly what fits."""
+    if found.overpaid:
+        return [f"FAILED partial refund race accepted {_money(found.accepted_amount)}: more than was paid"]
+    if not found.exact:
+        return [
+            f"FAILED partial refund race: {found.accepted} accepted where {found.fits} fit, {found.refused} refused "
+            f"of {found.requests}, {_money(found.refundable_after)} left refundable"
+        ]
+    return []
+
+
 def plans(found: Sequence[Plan]) -> list[str]:
     """Each plan's verdict, then the plan itself, indented."""
     lines = []
@@ -70,6 +100,10 @@ def error_lines(results: Sequence[Result]) -> list[str]:
 
 def over_budget(result: Result) -> bool:
     return result.error_ratio > MAX_ERROR_RATIO
+
+
+def _money(minor_units: int) -> str:
+    return f"{minor_units / 100:,.2f}"
 
 
 def _verdict(met: bool) -> str:

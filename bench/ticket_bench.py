@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 
 from app.domain.pagination import PageRequest
-from app.domain.tickets import TicketFilter
+from app.domain.tickets import TicketFilter, TicketSort
 from app.web.pagination import encode_cursor
 from bench import load, query_plans, ticket_rows
 from bench.load import Budget, Result
@@ -22,18 +22,22 @@ from bench.ticket_requests import create_tickets, list_tickets
 LIMIT = 20
 AGENT = "agent-007"  # one of the bulk tickets' agents; the list pages are requested with this agent's token
 IDLE_AGENT = "agent-new"  # assigned no ticket
+MY_QUEUE = ("assigned", "in_progress", "waiting_on_customer", "pending_follow_up")  # what GET /v1/queues/mine lists
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class ListPage:
-    """One list request, as query parameters for the server and as the filter the repository receives."""
+    """One list request, as path and query parameters for the server and as the filter and sort the repository
+    receives."""
 
     label: str
     params: Mapping[str, str] = field(default_factory=dict)
     where: TicketFilter = field(default_factory=TicketFilter)
     deep: bool = False  # continue from the middle of the table, as a client paging far down would
+    path: str = "/v1/tickets"
+    sort: TicketSort = TicketSort.CREATED
 
 
 LIST_PAGES = (
@@ -44,6 +48,13 @@ LIST_PAGES = (
     # An agent hired today: no page can be filled, so a plan that filters instead of seeking reads every row.
     ListPage("assignee=idle", {"assignee": IDLE_AGENT}, TicketFilter(assignee=IDLE_AGENT)),
     ListPage("customer_no", {"customer_no": "C-B000123"}, TicketFilter(customer_no="C-B000123")),
+    # The agent's open work, latest activity first: one index seek per open state, merged.
+    ListPage(
+        "queues/mine",
+        where=TicketFilter(assignee=AGENT, statuses=MY_QUEUE),
+        path="/v1/queues/mine",
+        sort=TicketSort.UPDATED,
+    ),
 )
 
 
@@ -90,13 +101,14 @@ async def list_pages(
             loaded = size
             middle = await ticket_rows.key_at_depth(conn, size // 2)
             for page in LIST_PAGES:
-                send = list_tickets(client, f"{service_url}/v1/tickets", headers, _params(page, middle))
+                send = list_tickets(client, f"{service_url}{page.path}", headers, _params(page, middle))
                 scenario = f"list {page.label} @{_short(size)}"
                 results.append(await load.measure(scenario, service, send, send, warmup, budget))
     finally:
         await conn.close()
     log.info("explaining the list queries")
-    plans = await query_plans.explain(database_url, {p.label: (p.where, _page_request(p, middle)) for p in LIST_PAGES})
+    pages = {p.label: (p.where, p.sort, _page_request(p, middle)) for p in LIST_PAGES}
+    plans = await query_plans.explain(database_url, pages)
     return results, plans
 
 
