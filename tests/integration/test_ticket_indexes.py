@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.dialects import postgresql
 
 from app.domain.pagination import PageRequest
 from app.domain.tickets import Channel, PoolScope, Priority, TicketFilter, TicketSort
 from app.persistence.keyset import page_statement
 from app.persistence.tables import tickets
-from app.persistence.tickets import SORT_KEY, filter_conditions, pool_conditions
+from app.persistence.tickets import SORT_KEY, SqlTicketRepository, filter_conditions, pool_conditions
 
 pytestmark = pytest.mark.postgres_only
 
@@ -65,3 +65,54 @@ async def test_the_claim_pool_uses_an_index(app):
 
     assert '"Seq Scan"' not in plan, plan
     assert "((status)::text = " in plan, plan
+
+
+# The repository's own statements, captured as sent (several statuses and the pool are merged keyset reads).
+REPOSITORY_PAGES = {
+    "assignee only": (TicketFilter(assignee="agent-1"), TicketSort.CREATED, "ix_tickets_assignee_id"),
+    "my queue": (
+        TicketFilter(assignee="agent-1", statuses=("assigned", "in_progress", "waiting_on_customer")),
+        TicketSort.UPDATED,
+        "ix_tickets_assignee_status_updated_at_id",
+    ),
+    "group": (TicketFilter(group_key="east"), TicketSort.CREATED, "ix_tickets_group_key_id"),
+}
+
+
+async def _sent_plan(app, read) -> str:
+    """The plan of the last statement `read(repository)` sends."""
+    sent: list[tuple[str, object]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        sent.append((statement, parameters))
+
+    engine = app.state.services.database.engine
+    event.listen(engine.sync_engine, "before_cursor_execute", capture)
+    try:
+        async with engine.connect() as conn:
+            await read(SqlTicketRepository(conn))
+            statement, parameters = sent[-1]
+            await conn.execute(text("SET LOCAL enable_seqscan = off"))
+            result = await conn.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", parameters)
+            return json.dumps(result.scalar_one())
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", capture)
+
+
+@pytest.mark.parametrize("name", list(REPOSITORY_PAGES))
+async def test_the_repository_pages_read_the_index_made_for_them(app, name):
+    where, sort, index = REPOSITORY_PAGES[name]
+
+    plan = await _sent_plan(app, lambda repo: repo.list(where, sort, FIRST))
+
+    assert '"Seq Scan"' not in plan, plan
+    assert index in plan, plan
+
+
+async def test_the_claim_pool_of_several_groups_reads_an_index_per_group(app):
+    scope = PoolScope(groups=frozenset({"east", "west"}), business_lines=None)
+
+    plan = await _sent_plan(app, lambda repo: repo.pool(scope, FIRST))
+
+    assert '"Seq Scan"' not in plan, plan
+    assert plan.count('"Index Name"') >= 3, plan  # no group, east, west
