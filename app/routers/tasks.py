@@ -16,7 +16,8 @@ from app.domain.tasks import TaskFilter
 from app.schemas.common import KEY_PATTERN, PageOut, QueryInstant, problems
 from app.schemas.tasks import TaskIn, TaskOut, WorkHoursOut, WorkHoursRowOut
 from app.schemas.workflows import ActionIn, TimelineEntryOut
-from app.services.tasks import TaskDraft, TaskView
+from app.services.task_checks import TaskDraft
+from app.services.tasks import TaskView
 from app.web.auth import Staff, StaffOrIntegration, Worker
 from app.web.language import Lang
 from app.web.pagination import encode_cursor, page_out, page_request

@@ -4,8 +4,7 @@ scan and the work-hours report. Locks go ticket → task → approval, the same 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -23,9 +22,7 @@ from app.domain.tasks import (
     Task,
     TaskFilter,
     WorkHoursRow,
-    hours_problem,
     is_task_number,
-    max_centihours,
     next_reminder,
     reminder_due,
     task_number,
@@ -35,13 +32,20 @@ from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.approvals import ApprovalEngine, ApprovalRequest
 from app.services.history import record
 from app.services.notifications import notify
+from app.services.task_checks import (
+    TaskDraft,
+    check_approved_hours,
+    check_claim,
+    check_draft,
+    check_handler,
+    check_report,
+)
 from app.services.tickets import TicketService, ticket_not_found
 from app.workflows.engine import AvailableAction, Move
 from app.workflows.task import TASK, TaskContext, apply, to_centihours
 
 SYSTEM = Principal("system", frozenset({Role.MANAGER}))
 """Who resolves a ticket when its last task is approved."""
-HANDLER_ROLES = frozenset({Role.AGENT, Role.MANAGER})
 REMINDER_BATCH = 500
 
 
@@ -50,17 +54,6 @@ class TaskPolicy:
     reminders: ReminderPolicy
     auto_resolve_types: frozenset[TicketType]
     """Ticket types that resolve themselves when their last task is approved."""
-
-
-@dataclass(frozen=True, slots=True)
-class TaskDraft:
-    title: str
-    due_at: datetime
-    instructions: str | None = None
-    assignee: str | None = None
-    group_key: str | None = None
-    parent_id: UUID | None = None
-    estimated_hours: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +106,7 @@ class TaskService:
                 )
             if not (principal.has_any(frozenset({Role.MANAGER, Role.ADMIN})) or principal.subject == ticket.assignee):
                 raise Forbidden("Only the ticket's assignee or a manager gives out its tasks", code="not_coordinator")
-            await _check_draft(uow, ticket, draft, now)
+            await check_draft(uow, ticket, draft, now)
             task = Task(
                 id=new_id(),
                 number=task_number(now.year, await uow.tasks.next_sequence()),
@@ -219,7 +212,7 @@ class TaskService:
         # Validate the action's fields before anything is recorded: bad input writes nothing.
         ctx = TaskContext(task, now, ticket.assignee)
         move = TASK.decide(ctx, principal, action, payload)
-        _check_approved_hours(task, move)
+        check_approved_hours(task, move)
         approval = await self._approvals.pending(uow, task.id, verdict.approval_id)
         hours = getattr(move.payload, "approved_hours", None)
         cast = {"approved_hours": str(hours)} if hours is not None else {}
@@ -243,11 +236,11 @@ class TaskService:
         ctx = TaskContext(task, now, ticket.assignee, open_subtasks)
         move = TASK.decide(ctx, principal, action, body)
         if action == "assign":
-            await _check_handler(uow, move.payload.assignee, "/assignee")  # type: ignore[attr-defined]
+            await check_handler(uow, move.payload.assignee, "/assignee")  # type: ignore[attr-defined]
         elif action == "claim":
-            await _check_claim(uow, task, principal)
+            await check_claim(uow, task, principal)
         elif action == "report":
-            _check_report(task, move, now)
+            check_report(task, move, now)
         elif action == "cancel" and task.status == "reported":
             await self._approvals.cancel_pending(uow, task.id, now)
         after = await self._commit_move(uow, ticket, task, principal, move, now)
@@ -383,90 +376,6 @@ async def _visible(
     ticket = await uow.tickets.get(task.ticket_id)
     assert ticket is not None
     return task, ticket
-
-
-async def _check_draft(uow: UnitOfWork, ticket: Ticket, draft: TaskDraft, now: datetime) -> None:
-    """Every bad reference of a new task named in one 422."""
-    errors: list[FieldError] = []
-    if draft.assignee is None and draft.group_key is None:
-        errors.append(FieldError("/assignee", "name a handler, a group, or both"))
-    if draft.due_at <= now:
-        errors.append(FieldError("/due_at", "the required completion time has passed"))
-    if draft.assignee is not None:
-        reason = await _handler_problem(uow, draft.assignee)
-        if reason:
-            errors.append(FieldError("/assignee", reason))
-    if draft.group_key is not None and not await uow.groups.existing_keys({draft.group_key}):
-        errors.append(FieldError("/group_key", f"unknown group '{draft.group_key}'"))
-    if draft.parent_id is not None:
-        parent = await uow.tasks.get(draft.parent_id)
-        if parent is None or parent.ticket_id != ticket.id:
-            errors.append(FieldError("/parent_id", "no such task on this ticket"))
-        elif not parent.is_open:
-            errors.append(FieldError("/parent_id", f"the parent task is {parent.status}"))
-    if errors:
-        raise InvalidInput("The task cannot be created as sent", code="invalid_task", errors=errors)
-
-
-async def _handler_problem(uow: UnitOfWork, user_id: str) -> str | None:
-    agent = await uow.agents.get(user_id)
-    if agent is None:
-        return f"'{user_id}' is not a registered agent"
-    if not agent.data.active:
-        return f"'{user_id}' is inactive"
-    if not agent.data.roles & HANDLER_ROLES:
-        return f"'{user_id}' lacks the agent role"
-    return None
-
-
-async def _check_handler(uow: UnitOfWork, user_id: str, pointer: str) -> None:
-    reason = await _handler_problem(uow, user_id)
-    if reason:
-        raise InvalidInput(
-            f"The task cannot go to '{user_id}'", code="invalid_assignee", errors=[FieldError(pointer, reason)]
-        )
-
-
-async def _check_claim(uow: UnitOfWork, task: Task, principal: Principal) -> None:
-    reason = await _handler_problem(uow, principal.subject)
-    if reason:
-        raise Forbidden(f"You cannot take tasks: {reason}", code="not_an_active_agent")
-    manager = principal.has_any(frozenset({Role.MANAGER, Role.ADMIN}))
-    if (
-        task.group_key is not None
-        and not manager
-        and principal.subject not in await uow.agents.active_members(task.group_key)
-    ):
-        raise Forbidden(f"Only members of group '{task.group_key}' claim its tasks", code="not_a_member")
-
-
-def _check_report(task: Task, move: Move, now: datetime) -> None:
-    payload: Any = move.payload
-    started = task.started_at or task.created_at
-    errors: list[FieldError] = []
-    if payload.completed_at > now + timedelta(minutes=5):
-        errors.append(FieldError("/completed_at", "the completion time is in the future"))
-    elif payload.completed_at < started:
-        errors.append(FieldError("/completed_at", "the completion time is before the task started"))
-    else:
-        reason = hours_problem(to_centihours(payload.hours_worked), started, payload.completed_at)
-        if reason:
-            errors.append(FieldError("/hours_worked", reason))
-    if errors:
-        raise InvalidInput("The report cannot be accepted as sent", code="invalid_report", errors=errors)
-
-
-def _check_approved_hours(task: Task, move: Move) -> None:
-    hours = getattr(move.payload, "approved_hours", None)
-    if hours is None or task.completed_at is None:
-        return
-    limit = max_centihours(task.started_at or task.created_at, task.completed_at)
-    if to_centihours(hours) > limit:
-        raise InvalidInput(
-            "The approved hours cannot have been worked",
-            code="invalid_hours",
-            errors=[FieldError("/approved_hours", f"at most {limit / 100:g} hours for this task")],
-        )
 
 
 async def _notify_handlers(uow: UnitOfWork, task: Task, actor: Principal, now: datetime, kind: NotificationKind) -> int:

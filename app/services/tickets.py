@@ -12,7 +12,6 @@ from app.domain.clock import Clock
 from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from app.domain.events import TimelineEntry
 from app.domain.ids import new_id
-from app.domain.notifications import NotificationKind, Subject
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.principal import Principal, Role
@@ -36,7 +35,7 @@ from app.domain.tickets import (
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.history import record
-from app.services.notifications import notify
+from app.services.ticket_notifications import notify_of_action
 from app.workflows.engine import AvailableAction
 from app.workflows.ticket import TICKET, apply
 
@@ -230,7 +229,7 @@ class TicketService:
             public=move.transition.public,
             payload=move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True),
         )
-        await _notify_of_action(uow, ticket, after, action, principal, now)
+        await notify_of_action(uow, ticket, after, action, principal, now)
         if ticket.is_open and not after.is_open:
             for hook in self._on_finished:
                 await hook(uow, after, principal, now)
@@ -442,65 +441,3 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
     return value.value if hasattr(value, "value") else value
-
-
-async def _notify_of_action(
-    uow: UnitOfWork, before: Ticket, after: Ticket, action: str, principal: Principal, now: datetime
-) -> int:
-    """派单后提醒处理人: the people an action concerns hear of it in their inbox, in the action's transaction; its
-    actor never does. Answers how many were notified."""
-    number = after.number
-    data: dict[str, Any] = {"action": action, "actor": principal.subject, "status": after.status}
-    recipients: list[str | None]
-    if action == "assign" and after.assignee != before.assignee:
-        kind, recipients = NotificationKind.ASSIGNMENT, [after.assignee]
-        title = {"zh-CN": f"工单 {number} 已派给您", "en": f"Ticket {number} has been assigned to you"}
-    elif action == "transfer" and after.assignee is not None:
-        kind, recipients = NotificationKind.TRANSFER, [after.assignee]
-        title = {"zh-CN": f"工单 {number} 已转派给您", "en": f"Ticket {number} has been transferred to you"}
-    elif action == "transfer" and after.group_key is not None:
-        group = await uow.groups.get(after.group_key)
-        name = group.data.name if group else after.group_key
-        kind, recipients = NotificationKind.TRANSFER, list(await uow.agents.active_members(after.group_key))
-        title = {
-            "zh-CN": f"工单 {number} 已转入{name}待领取池",
-            "en": f"Ticket {number} is waiting in the claim pool of {name}",
-        }
-        data["group"] = after.group_key
-    elif action in ("escalate", "urge") and after.escalation_level > before.escalation_level:
-        level = after.escalation_level
-        kind, recipients = NotificationKind.ESCALATION, await _escalation_recipients(uow, after)
-        title = (
-            {"zh-CN": f"工单 {number} 已升级至 {level} 级", "en": f"Ticket {number} was escalated to level {level}"}
-            if action == "escalate"
-            else {
-                "zh-CN": f"客户多次催单，工单 {number} 已升级至 {level} 级",
-                "en": f"The customer keeps urging ticket {number}; it was escalated to level {level}",
-            }
-        )
-        data["escalation_level"] = level
-    elif action == "customer_reply":
-        kind, recipients = NotificationKind.CUSTOMER_REPLY, [after.assignee]
-        title = {"zh-CN": f"客户已回复工单 {number}", "en": f"The customer replied on ticket {number}"}
-    else:
-        return 0
-    return await notify(
-        uow,
-        recipients=recipients,
-        kind=kind,
-        subject=Subject("ticket", after.id, number),
-        title=title,
-        now=now,
-        actor=principal.subject,
-        data=data,
-    )
-
-
-async def _escalation_recipients(uow: UnitOfWork, ticket: Ticket) -> list[str | None]:
-    """The assignee and their supervisor; for an unassigned ticket its group's active members, or the active
-    managers when there are none, so that an escalation always reaches someone."""
-    if ticket.assignee is not None:
-        agent = await uow.agents.get(ticket.assignee)
-        return [ticket.assignee, agent.data.supervisor if agent else None]
-    members = await uow.agents.active_members(ticket.group_key) if ticket.group_key is not None else []
-    return list(members or await uow.agents.active_with_role(Role.MANAGER))
