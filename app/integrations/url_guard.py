@@ -72,8 +72,16 @@ async def address_problem(url: str, allowed: AllowList) -> str | None:
             return f"the host '{host}' does not resolve"
         addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0]) for info in infos))
     for address in addresses:
-        if not address.is_global and not allowed.permits(host, address):
-            return f"'{host}' resolves to {address}, which is not a public address"
-        if address in METADATA:
-            return f"'{host}' resolves to a cloud metadata address"
+        problem = refusal(host, address, allowed)
+        if problem:
+            return problem
+    return None
+
+
+def refusal(host: str, address: IpAddress, allowed: AllowList) -> str | None:
+    """Why webhooks may not connect to `address` (which `host` resolved to), or None."""
+    if address in METADATA:
+        return f"'{host}' resolves to a cloud metadata address"
+    if not address.is_global and not allowed.permits(host, address):
+        return f"'{host}' resolves to {address}, which is not a public address"
     return None

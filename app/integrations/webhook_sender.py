@@ -7,17 +7,38 @@ and delivery throughput is bound by exactly that."""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import socket
 import time
 from collections.abc import Callable
 from datetime import datetime
 
 import aiohttp
+from aiohttp.abc import ResolveResult
 from standardwebhooks import Webhook
 
 from app.domain.webhooks import Message, Outcome
-from app.integrations.url_guard import AllowList, address_problem
+from app.integrations.url_guard import AllowList, address_problem, refusal
 
 USER_AGENT = "aftersales-webhooks/1"
+
+
+class GuardedResolver(aiohttp.ThreadedResolver):
+    """Connects only to addresses the guard allows, whatever the name resolves to at connection time: a name
+    checked when the endpoint was saved cannot be re-pointed at an internal address afterwards (DNS rebinding)."""
+
+    def __init__(self, allowed: AllowList) -> None:
+        super().__init__()
+        self._allowed = allowed
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        found = await super().resolve(host, port, family)
+        safe = [r for r in found if refusal(host, ipaddress.ip_address(r["host"]), self._allowed) is None]
+        if not safe:
+            raise OSError(f"'{host}' resolves to no address webhooks may reach")
+        return safe
 
 
 class WebhookSender:
@@ -35,7 +56,7 @@ class WebhookSender:
         # Built on first use, inside the event loop that sends (the API process and `aftersales worker` each own one).
         if self._client is None:
             self._client = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._concurrency),
+                connector=aiohttp.TCPConnector(limit=self._concurrency, resolver=GuardedResolver(self._allowed)),
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 headers={"user-agent": USER_AGENT},
                 skip_auto_headers=("accept-encoding",),

@@ -210,7 +210,7 @@ async def test_replay_sends_a_time_range_again_including_events_before_the_endpo
     [
         ("http://10.1.2.3/hook", "not a public address"),
         ("http://192.168.1.10/hook", "not a public address"),
-        ("http://169.254.169.254/latest/meta-data", "not a public address"),
+        ("http://169.254.169.254/latest/meta-data", "metadata"),
         ("http://[::1]:8080/hook", "not a public address"),
         ("http://localhost:9000/hook", "not a public address"),
         ("ftp://files.example.com/hook", "https://"),
