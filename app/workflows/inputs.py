@@ -4,7 +4,7 @@ what the OpenAPI document says (maxLength, pattern) is exactly what the service 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
@@ -13,6 +13,14 @@ from app.domain.text import refuse_nul
 
 class StrictInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        """`true` is not the number 1 here: only fields that take a boolean take one (the document says so)."""
+        if isinstance(value, bool) and not _takes_bool(cls, info.field_name):
+            raise ValueError("a boolean is not allowed here")
+        return value
 
     @field_validator("*")
     @classmethod
@@ -24,6 +32,15 @@ class StrictInput(BaseModel):
         if not stripped and value and _requires_text(cls, info.field_name):
             raise ValueError("must not be blank")
         return stripped
+
+
+def _takes_bool(model: type[BaseModel], name: str | None) -> bool:
+    field = model.model_fields.get(name or "")
+    return field is None or _mentions_bool(field.annotation)
+
+
+def _mentions_bool(annotation: Any) -> bool:
+    return annotation is bool or annotation is Any or any(_mentions_bool(arg) for arg in get_args(annotation))
 
 
 def _requires_text(model: type[BaseModel], name: str | None) -> bool:

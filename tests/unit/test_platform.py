@@ -128,3 +128,22 @@ def test_log_redaction_hides_tokens_keys_and_secret_fields():
     text = str(redacted)
     assert "eyJhbGciOi" not in text and "secretpart" not in text and "hunter2" not in text and "xyz" not in text
     assert redacted["headers"]["accept"] == "json" and redacted["password"] == REDACTED
+
+
+def test_request_bodies_take_no_boolean_for_a_number_and_keep_booleans_where_they_belong():
+    from pydantic import ValidationError
+
+    from app.schemas.after_sales import AutoReviewIn
+
+    body = {
+        "enabled": True,
+        "types": [],
+        "only_before_shipping": False,
+        "customer_levels": [],
+        "max_recent_after_sales": None,
+        "lightning_refund_levels": [],
+    }
+    with pytest.raises(ValidationError, match="a boolean is not allowed here"):
+        AutoReviewIn.model_validate({**body, "max_amount": False})
+    kept = AutoReviewIn.model_validate({**body, "max_amount": 5000})
+    assert (kept.enabled, kept.max_amount) == (True, 5000)
