@@ -16,6 +16,8 @@ class Role(StrEnum):
 
 
 STAFF_ROLES = frozenset({Role.AGENT, Role.REVIEWER, Role.MANAGER, Role.ADMIN})
+MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
+"""Who may act over anyone's work: assign it, decide for others, see everyone's figures."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,10 @@ class Principal:
 
     def has_any(self, roles: frozenset[Role]) -> bool:
         return not self.roles.isdisjoint(roles)
+
+    @property
+    def is_manager(self) -> bool:
+        return self.has_any(MANAGERS)
 
     @property
     def business_line_scope(self) -> frozenset[str] | None:

@@ -10,7 +10,7 @@ from typing import Protocol
 from uuid import UUID
 
 from app.domain.pagination import Page, PageRequest
-from app.domain.principal import Principal, Role
+from app.domain.principal import Principal
 from app.domain.urging import MAX_ESCALATION_LEVEL, UrgePolicy
 
 
@@ -182,11 +182,8 @@ class TicketContext:
     unfinished_tasks: tuple[str, ...] = ()  # numbers of its tasks neither approved nor cancelled
 
 
-MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
-
-
 def acts_as_assignee_or_manager(ctx: TicketContext, principal: Principal, _payload: object) -> str | None:
-    if principal.has_any(MANAGERS) or principal.subject == ctx.ticket.assignee:
+    if principal.is_manager or principal.subject == ctx.ticket.assignee:
         return None
     return f"only the assignee ({ctx.ticket.assignee or 'nobody'}) or a manager may do this"
 

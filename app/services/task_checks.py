@@ -77,7 +77,7 @@ async def check_claim(uow: UnitOfWork, task: Task, principal: Principal) -> None
     reason = await _handler_problem(uow, principal.subject)
     if reason:
         raise Forbidden(f"You cannot take tasks: {reason}", code="not_an_active_agent")
-    manager = principal.has_any(frozenset({Role.MANAGER, Role.ADMIN}))
+    manager = principal.is_manager
     if (
         task.group_key is not None
         and not manager

@@ -104,7 +104,7 @@ class TaskService:
                     code="ticket_finished",
                     extra={"current_state": ticket.status},
                 )
-            if not (principal.has_any(frozenset({Role.MANAGER, Role.ADMIN})) or principal.subject == ticket.assignee):
+            if not (principal.is_manager or principal.subject == ticket.assignee):
                 raise Forbidden("Only the ticket's assignee or a manager gives out its tasks", code="not_coordinator")
             await check_draft(uow, ticket, draft, now)
             task = Task(
@@ -346,7 +346,7 @@ class TaskService:
         self, principal: Principal, start: datetime, end: datetime, assignee: str | None, page: PageRequest
     ) -> Page[WorkHoursRow]:
         """Managers see everyone's figures; agents only their own."""
-        if not principal.has_any(frozenset({Role.MANAGER, Role.ADMIN})):
+        if not principal.is_manager:
             if assignee not in (None, principal.subject):
                 raise Forbidden("Only managers see other handlers' hours", code="role_not_allowed")
             assignee = principal.subject

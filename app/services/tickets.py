@@ -383,7 +383,7 @@ async def _visible(uow: UnitOfWork, principal: Principal, ref: UUID | str, *, fo
 
 async def _pool_scope(uow: UnitOfWork, principal: Principal) -> PoolScope:
     lines = principal.business_line_scope
-    if principal.has_any(frozenset({Role.MANAGER, Role.ADMIN})):
+    if principal.is_manager:
         return PoolScope(groups=None, business_lines=lines)
     agent = await uow.agents.get(principal.subject)
     return PoolScope(groups=frozenset(agent.data.groups if agent else ()), business_lines=lines)

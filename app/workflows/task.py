@@ -19,7 +19,6 @@ from app.workflows.ticket_payloads import USER_ID
 
 STAFF = frozenset({Role.AGENT, Role.REVIEWER, Role.MANAGER, Role.ADMIN})
 WORKERS = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
-MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
 Hours = Decimal
 
 
@@ -62,7 +61,7 @@ class ReasonPayload(Payload):
 
 
 def _manages(ctx: TaskContext, principal: Principal) -> bool:
-    return principal.has_any(MANAGERS) or principal.subject in (ctx.task.created_by, ctx.ticket_assignee)
+    return principal.is_manager or principal.subject in (ctx.task.created_by, ctx.ticket_assignee)
 
 
 def is_handler(ctx: TaskContext, principal: Principal, _payload: object) -> str | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from app.domain.principal import Principal, Role
+from app.domain.principal import MANAGERS, Principal, Role
 from app.domain.tickets import (
     Resolution,
     SparePart,
@@ -54,7 +54,6 @@ def _to_pool(_ctx: TicketContext, _principal: Principal, payload: object) -> str
 
 
 AGENTS = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
-MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
 ON_BEHALF = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})  # agents and chatbots acting for a customer
 WORKING = ("assigned", "in_progress", "waiting_on_customer")
 OPEN = ("new", *WORKING, "pending_follow_up")
