@@ -16,14 +16,21 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     AFTERSALES_HOST=0.0.0.0 \
     AFTERSALES_PORT=8000
-RUN groupadd --system aftersales && useradd --system --gid aftersales --home /srv aftersales
+RUN groupadd --system aftersales && useradd --system --gid aftersales --home /srv aftersales \
+    && install -d -o aftersales -g aftersales /srv /srv/data
 WORKDIR /srv
+# The embedded SQLite default (and its -wal/-shm files) goes in a directory the non-root user owns; mount a volume
+# there to keep it. Production sets AFTERSALES_DATABASE_URL to PostgreSQL instead.
+ENV AFTERSALES_DATABASE_URL=sqlite+aiosqlite:////srv/data/aftersales.db
+VOLUME ["/srv/data"]
 COPY --from=build /opt/venv /opt/venv
 # `aftersales migrate` finds the migrations in the working directory.
 COPY --chown=aftersales:aftersales alembic.ini ./
 COPY --chown=aftersales:aftersales migrations ./migrations
 USER aftersales
 EXPOSE 8000
+# The port the server listens on is AFTERSALES_PORT at run time (`docker run -e AFTERSALES_PORT=9000`), so the check
+# reads it then rather than naming 8000.
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python", "-c", "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"]
+    CMD ["python", "-c", "import os,sys,urllib.request; port = os.environ.get('AFTERSALES_PORT', '8000'); sys.exit(urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=2).status != 200)"]
 CMD ["aftersales", "serve"]

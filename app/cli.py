@@ -43,6 +43,9 @@ def serve(
         log_config=None,
         access_log=False,
         proxy_headers=True,
+        http="app.web.http_server:HeadTimedHttpProtocol",  # bounds the request head (slowloris)
+        timeout_keep_alive=settings.keep_alive_seconds,
+        limit_concurrency=settings.max_connections,
     )
 
 

@@ -48,6 +48,16 @@ class Settings(BaseSettings):
     jwt_leeway_seconds: int = Field(30, ge=0, le=300, description="Clock skew tolerated on `exp`/`nbf`.")
     token_ttl_seconds: int = Field(3600 * 8, ge=60, description="Lifetime of tokens made by `aftersales token`.")
     max_body_bytes: int = Field(1_048_576, ge=1024, description="Request bodies above this answer 413.")
+    header_timeout_seconds: float = Field(
+        10, gt=0, le=300, description="A connection that has not sent a whole request head within this is closed."
+    )
+    body_timeout_seconds: float = Field(
+        30, gt=0, le=3600, description="A request body not received in full within this answers 408."
+    )
+    keep_alive_seconds: int = Field(5, ge=1, le=300, description="An idle keep-alive connection is closed after this.")
+    max_connections: int = Field(
+        1000, ge=1, le=100_000, description="Connections per process; requests beyond them answer 503 at once."
+    )
     require_if_match: bool = Field(
         False, description="When true, changing an existing resource without If-Match answers 428."
     )

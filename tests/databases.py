@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import uuid
 from pathlib import Path
 
@@ -20,6 +21,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "AFTERSALES_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 )
 REQUIRE_POSTGRES = os.environ.get("REQUIRE_POSTGRES") == "1"
+DATABASE_PREFIX = os.environ.get("AFTERSALES_TEST_DATABASE_PREFIX", "aftersales_test_")
+"""On a shared server, a prefix of your own (e.g. `ci_42_aftersales_`) keeps runs apart and easy to clean up."""
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,50}$")
 
 
 def _asyncpg_dsn(url: str) -> str:
@@ -28,7 +32,12 @@ def _asyncpg_dsn(url: str) -> str:
 
 async def create_postgres_database() -> str:
     """Create an empty database; skip loudly when PostgreSQL is unreachable, unless it is required."""
-    name = f"aftersales_test_{uuid.uuid4().hex[:12]}"
+    if not _IDENTIFIER.match(DATABASE_PREFIX):
+        pytest.fail(
+            f"AFTERSALES_TEST_DATABASE_PREFIX={DATABASE_PREFIX!r}: use lower-case letters, digits and _ (≤ 51)",
+            pytrace=False,
+        )
+    name = f"{DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
     try:
         conn = await asyncpg.connect(_asyncpg_dsn(POSTGRES_ADMIN_URL), timeout=5)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:

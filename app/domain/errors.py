@@ -37,6 +37,13 @@ class DomainError(Exception):
         self.extra = extra or {}
 
 
+class BadRequest(DomainError):
+    """A request the protocol itself rules out (a malformed header), before any field or rule is looked at."""
+
+    code = "bad_request"
+    title = "Bad request"
+
+
 class NotFound(DomainError):
     code = "not_found"
     title = "Not found"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from app.domain.errors import PreconditionFailed, PreconditionRequired
+from app.domain.errors import BadRequest, FieldError, PreconditionFailed, PreconditionRequired
+
+_ENTITY_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
+"""RFC 9110 §8.8.3: entity-tag = [ "W/" ] DQUOTE *etagc DQUOTE."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +41,24 @@ class Precondition:
 
 
 NO_PRECONDITION = Precondition()
+
+
+def entity_tags(header: str, name: str) -> frozenset[int] | str:
+    """`*`, or the versions a list of entity tags names. Weak tags (`W/"3"`) and tags that are not ours are valid but
+    never match (If-Match compares strongly); anything that is not an entity tag list is refused (400), because
+    treating `If-Match: 1` as "no version matches" would answer 412 "changed" when nothing changed."""
+    if header.strip() == "*":
+        return "*"
+    versions: set[int] = set()
+    for item in header.split(","):
+        match = _ENTITY_TAG.fullmatch(item.strip(" \t"))
+        if match is None:
+            raise BadRequest(
+                f'The {name} header is not `*` or a comma-separated list of quoted entity tags such as "3"',
+                code="malformed_precondition",
+                errors=[FieldError(name, 'send `*` or quoted ETags as read, e.g. "3"', location="header")],
+            )
+        weak, opaque = match.groups()
+        if weak is None and opaque.isdigit():
+            versions.add(int(opaque))
+    return frozenset(versions)

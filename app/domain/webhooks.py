@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
+from app.domain.clock import rfc3339
 from app.domain.pagination import Page, PageRequest
 
 DEFAULT_SCHEDULE = (0, 5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
@@ -162,4 +163,4 @@ class WebhookRepository(Protocol):
 
 def event_body(event_type: str, occurred_at: datetime, sequence: int, data: dict[str, Any]) -> dict[str, Any]:
     """The JSON body of every delivery: Standard Webhooks' type, timestamp and data, plus our sequence."""
-    return {"type": event_type, "timestamp": occurred_at.isoformat(), "sequence": sequence, "data": data}
+    return {"type": event_type, "timestamp": rfc3339(occurred_at), "sequence": sequence, "data": data}

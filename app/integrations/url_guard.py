@@ -79,9 +79,38 @@ async def address_problem(url: str, allowed: AllowList) -> str | None:
 
 
 def refusal(host: str, address: IpAddress, allowed: AllowList) -> str | None:
-    """Why webhooks may not connect to `address` (which `host` resolved to), or None."""
-    if address in METADATA:
+    """Why webhooks may not connect to `address` (which `host` resolved to), or None. An IPv6 address that carries an
+    IPv4 one (mapped, compatible, NAT64, 6to4, Teredo) reaches that IPv4 address too, so both are judged."""
+    judged = (address, *embedded_ipv4(address))
+    if any(a in METADATA for a in judged):
         return f"'{host}' resolves to a cloud metadata address"
-    if not address.is_global and not allowed.permits(host, address):
-        return f"'{host}' resolves to {address}, which is not a public address"
-    return None
+    if all(_public(a) for a in judged) or any(allowed.permits(host, a) for a in judged):
+        return None
+    return f"'{host}' resolves to {address}, which is not a public address"
+
+
+def _public(address: IpAddress) -> bool:
+    """Globally routable unicast: Python counts multicast (224.0.0.0/4, ff00::/8) as global, we do not."""
+    return address.is_global and not address.is_multicast
+
+
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+_NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(address: IpAddress) -> tuple[ipaddress.IPv4Address, ...]:
+    """The IPv4 addresses an IPv6 address leads to: IPv4-mapped and -compatible (`::ffff:a.b.c.d`, `::a.b.c.d`),
+    NAT64 (RFC 6052, `64:ff9b::/96` and the local-use `64:ff9b:1::/48`), 6to4 (`2002::/16`) and Teredo (server and
+    client)."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return ()
+    bits = int(address)
+    found: list[ipaddress.IPv4Address | None] = [address.ipv4_mapped, address.sixtofour]
+    if address in _IPV4_COMPATIBLE or address in _NAT64_WELL_KNOWN:
+        found.append(ipaddress.IPv4Address(bits & 0xFFFFFFFF))
+    if address in _NAT64_LOCAL:  # a /48 prefix: the IPv4 bits sit around the reserved octet (bits 64-71)
+        found.append(ipaddress.IPv4Address(((bits >> 64) & 0xFFFF) << 16 | (bits >> 40) & 0xFFFF))
+    if address.teredo is not None:
+        found.extend(address.teredo)
+    return tuple(a for a in found if a is not None)

@@ -10,7 +10,7 @@ import asyncio
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -65,3 +65,43 @@ def _install_sqlite_transaction_control(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+
+# SQLSTATEs of a database that is gone or refuses connections now: connection exceptions (class 08), too many
+# connections, and a backend shut down or terminated by an operator (pg_terminate_backend) or starting up.
+_UNAVAILABLE_SQLSTATES = ("08", "53300", "57P01", "57P02", "57P03")
+_UNAVAILABLE_SQLITE = ("database is locked", "unable to open database file", "disk i/o error")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """True when `error` means the database cannot be reached or lost the connection (try again later), as opposed
+    to a statement it refused. Walks the causes, because drivers and the pool wrap what the socket said."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if _unavailable_itself(current):
+            return True
+        pending.extend((current.__cause__, current.__context__, getattr(current, "orig", None)))
+    return False
+
+
+def _unavailable_itself(error: BaseException) -> bool:
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    if isinstance(error, exc.InterfaceError | exc.DisconnectionError | exc.TimeoutError):
+        return True  # InterfaceError: "connection is closed"; TimeoutError: no pool connection in time
+    if isinstance(error, ConnectionError | TimeoutError):
+        return True  # refused, reset, broken pipe; a connect that timed out
+    if type(error).__module__.startswith("asyncpg") and type(error).__name__ in _ASYNCPG_UNAVAILABLE:
+        return True
+    sqlstate = getattr(error, "sqlstate", None)
+    if isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return True
+    return type(error).__module__ == "sqlite3" and str(error).lower().startswith(_UNAVAILABLE_SQLITE)
+
+
+_ASYNCPG_UNAVAILABLE = frozenset({"ConnectionDoesNotExistError", "CannotConnectNowError", "InterfaceError"})

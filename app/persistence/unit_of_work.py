@@ -18,6 +18,7 @@ from app.persistence.database import Database
 from app.persistence.events import SqlOutboxRepository, SqlTimelineRepository
 from app.persistence.idempotency import SqlIdempotencyKeyRepository
 from app.persistence.inbound import SqlInboundEventRepository
+from app.persistence.integrity import integrity_problem
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
 from app.persistence.people import SqlAgentRepository, SqlGroupRepository
@@ -26,7 +27,8 @@ from app.persistence.tasks import SqlTaskRepository
 from app.persistence.tickets import SqlTicketRepository
 from app.persistence.webhooks import SqlWebhookRepository
 
-# PostgreSQL SQLSTATEs that mean "another transaction got there first": try again.
+# PostgreSQL SQLSTATEs of real races (serialization failure, deadlock, lock not available): try again. Integrity
+# errors say what is wrong with the data instead (app/persistence/integrity.py).
 _RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
@@ -77,10 +79,7 @@ class SqlUnitOfWorkFactory:
                 yield SqlUnitOfWork(conn)
                 # Leaving without commit: closing the connection rolls the transaction back.
         except IntegrityError as exc:
-            raise Conflict(
-                "Another request changed the same data at the same time; retry the request",
-                code="concurrent_modification",
-            ) from exc
+            raise integrity_problem(exc) from exc
         except DBAPIError as exc:
             if getattr(exc.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES:
                 raise Conflict(

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from app.domain.clock import Clock
+from app.domain.clock import Clock, rfc3339
 from app.domain.errors import NotFound
 from app.domain.events import OutboxEvent
 from app.domain.ids import new_id
@@ -88,7 +88,7 @@ def _event(notification: Notification) -> dict[str, Any]:
         "subject": {"type": subject.type, "id": str(subject.id), "ref": subject.ref},
         "title": notification.title,
         "data": notification.data,
-        "created_at": notification.created_at.isoformat(),
+        "created_at": rfc3339(notification.created_at),
     }
 
 

@@ -14,6 +14,7 @@ from app.domain.principal import Principal, Role
 
 ALGORITHM = "HS256"
 _ROLE_NAMES = {role.value for role in Role}
+_NUMERIC_DATES = ("exp", "iat", "nbf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +73,29 @@ class TokenCodec:
 
 
 def _principal(claims: dict[str, Any]) -> Principal:
-    roles, business_lines = claims.get("roles"), claims.get("business_lines", [])
-    if not isinstance(roles, list) or not roles or not set(roles) <= _ROLE_NAMES:
-        raise Unauthenticated("The token's roles claim must list known roles", code="invalid_token")
-    if not isinstance(business_lines, list) or not all(isinstance(b, str) for b in business_lines):
-        raise Unauthenticated("The token's business_lines claim must be a list of strings", code="invalid_token")
-    subject, customer_no = claims["sub"], claims.get("customer_no")
-    if not isinstance(subject, str) or not subject or (customer_no is not None and not isinstance(customer_no, str)):
-        raise Unauthenticated("The token's sub and customer_no claims must be strings", code="invalid_token")
+    """Every claim is checked for its shape before it is used: a signed token is still client input."""
+    subject, roles = claims.get("sub"), claims.get("roles")
+    customer_no, business_lines = claims.get("customer_no"), claims.get("business_lines", [])
+    if not isinstance(subject, str) or not subject:
+        raise _bad_claim("sub", "a non-empty string")
+    for name in _NUMERIC_DATES:  # PyJWT takes "exp": "1796165551" as a number; RFC 7519 says NumericDate
+        if name in claims and type(claims[name]) not in (int, float):
+            raise _bad_claim(name, "a NumericDate (seconds since 1970 as a JSON number)")
+    if not _strings(roles) or not roles or not set(roles) <= _ROLE_NAMES:
+        raise _bad_claim("roles", f"a non-empty list of known roles ({', '.join(sorted(_ROLE_NAMES))})")
+    if customer_no is not None and (not isinstance(customer_no, str) or not customer_no):
+        raise _bad_claim("customer_no", "a non-empty string")
+    if not _strings(business_lines):
+        raise _bad_claim("business_lines", "a list of strings")
     try:
         return Principal(subject, frozenset(Role(r) for r in roles), customer_no, frozenset(business_lines))
     except ValueError as exc:
         raise Unauthenticated(f"The token's claims are inconsistent: {exc}", code="invalid_token") from exc
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _bad_claim(name: str, shape: str) -> Unauthenticated:
+    return Unauthenticated(f"The token's {name} claim must be {shape}", code="invalid_token")

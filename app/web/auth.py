@@ -10,7 +10,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from fastapi.security.utils import get_authorization_scheme_param
 
 from app.domain.errors import Forbidden, Unauthenticated
-from app.domain.principal import Principal, Role
+from app.domain.principal import CASE_HANDLERS, MANAGERS, STAFF_ROLES, Principal, Role
 from app.integrations.inbound import SignedMessage
 from app.web.wiring import Services, services
 
@@ -60,21 +60,20 @@ class Allow:
 
 
 ANY_ROLE = tuple(Role)
-STAFF = (Role.AGENT, Role.REVIEWER, Role.MANAGER, Role.ADMIN)
 
 Anyone = Annotated[Principal, Depends(Allow(*ANY_ROLE))]
 """Any authenticated caller; services narrow customers to their own records."""
-StaffOrIntegration = Annotated[Principal, Depends(Allow(*STAFF, Role.INTEGRATION))]
+StaffOrIntegration = Annotated[Principal, Depends(Allow(*STAFF_ROLES, Role.INTEGRATION))]
 ReferenceWriter = Annotated[Principal, Depends(Allow(Role.ADMIN, Role.INTEGRATION))]
 """ERP/CRM systems and admins upsert reference data."""
 Admin = Annotated[Principal, Depends(Allow(Role.ADMIN))]
 PeopleWriter = Annotated[Principal, Depends(Allow(Role.ADMIN, Role.MANAGER, Role.INTEGRATION))]
 """HR systems, admins and managers maintain agents and groups."""
-Worker = Annotated[Principal, Depends(Allow(Role.AGENT, Role.MANAGER, Role.ADMIN))]
+Worker = Annotated[Principal, Depends(Allow(*CASE_HANDLERS))]
 """People who work tickets from queues."""
-SettingsWriter = Annotated[Principal, Depends(Allow(Role.MANAGER, Role.ADMIN))]
+SettingsWriter = Annotated[Principal, Depends(Allow(*MANAGERS))]
 """Managers and admins change how the service decides (auto-review rules)."""
-Staff = Annotated[Principal, Depends(Allow(*STAFF))]
+Staff = Annotated[Principal, Depends(Allow(*STAFF_ROLES))]
 """Agents, reviewers, managers and admins: their inbox, and internal work (tasks, approvals) customers never see."""
 Integrator = Annotated[Principal, Depends(Allow(Role.ADMIN, Role.INTEGRATION))]
 """Admins and integrations manage how events reach other systems (webhook endpoints)."""

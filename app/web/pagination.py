@@ -11,6 +11,7 @@ from uuid import UUID
 
 import orjson
 from fastapi import Query
+from pydantic import BeforeValidator
 
 from app.domain.errors import FieldError, InvalidInput
 from app.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest
@@ -47,8 +48,17 @@ def decode_cursor(cursor: str) -> tuple[Any, ...]:
         ) from exc
 
 
+def _digits(value: object) -> object:
+    """A count in a query string is written in digits: `100.0` or `1e2` is not an integer."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("must be an integer written in digits")
+    return value
+
+
 def page_request(
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page.")] = DEFAULT_LIMIT,
+    limit: Annotated[  # Query before the validator, or its ge/le reach the document as unknown keywords
+        int, Query(ge=1, le=MAX_LIMIT, description="Items per page."), BeforeValidator(_digits)
+    ] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
         Query(min_length=1, max_length=512, description="`next_cursor` of the previous page; omit for the first page."),

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Response
 
-from app.domain.preconditions import Precondition
+from app.domain.preconditions import Precondition, entity_tags
 from app.web.wiring import Services, services
 
 
@@ -16,16 +16,6 @@ def etag(version: int) -> str:
 
 def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag(version)
-
-
-def _versions(header: str) -> frozenset[int] | str:
-    """Strong comparison (RFC 9110): weak or foreign tags never match."""
-    if header.strip() == "*":
-        return "*"
-    tags = (tag.strip() for tag in header.split(","))
-    return frozenset(
-        int(tag[1:-1]) for tag in tags if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit()
-    )
 
 
 def precondition(
@@ -38,8 +28,8 @@ def precondition(
     ] = None,
 ) -> Precondition:
     return Precondition(
-        if_match=_versions(if_match) if if_match is not None else None,
-        create_only=if_none_match is not None and if_none_match.strip() == "*",
+        if_match=entity_tags(if_match, "If-Match") if if_match is not None else None,
+        create_only=if_none_match is not None and entity_tags(if_none_match, "If-None-Match") == "*",
         required=svc.settings.require_if_match,
     )
 

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from app.domain.errors import (
+    BadRequest,
     Conflict,
     DomainError,
     FieldError,
@@ -24,11 +25,15 @@ from app.domain.errors import (
     RateLimited,
     Unauthenticated,
 )
+from app.domain.invariants import of_type
+from app.persistence.database import is_unavailable
+from app.web.body_guard import BodyRefused
 from app.web.routes import allowed_methods
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 STATUS_OF: dict[type[DomainError], int] = {
+    BadRequest: 400,
     NotFound: 404,
     Conflict: 409,
     InvalidInput: 422,
@@ -38,6 +43,9 @@ STATUS_OF: dict[type[DomainError], int] = {
     PreconditionRequired: 428,
     RateLimited: 429,
 }
+
+RETRY_UNAVAILABLE_AFTER_SECONDS = 5
+"""What a 503 for a lost database tells a client to wait: long enough for a pool to reconnect or a failover."""
 
 _CODE_OF_STATUS = {
     400: "bad_request",
@@ -75,7 +83,7 @@ def problem_body(
     if errors:
         body["errors"] = [_field_error(error) for error in errors]
     body.update(extra or {})
-    return orjson.dumps(body)
+    return orjson.dumps(body, option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC)
 
 
 def problem_response(
@@ -108,6 +116,26 @@ def domain_error_response(error: DomainError) -> Response:
     )
 
 
+def unavailable_response(error: BaseException) -> Response | None:
+    """503 with Retry-After when `error` means the database was unreachable or the connection was lost (nothing was
+    committed: the transaction was rolled back with it); None for every other error."""
+    if not is_unavailable(error):
+        return None
+    return problem_response(
+        503,
+        "database_unavailable",
+        "The database could not be reached or the connection was lost; nothing was changed, retry the request",
+        title="Service unavailable",
+        headers={"Retry-After": str(RETRY_UNAVAILABLE_AFTER_SECONDS)},
+    )
+
+
+def body_refused_response(refused: BodyRefused) -> Response:
+    return problem_response(
+        refused.status_code, refused.code, refused.detail, errors=refused.errors, headers=dict(refused.headers or {})
+    )
+
+
 def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
     found: list[FieldError] = []
     for error in exc.errors():
@@ -125,12 +153,10 @@ def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
 
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_domain_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, DomainError)
-        return domain_error_response(exc)
+        return domain_error_response(of_type(exc, DomainError))
 
     async def on_validation_error(_request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        errors = _validation_errors(exc)
+        errors = _validation_errors(of_type(exc, RequestValidationError))
         return problem_response(
             422,
             "validation_failed",
@@ -139,8 +165,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             errors=errors,
         )
 
-    async def on_http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
+    async def on_http_error(request: Request, error: Exception) -> Response:
+        exc = of_type(error, StarletteHTTPException)
+        if isinstance(exc, BodyRefused):
+            return body_refused_response(exc)
         code = _CODE_OF_STATUS.get(exc.status_code, f"http_{exc.status_code}")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
         headers = dict(exc.headers or {})

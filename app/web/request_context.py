@@ -1,4 +1,5 @@
-"""Outermost middleware: request id, body cap (413), access log, Prometheus metrics and the 500 safety net."""
+"""Outermost middleware: request id, body cap (413), body guard (UTF-8 JSON, read in time: 415, 408), access log,
+Prometheus metrics, and the safety net: 503 for a lost database, 500 for anything else."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.web.problems import PROBLEM_MEDIA_TYPE, problem_body
+from app.web.body_guard import BodyRefused, charset_refusal, guarded
+from app.web.problems import PROBLEM_MEDIA_TYPE, body_refused_response, problem_body, unavailable_response
 
 REQUEST_ID_HEADER = "x-request-id"
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -42,10 +44,11 @@ class HttpMetrics:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, max_body_bytes: int, body_timeout_seconds: float) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,11 +72,28 @@ class RequestContextMiddleware:
             if _declared_length(scope) > self.max_body_bytes:
                 status = await _send_problem(send_with_id, 413, "payload_too_large", self._too_large())
                 return
-            await self.app(scope, self._capped(receive), send_with_id)
+            refused = charset_refusal(scope)
+            if refused is not None:
+                status = refused.status_code
+                await body_refused_response(refused)(scope, receive, send_with_id)
+                return
+            receive = guarded(self._capped(receive), scope, timeout_seconds=self.body_timeout_seconds)
+            await self.app(scope, receive, send_with_id)
         except BodyTooLarge:
             if not response_started:
                 status = await _send_problem(send_with_id, 413, "payload_too_large", self._too_large())
-        except Exception:
+        except BodyRefused as refused:
+            if not response_started:
+                status = refused.status_code
+                await body_refused_response(refused)(scope, receive, send_with_id)
+        except Exception as exc:
+            unavailable = unavailable_response(exc)
+            if unavailable is not None:
+                log.warning("database_unavailable", method=scope["method"], path=scope["path"], error=repr(exc))
+                if not response_started:
+                    status = unavailable.status_code
+                    await unavailable(scope, receive, send_with_id)
+                return
             log.exception("unhandled_error", method=scope["method"], path=scope["path"])
             if not response_started:
                 status = await _send_problem(

@@ -33,6 +33,10 @@ async def test_page_parameters_are_checked(client, auth):
         ({"cursor": "!!"}, "cursor"),
         ({"cursor": "WyJ4Il0"}, "cursor"),
         ({"limit": "ten"}, "limit"),
+        ({"limit": "10.0"}, "limit"),
+        ({"limit": "1e1"}, "limit"),
+        ({"limit": "+10"}, "limit"),
+        ({"limit": "１０"}, "limit"),  # full-width digits
     ):
         response = await client.get("/v1/products", params=params, headers=headers)
         assert response.status_code == 422, params

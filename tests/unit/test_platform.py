@@ -10,13 +10,12 @@ from uuid import uuid4
 import pytest
 from pydantic import ValidationError
 
-from app.domain.errors import InvalidInput, PreconditionFailed, PreconditionRequired, RateLimited
-from app.domain.preconditions import Precondition
+from app.domain.errors import BadRequest, InvalidInput, PreconditionFailed, PreconditionRequired, RateLimited
+from app.domain.preconditions import Precondition, entity_tags
 from app.domain.principal import Principal, Role
 from app.settings import DEVELOPMENT_JWT_SECRET, Settings
 from app.web.logging import REDACTED, redact_secrets
 from app.web.pagination import decode_cursor, encode_cursor
-from app.web.preconditions import _versions
 from app.web.rate_limit import RateLimiter
 
 
@@ -45,10 +44,11 @@ def test_creating_needs_no_if_match_even_when_required():
 
 
 def test_etag_header_parsing_is_strong():
-    assert _versions('"3", "4"') == frozenset({3, 4})
-    assert _versions('W/"3"') == frozenset()
-    assert _versions("*") == "*"
-    assert _versions("garbage") == frozenset()
+    assert entity_tags('"3", "4"', "If-Match") == frozenset({3, 4})
+    assert entity_tags('W/"3"', "If-Match") == frozenset()
+    assert entity_tags("*", "If-Match") == "*"
+    with pytest.raises(BadRequest):
+        entity_tags("garbage", "If-Match")
 
 
 def test_customer_principal_needs_a_customer_number_and_no_other_role():
