@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import structlog
 from fastapi import Depends, FastAPI
-from fastapi.openapi.utils import get_openapi
 
 from app.domain.clock import Clock
+from app.openapi_document import install_docs, openapi_of, operation_id
 from app.routers import (
     after_sales,
     api_keys,
@@ -31,12 +30,11 @@ from app.routers import (
     workflows,
 )
 from app.settings import Settings, get_settings
-from app.web.idempotency import IdempotencyMiddleware, document_idempotency_key
+from app.web.idempotency import IdempotencyMiddleware
 from app.web.logging import configure_logging
-from app.web.problems import PROBLEM_MEDIA_TYPE, install_problem_handlers
+from app.web.problems import install_problem_handlers
 from app.web.query_params import reject_repeated_scalars
 from app.web.request_context import HttpMetrics, RequestContextMiddleware
-from app.web.routes import api_routes, declared_roles, is_signed
 from app.web.wiring import build_services
 from app.workers.jobs import jobs
 from app.workers.runner import JobRunner
@@ -50,6 +48,7 @@ After-sales workflow service: complaints, service tickets, tasks and after-sales
 * Lists use keyset pages: `limit` (1–100) and the `next_cursor` of the previous page.
 * Single resources carry an `ETag`; send it back in `If-Match` to change them safely.
 * Money is integer minor units with an ISO 4217 currency; times are UTC RFC 3339.
+* Work hours are decimal strings exact to 0.01 h (`"7.50"`), in requests and answers alike.
 """
 
 log = structlog.get_logger("aftersales")
@@ -79,8 +78,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
-        docs_url=settings.docs_url,
+        docs_url=None,  # served from the package's own assets below, not from a CDN
         redoc_url=None,
+        generate_unique_id_function=operation_id,
         dependencies=[Depends(reject_repeated_scalars)],
     )
     app.state.services = services
@@ -108,36 +108,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     # Added before RequestContextMiddleware, so it runs inside it: the request id and the body cap apply to it.
     app.add_middleware(IdempotencyMiddleware, services=services)
     app.add_middleware(
-        RequestContextMiddleware, metrics=HttpMetrics(services.registry), max_body_bytes=settings.max_body_bytes
+        RequestContextMiddleware,
+        metrics=HttpMetrics(services.registry),
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.body_timeout_seconds,
     )
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    if settings.docs_url:
+        install_docs(app, settings.docs_url)
+    app.openapi = lambda: openapi_of(app)  # type: ignore[method-assign]
     return app
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, with each operation's roles (`x-roles`) and problems typed application/problem+json."""
-    if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        for route in api_routes(app):
-            roles = declared_roles(route)
-            for method in route.methods:
-                operation = schema["paths"].get(route.path_format, {}).get(method.lower())
-                if operation is not None and roles is not None:
-                    operation["x-roles"] = sorted(role.value for role in roles)
-                elif operation is not None and is_signed(route):
-                    operation["x-signature"] = "standard-webhooks"  # authenticated by its signed body, not a role
-        for path in schema["paths"].values():
-            for operation in path.values():
-                for response in operation.get("responses", {}).values():
-                    content = response.get("content", {})
-                    ref = content.get("application/json", {}).get("schema", {}).get("$ref", "")
-                    if ref.endswith("/Problem"):
-                        response["content"] = {PROBLEM_MEDIA_TYPE: content["application/json"]}
-        document_idempotency_key(schema)
-        schema["components"]["schemas"].pop("HTTPValidationError", None)
-        schema["components"]["schemas"].pop("ValidationError", None)
-        app.openapi_schema = schema
-    return app.openapi_schema
 
 
 def app_from_env() -> FastAPI:

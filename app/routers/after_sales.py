@@ -12,7 +12,7 @@ from app.domain.pagination import PageRequest
 from app.domain.principal import Principal
 from app.schemas.after_sales import AfterSalesIn, AfterSalesOut, AutoReviewIn, AutoReviewOut, EligibilityOut
 from app.schemas.common import KEY_PATTERN, KeyPath, PageOut, QueryInstant, problems
-from app.schemas.workflows import ActionIn, TimelineEntryOut
+from app.schemas.workflows import ActionIn, TimelineEntryOut, action_payloads
 from app.services.after_sales import AfterSalesDraft, AfterSalesView, RequestedLine
 from app.web.auth import Anyone, SettingsWriter, StaffOrIntegration
 from app.web.language import Lang
@@ -119,7 +119,11 @@ async def get_after_sales(ref: Ref, principal: Anyone, language: Lang, response:
     return _out(view, principal, language)
 
 
-@router.post("/v1/after-sales/{id}/actions/{action}", responses=problems(404, 409, 412, 422, 428))
+@router.post(
+    "/v1/after-sales/{id}/actions/{action}",
+    responses=problems(404, 409, 412, 422, 428),
+    openapi_extra=action_payloads("AfterSales"),
+)
 async def act_on_after_sales(
     ref: Ref,
     action: Annotated[str, Path(pattern=r"^[a-z_]{1,32}$", description="One of the order's workflow actions.")],
@@ -128,13 +132,13 @@ async def act_on_after_sales(
     precondition: Guarded,
     response: Response,
     svc: Svc,
-    body: Annotated[ActionIn | None, Body()] = None,
+    body: Annotated[ActionIn, Body()],
 ) -> AfterSalesOut:
     """Run a workflow action: review (claim, approve, reject), the customer's (cancel, urge, ship_return), and the
     payment centre's and warehouse's steps (payment_accepted, payment_succeeded, payment_failed, picked_up,
     return_received, picking_started, shipped, signed) with the integration role. Repeating an external step that
     already took effect answers 200 and changes nothing; an action not possible now is a 409."""
-    fields = body.model_dump(exclude_unset=True) if body else {}
+    fields = body.model_dump(exclude_unset=True)
     view = await svc.after_sales.act(principal, ref, action, fields, precondition)
     set_etag(response, view.order.version)
     return _out(view, principal, language)

@@ -18,7 +18,11 @@ async def healthz() -> HealthOut:
     return HealthOut(status="ok")
 
 
-@router.get("/readyz", responses={503: {"model": ReadinessOut, "description": "Not ready."}})
+@router.get(
+    "/readyz",
+    response_model=ReadinessOut,
+    responses={200: {"description": "Ready."}, 503: {"model": ReadinessOut, "description": "Not ready."}},
+)
 async def readyz(svc: Svc) -> Response:
     """Ready for traffic: the database answers and its schema is at the migrations' head (503 otherwise)."""
     readiness = await svc.health.readiness()

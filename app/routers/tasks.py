@@ -15,7 +15,7 @@ from app.domain.principal import Principal
 from app.domain.tasks import TaskFilter
 from app.schemas.common import KEY_PATTERN, PageOut, QueryInstant, problems
 from app.schemas.tasks import TaskIn, TaskOut, WorkHoursOut, WorkHoursRowOut
-from app.schemas.workflows import ActionIn, TimelineEntryOut
+from app.schemas.workflows import ActionIn, TimelineEntryOut, action_payloads
 from app.services.task_checks import TaskDraft
 from app.services.tasks import TaskView
 from app.web.auth import Staff, StaffOrIntegration, Worker
@@ -103,7 +103,11 @@ async def get_task(ref: Ref, principal: StaffOrIntegration, language: Lang, resp
     return _out(view, principal, language, svc)
 
 
-@router.post("/v1/tasks/{id}/actions/{action}", responses=problems(404, 409, 412, 422, 428))
+@router.post(
+    "/v1/tasks/{id}/actions/{action}",
+    responses=problems(404, 409, 412, 422, 428),
+    openapi_extra=action_payloads("Task"),
+)
 async def act_on_task(
     ref: Ref,
     action: Annotated[str, Path(pattern=r"^[a-z_]{1,32}$", description="One of the task workflow's actions.")],
@@ -112,14 +116,12 @@ async def act_on_task(
     precondition: Guarded,
     response: Response,
     svc: Svc,
-    body: Annotated[ActionIn | None, Body()] = None,
+    body: Annotated[ActionIn, Body()],
 ) -> TaskOut:
     """Run a task action: claim, assign, start, report (result, actual completion time, hours worked), approve
     (approved hours, comment) or return (reason) the hours, cancel. Approving and returning decide the hours
     approval at its current level; only its designated approvers may. Not possible now → 409, nothing written."""
-    view = await svc.tasks.act(
-        principal, ref, action, body.model_dump(exclude_unset=True) if body else {}, precondition
-    )
+    view = await svc.tasks.act(principal, ref, action, body.model_dump(exclude_unset=True), precondition)
     set_etag(response, view.task.version)
     return _out(view, principal, language, svc)
 

@@ -11,7 +11,7 @@ from app.domain.pagination import PageRequest
 from app.domain.tickets import Channel, Priority, TicketFilter, TicketSort, TicketType
 from app.schemas.common import KEY_PATTERN, LINE_PATTERN, PageOut, QueryInstant, problems
 from app.schemas.tickets import CommentIn, TicketCreatedOut, TicketIn, TicketOut, TicketPatch
-from app.schemas.workflows import ActionIn, TimelineEntryOut
+from app.schemas.workflows import ActionIn, TimelineEntryOut, action_payloads
 from app.services.tickets import TicketDraft, TicketView
 from app.web.auth import Anyone, StaffOrIntegration
 from app.web.language import Lang
@@ -138,7 +138,11 @@ async def patch_ticket(
     return _out(view, principal, language)
 
 
-@router.post("/{id}/actions/{action}", responses=problems(404, 409, 412, 422, 428))
+@router.post(
+    "/{id}/actions/{action}",
+    responses=problems(404, 409, 412, 422, 428),
+    openapi_extra=action_payloads("Ticket"),
+)
 async def act_on_ticket(
     ref: Ref,
     action: Annotated[str, Path(pattern=r"^[a-z_]{1,32}$", description="One of the ticket workflow's actions.")],
@@ -147,14 +151,12 @@ async def act_on_ticket(
     precondition: Guarded,
     response: Response,
     svc: Svc,
-    body: Annotated[ActionIn | None, Body()] = None,
+    body: Annotated[ActionIn, Body()],
 ) -> TicketOut:
     """Run a workflow action (claim, assign, transfer, start, request_info, customer_reply, resolve, follow_up,
     complete, close, reopen, cancel, escalate, urge). Not possible now → 409 with the current state and the
     allowed actions; nothing is written."""
-    view = await svc.tickets.act(
-        principal, ref, action, body.model_dump(exclude_unset=True) if body else {}, precondition
-    )
+    view = await svc.tickets.act(principal, ref, action, body.model_dump(exclude_unset=True), precondition)
     set_etag(response, view.ticket.version)
     return _out(view, principal, language)
 

@@ -6,23 +6,22 @@ from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from app.domain.after_sales import (
     AfterSalesOrder,
     AfterSalesType,
     AutoReviewRules,
     CompensationKind,
-    Eligibility,
-    Rule,
     Shipment,
 )
 from app.domain.approvals import Approval
 from app.domain.customers import CustomerLevel
+from app.domain.eligibility import Eligibility, Rule
 from app.domain.principal import Principal
 from app.schemas.approvals import ApprovalSummaryOut
 from app.schemas.attachments import AttachmentIn, AttachmentOut
-from app.schemas.common import KEY_PATTERN, BusinessKey, Input, MinorUnits, Output
+from app.schemas.common import KEY_PATTERN, Input, MinorUnits, OrderNo, Output, Quantity, Sku
 from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
 from app.workflows.engine import AvailableAction
@@ -49,7 +48,9 @@ class LineEligibilityOut(BaseModel):
     sku: str
     purchased_quantity: int
     remaining_quantity: int = Field(description="Not yet claimed by returns, exchanges or replenishments.")
-    max_refundable_amount: int
+    max_refundable_amount: int = Field(
+        description="The line's value less what is refunded or reserved on it, within the order's refundable."
+    )
     rules: list[RuleOut]
 
 
@@ -84,8 +85,8 @@ class EligibilityOut(BaseModel):
 
 
 class AfterSalesLineIn(Input):
-    sku: BusinessKey
-    quantity: int = Field(ge=1, le=1_000_000)
+    sku: Sku
+    quantity: Quantity
 
 
 class AfterSalesIn(Input):
@@ -110,7 +111,7 @@ class AfterSalesIn(Input):
         }
     )
 
-    order_no: BusinessKey
+    order_no: OrderNo
     type: AfterSalesType
     reason_code: str = Field(pattern=KEY_PATTERN, description="Why, e.g. damaged, wrong_item, no_reason_7_days.")
     lines: list[AfterSalesLineIn] = Field(
@@ -163,6 +164,7 @@ class AfterSalesOut(Output):
     return_shipment: ShipmentOut
     replacement_shipment: ShipmentOut
     inspection_passed: bool | None
+    returned_at: datetime | None = Field(description="When the warehouse received the returned goods.")
     urge_count: int
     assignee: str | None = Field(description="Null in the customer's view.")
     reviewed_by: str | None = Field(description="Null in the customer's view.")
@@ -219,6 +221,7 @@ class AfterSalesOut(Output):
             return_shipment=ShipmentOut.of(order.return_shipment),
             replacement_shipment=ShipmentOut.of(order.replacement_shipment),
             inspection_passed=order.inspection_passed,
+            returned_at=order.returned_at,
             urge_count=order.urge_count,
             assignee=staff(order.assignee),
             reviewed_by=staff(order.reviewed_by),
@@ -291,7 +294,7 @@ class AutoReviewIn(Input):
     max_amount: MinorUnits | None = Field(description="Amounts above this go to a reviewer; null: any amount.")
     only_before_shipping: bool = Field(description="Only orders that have not shipped yet.")
     customer_levels: list[CustomerLevel] = Field(max_length=4, description="Only these levels; empty: any.")
-    max_recent_after_sales: int | None = Field(
+    max_recent_after_sales: StrictInt | None = Field(
         ge=0, le=1000, description="Fewer than this many after-sales orders by the customer in 30 days; null: any."
     )
     lightning_refund_levels: list[CustomerLevel] = Field(

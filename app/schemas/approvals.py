@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -11,7 +10,8 @@ from pydantic import ConfigDict, Field
 
 from app.domain.approvals import Approval, ApproverKind, Chain, Decision, LevelSpec, Mode, Status, SubjectKind
 from app.domain.principal import Principal
-from app.schemas.common import Input, Line, Output
+from app.schemas.common import Input, Line, MinorUnits, Output
+from app.workflows.task import Hours
 from app.workflows.ticket_payloads import USER_ID
 
 
@@ -27,6 +27,7 @@ class VoteOut(Output):
 
 class LevelOut(Output):
     name: str
+    name_en: str = Field(description="The level's name for English views (its name when none was configured).")
     mode: Mode
 
 
@@ -46,7 +47,10 @@ class ApprovalSummaryOut(Output):
             id=approval.id,
             status=approval.status,
             current_level=approval.current_level,
-            levels=[LevelOut(name=level.name, mode=level.mode) for level in approval.levels],
+            levels=[
+                LevelOut(name=level.name, name_en=level.name_en or level.name, mode=level.mode)
+                for level in approval.levels
+            ],
             pending_approvers=approval.pending_approvers(),
             you_may_decide=approval.may_decide(principal),
         )
@@ -89,18 +93,17 @@ class ApprovalOut(ApprovalSummaryOut):
 
 class DecisionIn(Input):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"decision": "approve", "comment": "工时核实无误", "approved_hours": 3.5}]}
+        json_schema_extra={"examples": [{"decision": "approve", "comment": "工时核实无误", "approved_hours": "3.50"}]}
     )
 
     decision: Decision
     comment: str | None = Field(None, max_length=2000, description="Required to reject.")
-    approved_hours: Decimal | None = Field(
-        None, ge=0, le=9999, max_digits=6, decimal_places=2, description="Hours approvals only: 批准工时."
-    )
+    approved_hours: Hours | None = Field(None, description="Hours approvals only: 批准工时.")
 
 
 class LevelIn(Input):
     name: Line = Field(min_length=1, max_length=64)
+    name_en: Line | None = Field(None, min_length=1, max_length=64, description="The name in English views.")
     approvers: ApproverKind = Field(
         description="`user`: the people named; `role`: anyone with one of the roles; `group`: the group's active "
         "members; `supervisor`: the supervisor of whoever the subject belongs to (any manager if none)."
@@ -109,14 +112,20 @@ class LevelIn(Input):
         default_factory=list, max_length=50, description="User ids, roles or group keys, as `approvers` says."
     )
     mode: Mode = Field(Mode.ANY, description="`any` 或签: one approval completes the level; `all` 会签: every one.")
-    above_amount: int | None = Field(None, ge=0, description="Applies only when the amount (minor units) exceeds it.")
+    above_amount: MinorUnits | None = Field(None, description="Applies only when the amount (minor units) exceeds it.")
     types: list[Literal["refund", "partial_refund", "return_refund", "replenish", "exchange", "compensation"]] = Field(
         default_factory=list, description="After-sales reviews: applies only to these types (empty: to every type)."
     )
 
     def to_domain(self) -> LevelSpec:
         return LevelSpec(
-            self.name, self.approvers, tuple(self.ids), self.mode, self.above_amount, tuple(dict.fromkeys(self.types))
+            self.name,
+            self.approvers,
+            tuple(self.ids),
+            self.mode,
+            self.above_amount,
+            tuple(dict.fromkeys(self.types)),
+            self.name_en,
         )
 
 
@@ -139,6 +148,7 @@ class ChainIn(Input):
 
 class LevelOutFull(Output):
     name: str
+    name_en: str | None
     approvers: ApproverKind
     ids: list[str]
     mode: Mode
@@ -158,6 +168,7 @@ class ChainOut(Output):
             levels=[
                 LevelOutFull(
                     name=level.name,
+                    name_en=level.name_en,
                     approvers=level.approvers,
                     ids=list(level.ids),
                     mode=level.mode,

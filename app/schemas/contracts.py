@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import ConfigDict, Field
 
 from app.domain.contracts import ContractData, ServiceContract, SlaLevel
-from app.schemas.common import BusinessKey, Input, Output
+from app.schemas.common import CustomerNo, Input, Output, Sku
 
 
 class ContractIn(Input):
@@ -26,8 +26,8 @@ class ContractIn(Input):
         }
     )
 
-    customer_no: BusinessKey
-    skus: list[BusinessKey] = Field(min_length=1, max_length=500, description="Products the contract covers.")
+    customer_no: CustomerNo
+    skus: list[Sku] = Field(min_length=1, max_length=500, description="Products the contract covers.")
     starts_on: date
     ends_on: date
     sla_level: SlaLevel = SlaLevel.STANDARD

@@ -15,7 +15,7 @@ from app.domain.customers import CustomerData
 from app.domain.errors import FieldError, InvalidInput
 from app.domain.inbound import InboundEvent, InboundStatus
 from app.domain.orders import OrderData
-from app.schemas.common import BusinessKey, Input, Output
+from app.schemas.common import CustomerNo, Input, OrderNo, Output
 from app.schemas.customers import CustomerIn
 from app.schemas.orders import OrderIn
 from app.services.inbound import Receipt
@@ -89,13 +89,13 @@ class InboundEventIn(Input):
 class OrderUpsertedData(OrderIn):
     """`order.upserted`: the body of PUT /v1/orders/{order_no} plus the order number."""
 
-    order_no: BusinessKey
+    order_no: OrderNo
 
 
 class CustomerUpsertedData(CustomerIn):
     """`customer.upserted`: the body of PUT /v1/customers/{customer_no} plus the customer number."""
 
-    customer_no: BusinessKey
+    customer_no: CustomerNo
 
 
 class ReferenceDataReader:

@@ -15,12 +15,12 @@ from app.domain.orders import (
     PaymentStatus,
     SalesOrder,
 )
-from app.schemas.common import BusinessKey, Input, Line, MinorUnits, Output
+from app.schemas.common import CustomerNo, Input, Line, MinorUnits, Output, Quantity, Sku
 
 
 class OrderLineIn(Input):
-    sku: BusinessKey
-    quantity: int = Field(ge=1, le=1_000_000)
+    sku: Sku
+    quantity: Quantity
     unit_price: MinorUnits
 
 
@@ -49,7 +49,7 @@ class OrderIn(Input):
         }
     )
 
-    customer_no: BusinessKey
+    customer_no: CustomerNo
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code.", examples=["CNY"])
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
     shipping_fee: MinorUnits = 0

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictInt
 
 from app.domain.people import Agent, AgentData, Group, GroupData
 from app.domain.principal import Role
@@ -43,7 +43,7 @@ class AgentIn(Input):
     product_lines: list[Tag] = Field(default_factory=list, max_length=50)
     supervisor: str | None = Field(None, pattern=USER_ID_PATTERN)
     active: bool = True
-    max_open_tickets: int | None = Field(None, ge=1, le=10_000, description="No new assignments beyond this.")
+    max_open_tickets: StrictInt | None = Field(None, ge=1, le=10_000, description="No new assignments beyond this.")
 
     def to_data(self) -> AgentData:
         return AgentData(

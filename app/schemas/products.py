@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictInt
 
 from app.domain.products import Product, ProductData
 from app.schemas.common import Input, Line, Output
@@ -22,7 +22,7 @@ class ProductIn(Input):
 
     name: Line = Field(min_length=1, max_length=200)
     model: Line | None = Field(None, min_length=1, max_length=100)
-    warranty_months: int = Field(ge=0, le=240, description="Manufacturer warranty from purchase, in months.")
+    warranty_months: StrictInt = Field(ge=0, le=240, description="Manufacturer warranty from purchase, in months.")
     product_line: Line | None = Field(None, min_length=1, max_length=64)
 
     def to_data(self) -> ProductData:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import AwareDatetime, ConfigDict, Field
@@ -15,13 +15,15 @@ from app.schemas.attachments import AttachmentOut
 from app.schemas.common import KEY_PATTERN, Input, Line, Output
 from app.schemas.workflows import AvailableActionOut
 from app.services.tasks import TaskView
-from app.workflows.task import TASK
+from app.workflows.task import HOURS_PATTERN, TASK, PositiveHours, hours_text
 from app.workflows.ticket_payloads import USER_ID
 
+HoursText = Annotated[str, Field(pattern=HOURS_PATTERN, examples=["7.50"], json_schema_extra={"format": "decimal"})]
+"""工时 in an answer: a decimal string with two decimals ("7.50"), as requests send them."""
 
-def hours(centihours: int | None) -> float | None:
-    """Hundredths of an hour as a JSON number (1.25), exact to the two decimals they were given with."""
-    return None if centihours is None else centihours / 100
+
+def hours(centihours: int | None) -> str | None:
+    return None if centihours is None else hours_text(centihours)
 
 
 class TaskIn(Input):
@@ -33,7 +35,7 @@ class TaskIn(Input):
                     "instructions": "携带备用风机，检修后拍照上传。",
                     "assignee": "agent-wang",
                     "due_at": "2026-12-03T10:00:00Z",
-                    "estimated_hours": 2.5,
+                    "estimated_hours": "2.50",
                 }
             ]
         }
@@ -47,7 +49,7 @@ class TaskIn(Input):
     )
     due_at: AwareDatetime = Field(description="要求完成时间: the required completion time.")
     parent_id: UUID | None = Field(None, description="A task of the same ticket this one is a subtask of.")
-    estimated_hours: Decimal | None = Field(None, gt=0, le=9999, max_digits=6, decimal_places=2)
+    estimated_hours: PositiveHours | None = None
 
 
 class TaskOut(Output):
@@ -63,14 +65,14 @@ class TaskOut(Output):
     group_key: str | None
     due_at: datetime
     overdue: bool = Field(description="Past the required time and not yet reported (or archived as overdue).")
-    estimated_hours: float | None
+    estimated_hours: HoursText | None
     started_at: datetime | None
     result: str | None
     completed_at: datetime | None = Field(description="实际完成时间, as reported.")
-    reported_hours: float | None
+    reported_hours: HoursText | None
     reported_at: datetime | None
     attachments: list[AttachmentOut]
-    approved_hours: float | None
+    approved_hours: HoursText | None
     approved_by: str | None
     approval_comment: str | None
     archived_at: datetime | None
@@ -127,8 +129,8 @@ class TaskOut(Output):
 class WorkHoursRowOut(Output):
     assignee: str
     tasks: int = Field(description="Tasks reported in the period (awaiting approval or archived).")
-    reported_hours: float
-    approved_hours: float
+    reported_hours: HoursText
+    approved_hours: HoursText
     approved_tasks: int
     on_time: int
     overdue: int
@@ -139,8 +141,8 @@ class WorkHoursRowOut(Output):
         return cls(
             assignee=row.assignee,
             tasks=row.tasks,
-            reported_hours=row.reported_centihours / 100,
-            approved_hours=row.approved_centihours / 100,
+            reported_hours=hours_text(row.reported_centihours),
+            approved_hours=hours_text(row.approved_centihours),
             approved_tasks=row.approved_tasks,
             on_time=row.on_time,
             overdue=row.overdue,

@@ -9,11 +9,12 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from app.domain.principal import Principal
-from app.domain.tickets import Channel, Contact, Priority, Ticket, TicketType, WarrantyStatus
+from app.domain.tickets import TICKET_FIELDS, Channel, Contact, Priority, Ticket, TicketType, WarrantyStatus
 from app.schemas.attachments import AttachmentIn, AttachmentOut
-from app.schemas.common import KEY_PATTERN, BusinessKey, Input, Line, Output
+from app.schemas.common import KEY_PATTERN, CustomerNo, Input, Line, OrderNo, Output, Sku
 from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
 from app.workflows.engine import AvailableAction, Workflow
+from app.workflows.ticket import solution_text
 
 Tag = Annotated[str, Field(pattern=KEY_PATTERN, max_length=64)]
 View = Literal["agent", "customer"]
@@ -51,7 +52,7 @@ class TicketIn(Input):
         }
     )
 
-    customer_no: BusinessKey | None = Field(None, description="Required unless the caller is the customer.")
+    customer_no: CustomerNo | None = Field(None, description="Required unless the caller is the customer.")
     channel: Channel
     type: TicketType
     priority: Priority = Priority.NORMAL
@@ -59,8 +60,8 @@ class TicketIn(Input):
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     title: Line = Field(min_length=1, max_length=200)
     description: str = Field(min_length=1, max_length=10_000)
-    order_no: BusinessKey | None = Field(None, description="Must be one of the customer's orders.")
-    sku: BusinessKey | None = None
+    order_no: OrderNo | None = Field(None, description="Must be one of the customer's orders.")
+    sku: Sku | None = None
     serial_no: Line | None = Field(None, max_length=64)
     purchase_date: date | None = Field(None, description="Defaults to the order's date; sets warranty status.")
     fault_description: str | None = Field(None, max_length=5000)
@@ -113,6 +114,7 @@ class ResolutionOut(Output):
     labour_cost: int | None = Field(description="Minor units; null in the customer's view.")
     material_cost: int | None = Field(description="Minor units; null in the customer's view.")
     currency: str
+    internal_note: str | None = Field(None, description="For staff only; null in the customer's view.")
 
 
 class TicketOut(Output):
@@ -172,53 +174,28 @@ class TicketOut(Output):
         if ticket.resolution is not None:
             r = ticket.resolution
             resolution = ResolutionOut(
-                solution=r.solution,
+                solution=solution_text(r, language),
                 spare_parts=[SparePartOut.model_validate(p) for p in r.spare_parts],
                 labour_cost=None if customer else r.labour_cost,
                 material_cost=None if customer else r.material_cost,
                 currency=r.currency,
+                internal_note=None if customer else r.internal_note,
             )
+        stored = {name: getattr(ticket, name) for name in TICKET_FIELDS if name in cls.model_fields}
+        hidden = dict.fromkeys(("assignee", "group_key", "escalation_level", "created_by"), None) if customer else {}
         return cls(
-            view="customer" if customer else "agent",
-            id=ticket.id,
-            number=ticket.number,
-            customer_no=ticket.customer_no,
-            channel=ticket.channel,
-            type=ticket.type,
-            priority=ticket.priority,
-            category=ticket.category,
-            tags=list(ticket.tags),
-            title=ticket.title,
-            description=ticket.description,
-            order_no=ticket.order_no,
-            sku=ticket.sku,
-            serial_no=ticket.serial_no,
-            purchase_date=ticket.purchase_date,
-            warranty_status=ticket.warranty_status,
-            warranty_until=ticket.warranty_until,
-            fault_description=ticket.fault_description,
-            expected_by=ticket.expected_by,
-            contact=ContactOut.model_validate(ticket.contact),
-            region=ticket.region,
-            business_line=ticket.business_line,
-            attachments=[AttachmentOut.model_validate(a) for a in ticket.attachments],
-            status=ticket.status,
-            status_label=(state.customer if customer else state.agent).pick(language),
-            customer_status=customer_status(state, language),
-            assignee=None if customer else ticket.assignee,
-            group_key=None if customer else ticket.group_key,
-            escalation_level=None if customer else ticket.escalation_level,
-            urge_count=ticket.urge_count,
-            resolution=resolution,
-            follow_up_outcome=ticket.follow_up_outcome,
-            close_reason=ticket.close_reason,
-            resolved_at=ticket.resolved_at,
-            finished_at=ticket.finished_at,
-            created_by=None if customer else ticket.created_by,
-            created_at=ticket.created_at,
-            updated_at=ticket.updated_at,
-            version=ticket.version,
-            available_actions=[AvailableActionOut.of(a) for a in actions],
+            **stored
+            | hidden
+            | {
+                "view": "customer" if customer else "agent",
+                "tags": list(ticket.tags),
+                "contact": ContactOut.model_validate(ticket.contact),
+                "attachments": [AttachmentOut.model_validate(a) for a in ticket.attachments],
+                "status_label": (state.customer if customer else state.agent).pick(language),
+                "customer_status": customer_status(state, language),
+                "resolution": resolution,
+                "available_actions": [AvailableActionOut.of(a) for a in actions],
+            }
         )
 
 

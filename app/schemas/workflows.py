@@ -11,7 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.events import TimelineEntry
 from app.domain.principal import Principal
-from app.workflows.engine import AvailableAction, Label, State, Workflow, payload_schema
+from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
+from app.workflows.engine import AvailableAction, Label, Payload, State, Workflow, payload_schema
+from app.workflows.task import TASK
+from app.workflows.ticket import TICKET
 
 
 class LabelOut(BaseModel):
@@ -87,11 +90,56 @@ class WorkflowOut(BaseModel):
 
 
 class ActionIn(BaseModel):
-    """`remark` plus the fields the action's `payload_schema` (see `available_actions`) asks for."""
+    """`remark` plus the fields the action's `payload_schema` (see `available_actions`) asks for; the workflow
+    validates them against the action's own payload. The document shows the payloads instead of this model."""
 
     model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{"remark": "已电话联系客户"}]})
 
     remark: str | None = Field(None, max_length=2000)
+
+
+ACTION_PAYLOADS_KEY = "x-action-payloads"
+ACTION_FAMILIES: dict[str, tuple[Workflow[Any], ...]] = {
+    "Ticket": (TICKET,),
+    "Task": (TASK,),
+    "AfterSales": tuple(AFTER_SALES_WORKFLOWS.values()),
+}
+"""The workflows behind each action endpoint, by the prefix of their payloads' schema names (several workflow
+modules have a `ReasonPayload`: the document calls them TicketReasonPayload, TaskReasonPayload, …)."""
+_SCHEMA_REF = "#/components/schemas/{model}"
+
+
+def _payloads(family: str) -> dict[str, type[Payload]]:
+    named: dict[str, type[Payload]] = {}
+    for workflow in ACTION_FAMILIES[family]:
+        for t in workflow.transitions:
+            if named.setdefault(f"{family}{t.payload.__name__}", t.payload) is not t.payload:
+                raise ValueError(f"Two payload classes of the {family} workflows are named {t.payload.__name__}")
+    return named
+
+
+def action_payloads(family: str) -> dict[str, Any]:
+    """`openapi_extra` of an action endpoint: for each workflow, the named payload schema of each action."""
+    names = {cls: name for name, cls in _payloads(family).items()}
+    return {
+        ACTION_PAYLOADS_KEY: {
+            workflow.name: {
+                t.action: {"$ref": _SCHEMA_REF.format(model=names[t.payload])} for t in workflow.transitions
+            }
+            for workflow in ACTION_FAMILIES[family]
+        }
+    }
+
+
+def action_payload_components() -> dict[str, dict[str, Any]]:
+    """Every action payload's schema under its name, with the models they nest, for the document's components."""
+    components: dict[str, dict[str, Any]] = {}
+    for family in ACTION_FAMILIES:
+        for name, cls in _payloads(family).items():
+            schema = cls.model_json_schema(ref_template=_SCHEMA_REF)
+            components.update(schema.pop("$defs", {}))
+            components[name] = {**schema, "title": name}
+    return components
 
 
 class CustomerStatusOut(BaseModel):
@@ -156,7 +204,7 @@ class TimelineEntryOut(BaseModel):
             from_status=entry.from_status,
             to_status=entry.to_status,
             to_status_label=label,
-            remark=entry.remark,
+            remark=entry.remark if entry.remark_public or not customer else None,
             payload=None if customer else entry.payload,
             visibility="public" if entry.public else "internal",
         )

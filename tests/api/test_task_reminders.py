@@ -88,7 +88,7 @@ async def test_reported_tasks_are_not_reminded(timed_app, auth, clock):
     handler = auth(Role.AGENT, sub="agent-2")
     await http.post(f"/v1/tasks/{task['id']}/actions/start", json={}, headers=handler)
     clock.advance(timedelta(minutes=30))
-    report = {"result": "完成", "completed_at": iso(clock.now()), "hours_worked": 0.5}
+    report = {"result": "完成", "completed_at": iso(clock.now()), "hours_worked": "0.5"}
     assert (await http.post(f"/v1/tasks/{task['id']}/actions/report", json=report, headers=handler)).status_code == 200
     clock.advance(timedelta(hours=5))
 
@@ -104,10 +104,10 @@ async def test_work_finished_after_the_required_time_is_archived_overdue(timed_a
     listed = (await http.get("/v1/tasks?overdue=true", headers=handler)).json()["items"]
     assert [t["number"] for t in listed] == [task["number"]] and listed[0]["overdue"] is True
 
-    report = {"result": "完成", "completed_at": iso(clock.now()), "hours_worked": 2}
+    report = {"result": "完成", "completed_at": iso(clock.now()), "hours_worked": "2"}
     await http.post(f"/v1/tasks/{task['id']}/actions/report", json=report, headers=handler)
     approved = await http.post(f"/v1/tasks/{task['id']}/actions/approve", json={}, headers=auth(Role.MANAGER))
 
     assert approved.json()["status"] == "approved"
     assert approved.json()["outcome"] == "overdue"
-    assert approved.json()["approved_hours"] == 2.0
+    assert approved.json()["approved_hours"] == "2.00"

@@ -45,7 +45,7 @@ def report_body(**overrides: Any) -> dict[str, Any]:
     return {
         "result": "更换风机，试机正常",
         "completed_at": iso(datetime.now(UTC)),
-        "hours_worked": 3.5,
+        "hours_worked": "3.5",
         **overrides,
     }
 
@@ -66,10 +66,10 @@ async def count(app, table, *where) -> int:
 
 async def test_a_task_is_reported_approved_archived_and_resolves_its_ticket(client, auth, desk):
     ticket = await started_ticket(client, auth)
-    created = await give_task(client, auth, ticket, estimated_hours=2.5)
+    created = await give_task(client, auth, ticket, estimated_hours="2.5")
     assert created.status_code == 201, created.text
     task = created.json()
-    assert task["number"].startswith("TK-") and task["status"] == "open" and task["estimated_hours"] == 2.5
+    assert task["number"].startswith("TK-") and task["status"] == "open" and task["estimated_hours"] == "2.50"
     handler = auth(Role.AGENT, sub="agent-2")
     assert [
         a["action"]
@@ -78,7 +78,7 @@ async def test_a_task_is_reported_approved_archived_and_resolves_its_ticket(clie
 
     await task_act(client, handler, task, "start")
     reported = (await task_act(client, handler, task, "report", **report_body())).json()
-    assert reported["status"] == "reported" and reported["reported_hours"] == 3.5
+    assert reported["status"] == "reported" and reported["reported_hours"] == "3.50"
     approval = reported["approval"]
     assert approval["status"] == "pending" and approval["pending_approvers"] == ["role:manager"]
 
@@ -87,7 +87,7 @@ async def test_a_task_is_reported_approved_archived_and_resolves_its_ticket(clie
     assert [a["subject_ref"] for a in waiting] == [task["number"]]
     decided = await client.post(
         f"/v1/approvals/{approval['id']}/decision",
-        json={"decision": "approve", "comment": "核实", "approved_hours": 3},
+        json={"decision": "approve", "comment": "核实", "approved_hours": "3"},
         headers=manager,
     )
     assert decided.status_code == 200, decided.text
@@ -95,10 +95,15 @@ async def test_a_task_is_reported_approved_archived_and_resolves_its_ticket(clie
 
     archived = (await client.get(f"/v1/tasks/{task['id']}", headers=manager)).json()
     assert archived["status"] == "approved" and archived["outcome"] == "on_time"
-    assert (archived["reported_hours"], archived["approved_hours"], archived["approved_by"]) == (3.5, 3.0, "manager-1")
+    assert (archived["reported_hours"], archived["approved_hours"], archived["approved_by"]) == (
+        "3.50",
+        "3.00",
+        "manager-1",
+    )
     resolved = (await client.get(f"/v1/tickets/{ticket['id']}", headers=manager)).json()
     assert resolved["status"] == "pending_follow_up"
-    assert "更换风机" in resolved["resolution"]["solution"]
+    assert resolved["resolution"]["solution"] == "您的问题已处理完成。"
+    assert "更换风机" in resolved["resolution"]["internal_note"]
     timeline = (await client.get(f"/v1/tickets/{ticket['id']}/timeline?limit=100", headers=manager)).json()["items"]
     assert [e["action"] for e in timeline if e["kind"] == "task"] == [
         "task_create",
@@ -135,7 +140,7 @@ async def test_returned_hours_go_back_to_the_handler_and_a_new_report_asks_again
     assert returned.status_code == 200, returned.text
     assert returned.json()["status"] == "in_progress" and returned.json()["return_count"] == 1
     assert returned.json()["approval"] is None
-    again = await task_act(client, auth(Role.AGENT, sub="agent-2"), task, "report", **report_body(hours_worked=2))
+    again = await task_act(client, auth(Role.AGENT, sub="agent-2"), task, "report", **report_body(hours_worked="2"))
     assert again.json()["approval"]["status"] == "pending"
     assert await count(app, approvals, approvals.c.subject_id == UUID(task["id"])) == 2
 
@@ -162,10 +167,12 @@ async def test_bad_task_and_report_input_is_refused_and_writes_nothing(app, clie
     handler = auth(Role.AGENT, sub="agent-2")
     await task_act(client, handler, task, "start")
     bad_reports = [
-        (report_body(hours_worked=-1), "/hours_worked"),
-        (report_body(hours_worked=0), "/hours_worked"),
-        (report_body(hours_worked=30), "/hours_worked"),
-        (report_body(hours_worked=1.234), "/hours_worked"),
+        (report_body(hours_worked="-1"), "/hours_worked"),
+        (report_body(hours_worked="0"), "/hours_worked"),
+        (report_body(hours_worked="30"), "/hours_worked"),
+        (report_body(hours_worked="1.234"), "/hours_worked"),
+        (report_body(hours_worked=3.5), "/hours_worked"),  # hours are a decimal string, never a JSON number
+        (report_body(hours_worked="1e1"), "/hours_worked"),
         (report_body(completed_at=iso(NOW - timedelta(days=1))), "/completed_at"),
         (report_body(completed_at=iso(NOW + timedelta(days=1))), "/completed_at"),
         (report_body(result=""), "/result"),
@@ -194,7 +201,7 @@ async def test_only_the_designated_approver_decides_and_only_once(client, auth, 
     assert stranger.status_code == 403 and stranger.json()["code"] == "not_an_approver"
     no_reason = await client.post(f"/v1/approvals/{approval_id}/decision", json={"decision": "reject"}, headers=manager)
     assert no_reason.status_code == 422
-    too_many = await task_act(client, manager, task, "approve", approved_hours=50)
+    too_many = await task_act(client, manager, task, "approve", approved_hours="50")
     assert too_many.status_code == 422 and too_many.json()["errors"][0]["pointer"] == "#/approved_hours"
 
     assert (await task_act(client, manager, task, "approve")).status_code == 200
@@ -365,7 +372,7 @@ async def test_work_hours_report_compares_reported_and_approved_hours(client, au
     ticket = await started_ticket(client, auth)
     task = await reported_task(client, auth, ticket)
     manager = auth(Role.MANAGER)
-    await task_act(client, manager, task, "approve", approved_hours=3)
+    await task_act(client, manager, task, "approve", approved_hours="3")
 
     report = (await client.get("/v1/reports/work-hours", headers=manager)).json()
 
@@ -373,8 +380,8 @@ async def test_work_hours_report_compares_reported_and_approved_hours(client, au
         {
             "assignee": "agent-2",
             "tasks": 1,
-            "reported_hours": 3.5,
-            "approved_hours": 3.0,
+            "reported_hours": "3.50",
+            "approved_hours": "3.00",
             "approved_tasks": 1,
             "on_time": 1,
             "overdue": 0,

@@ -50,7 +50,7 @@ async def test_two_managers_approving_one_task_at_once_decide_it_once(client, au
     task = (await client.post(f"/v1/tickets/{ticket['id']}/tasks", json=body, headers=auth(Role.AGENT))).json()
     handler = auth(Role.AGENT, sub="agent-2")
     await client.post(f"/v1/tasks/{task['id']}/actions/start", json={}, headers=handler)
-    report = {"result": "完成", "completed_at": iso(datetime.now(UTC)), "hours_worked": 1}
+    report = {"result": "完成", "completed_at": iso(datetime.now(UTC)), "hours_worked": "1"}
     await client.post(f"/v1/tasks/{task['id']}/actions/report", json=report, headers=handler)
     managers = [auth(Role.MANAGER, sub=sub) for sub in ("manager-1", "manager-2")]
 
@@ -58,7 +58,7 @@ async def test_two_managers_approving_one_task_at_once_decide_it_once(client, au
         *(client.post(f"/v1/tasks/{task['id']}/actions/approve", json={}, headers=h) for h in managers)
     )
 
-    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert sorted(a.status_code for a in answers) == [200, 409], [a.text for a in answers]
     final = (await client.get(f"/v1/tasks/{task['id']}", headers=managers[0])).json()
     assert final["status"] == "approved"
     history = (await client.get(f"/v1/tasks/{task['id']}/timeline", headers=managers[0])).json()["items"]
