@@ -5,12 +5,14 @@ as on time (按时) or overdue (超期)."""
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
+from app.domain.invariants import present
 from app.domain.pagination import Page, PageRequest
 from app.domain.tickets import Attachment
 
@@ -81,8 +83,8 @@ class Task:
 
 def outcome_of(task: Task) -> Outcome:
     """按时 when the actual completion time is not after the required one."""
-    assert task.completed_at is not None
-    return Outcome.ON_TIME if task.completed_at <= task.due_at else Outcome.OVERDUE
+    completed_at = present(task.completed_at, "an approved task's completion time")
+    return Outcome.ON_TIME if completed_at <= task.due_at else Outcome.OVERDUE
 
 
 def max_centihours(started_at: datetime, completed_at: datetime) -> int:
@@ -174,7 +176,8 @@ class TaskRepository(Protocol):
     async def update(self, task: Task) -> None: ...
     async def list(self, where: TaskFilter, page: PageRequest) -> Page[Task]: ...
     async def unfinished_of_ticket(self, ticket_id: UUID) -> list[TaskRef]: ...
-    async def open_subtasks(self, parent_id: UUID) -> list[TaskRef]: ...
+    async def unfinished_by_ticket(self, ticket_ids: Collection[UUID]) -> dict[UUID, tuple[str, ...]]: ...
+    async def open_subtasks_by_parent(self, parent_ids: Collection[UUID]) -> dict[UUID, tuple[str, ...]]: ...
     async def due_for_reminder(self, now: datetime, limit: int) -> list[Task]: ...
     async def work_hours(
         self, start: datetime, end: datetime, assignee: str | None, page: PageRequest

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
@@ -78,13 +79,15 @@ class SparePart:
 
 @dataclass(frozen=True, slots=True)
 class Resolution:
-    """解决方案与成本: what fixed it and what it cost (never shown to customers)."""
+    """解决方案与成本: what fixed it and what it cost (the costs and the internal note are never shown to
+    customers)."""
 
-    solution: str
+    solution: str  # what the customer reads
     spare_parts: tuple[SparePart, ...] = ()
     labour_cost: int = 0
     material_cost: int = 0
     currency: str = "CNY"
+    internal_note: str | None = None  # for staff only, e.g. what the ticket's tasks reported
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +143,9 @@ class Ticket:
         return self.status in OPEN_STATES
 
 
+TICKET_FIELDS = tuple(f.name for f in fields(Ticket))
+"""A ticket's fields, from the entity itself: storage, the contract and intake derive their lists from it."""
+
 _NUMBER = re.compile(r"^T-\d{4}-\d{6,}$")
 
 
@@ -173,13 +179,24 @@ def _days_in_month(year: int, month: int) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class Taker:
+    """What the caller's own agent record says about taking one more ticket on (领取)."""
+
+    problem: str | None = None  # not a registered agent, inactive, or lacks the agent role
+    full_at: int | None = None  # the open-ticket limit the caller has reached
+
+
+@dataclass(frozen=True, slots=True)
 class TicketContext:
-    """What the ticket workflow's guards see: the ticket, the time now and the configured policy."""
+    """What the ticket workflow's guards see: the ticket, the time now, the configured policy, the numbers of its
+    tasks neither approved nor cancelled, and whether the caller can take it on. Services load it the same way for
+    a single read, a list page and an action, so the buttons a list shows are the ones the action accepts."""
 
     ticket: Ticket
     now: datetime
     policy: TicketPolicy
-    unfinished_tasks: tuple[str, ...] = ()  # numbers of its tasks neither approved nor cancelled
+    unfinished_tasks: tuple[str, ...] = ()
+    taker: Taker = field(default_factory=Taker)
 
 
 def acts_as_assignee_or_manager(ctx: TicketContext, principal: Principal, _payload: object) -> str | None:
@@ -193,6 +210,27 @@ def tasks_finished(ctx: TicketContext, _principal: Principal, _payload: object) 
     if not ctx.unfinished_tasks:
         return None
     return f"tasks not yet approved or cancelled: {', '.join(ctx.unfinished_tasks)}"
+
+
+def can_take_more(ctx: TicketContext, _principal: Principal, _payload: object) -> str | None:
+    """Only an active registered agent below their open-ticket limit takes a ticket on."""
+    if ctx.taker.problem is not None:
+        return f"you cannot take tickets: {ctx.taker.problem}"
+    if ctx.taker.full_at is not None:
+        return f"you already have {ctx.taker.full_at} open tickets, the most allowed"
+    return None
+
+
+def urge_wait(ctx: TicketContext) -> timedelta | None:
+    """How long until the ticket may be urged again (催单 is rate-limited); None when it may be now."""
+    last, interval = ctx.ticket.last_urged_at, ctx.policy.urge.min_interval
+    if last is None or ctx.now - last >= interval:
+        return None
+    return interval - (ctx.now - last)
+
+
+def not_just_urged(ctx: TicketContext, _principal: Principal, _payload: object) -> str | None:
+    return None if urge_wait(ctx) is None else "you have just urged this; we are on it"
 
 
 def has_assignee(ctx: TicketContext, _principal: Principal, _payload: object) -> str | None:
@@ -258,6 +296,7 @@ class PoolStats:
 class TicketRepository(Protocol):
     async def next_sequence(self) -> int: ...
     async def get(self, ref: UUID | str, *, for_update: bool = False) -> Ticket | None: ...
+    async def assignees(self, ids: Collection[UUID]) -> dict[UUID, str | None]: ...
     async def add(self, ticket: Ticket) -> None: ...
     async def update(self, ticket: Ticket) -> None: ...
     async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]: ...

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -135,13 +137,26 @@ class SqlTaskRepository:
         )
         return [_ref(row) for row in await self._conn.execute(stmt)]
 
-    async def open_subtasks(self, parent_id: UUID) -> list[TaskRef]:
-        stmt = (
-            select(tasks.c.id, tasks.c.number, tasks.c.status)
-            .where(tasks.c.parent_id == parent_id, tasks.c.status.in_(UNFINISHED_STATUSES))
-            .order_by(tasks.c.id)
-        )
-        return [_ref(row) for row in await self._conn.execute(stmt)]
+    async def unfinished_by_ticket(self, ticket_ids: Collection[UUID]) -> dict[UUID, tuple[str, ...]]:
+        """Numbers of each ticket's unfinished tasks, for a whole page of tickets in one query (through the
+        (ticket_id, id) index); tickets without any are absent."""
+        return await self._numbers_by(tasks.c.ticket_id, ticket_ids)
+
+    async def open_subtasks_by_parent(self, parent_ids: Collection[UUID]) -> dict[UUID, tuple[str, ...]]:
+        """Numbers of each task's unfinished subtasks, for a whole page of tasks in one query."""
+        return await self._numbers_by(tasks.c.parent_id, parent_ids)
+
+    async def _numbers_by(self, column: Any, keys: Collection[UUID]) -> dict[UUID, tuple[str, ...]]:
+        found: dict[UUID, list[str]] = defaultdict(list)
+        if keys:
+            stmt = (
+                select(column, tasks.c.number)
+                .where(column.in_(list(keys)), tasks.c.status.in_(UNFINISHED_STATUSES))
+                .order_by(tasks.c.id)
+            )
+            for key, number in await self._conn.execute(stmt):
+                found[key].append(number)
+        return {key: tuple(numbers) for key, numbers in found.items()}
 
     async def due_for_reminder(self, now: datetime, limit: int) -> list[Task]:
         """Tasks whose next reminder is due, locked; rows another scanner holds are skipped (SKIP LOCKED), so any

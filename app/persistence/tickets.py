@@ -6,7 +6,7 @@ several values in one order, so one query would sort every match or scan the tab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, replace
 from typing import Any
 from uuid import UUID
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
 from app.domain.tickets import (
+    TICKET_FIELDS,
     Attachment,
     Channel,
     Contact,
@@ -34,34 +35,10 @@ from app.persistence.keyset import fetch_page, page_statement
 from app.persistence.numbering import next_number
 from app.persistence.tables import ticket_tags, tickets
 
-_PLAIN = (
-    "customer_no",
-    "title",
-    "description",
-    "status",
-    "category",
-    "order_no",
-    "sku",
-    "serial_no",
-    "purchase_date",
-    "warranty_until",
-    "fault_description",
-    "expected_by",
-    "region",
-    "business_line",
-    "assignee",
-    "group_key",
-    "escalation_level",
-    "urge_count",
-    "last_urged_at",
-    "follow_up_outcome",
-    "close_reason",
-    "resolved_at",
-    "finished_at",
-    "created_by",
-    "version",
-    "updated_at",
-)
+_IDENTITY = ("id", "number", "created_at")  # written once, on insert
+_CONVERTED = ("channel", "type", "priority", "warranty_status", "tags", "contact", "attachments", "resolution")
+_PLAIN = tuple(name for name in TICKET_FIELDS if name not in (*_IDENTITY, *_CONVERTED))
+"""Every other field of the entity is stored as it is, in the column of its name."""
 
 
 def _values(ticket: Ticket) -> dict[str, Any]:
@@ -130,6 +107,14 @@ class SqlTicketRepository:
         stmt = select(tickets).where(key)
         row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
         return _entity(row) if row else None
+
+    async def assignees(self, ids: Collection[UUID]) -> dict[UUID, str | None]:
+        """Each ticket's assignee, for a page of its tasks in one query (a task's coordinator is its ticket's
+        assignee)."""
+        if not ids:
+            return {}
+        stmt = select(tickets.c.id, tickets.c.assignee).where(tickets.c.id.in_(list(ids)))
+        return {row.id: row.assignee for row in await self._conn.execute(stmt)}
 
     async def add(self, ticket: Ticket) -> None:
         await self._conn.execute(

@@ -3,6 +3,7 @@ in the caller's transaction (nothing is sent from here)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,27 +13,44 @@ from app.domain.ids import new_id
 from app.domain.unit_of_work import UnitOfWork
 
 
-async def record(
-    uow: UnitOfWork,
-    *,
-    aggregate: str,
-    subject_id: UUID,
-    actor: str,
-    now: datetime,
-    kind: str,
-    action: str,
-    event: dict[str, Any],
-    from_status: str | None = None,
-    to_status: str | None = None,
-    remark: str | None = None,
-    payload: dict[str, Any] | None = None,
-    public: bool = True,
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change as the timeline shows it. `public` entries reach the customer; `remark_public` False keeps the
+    remark from them on an entry they otherwise see."""
+
+    kind: str  # created, action, updated, comment
+    action: str
+    from_status: str | None = None
+    to_status: str | None = None
+    remark: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    public: bool = True
+    remark_public: bool = True
+
+
+async def record_change(
+    uow: UnitOfWork, aggregate: str, subject_id: UUID, facts: dict[str, Any], actor: str, now: datetime, change: Change
 ) -> TimelineEntry:
-    """`event` is the outbox payload; its type is `<aggregate>.created`, `.commented` or `.<action>`."""
+    """The timeline entry and the `<aggregate>.created`, `.commented` or `.<action>` outbox event of one change.
+    The event is `facts` (the aggregate's own fields: id, number, status, ...) plus who acted, the state it left
+    and whether the customer sees the entry."""
     entry = TimelineEntry(
-        new_id(), subject_id, now, actor, kind, action, from_status, to_status, remark, payload or {}, public
+        new_id(),
+        subject_id,
+        now,
+        actor,
+        change.kind,
+        change.action,
+        change.from_status,
+        change.to_status,
+        change.remark,
+        change.payload,
+        change.public,
+        change.remark_public,
     )
     await uow.timeline.add(entry)
+    kind, action = change.kind, change.action
     suffix = "created" if kind == "created" else "commented" if kind == "comment" else action
+    event = {**facts, "from_status": change.from_status, "actor": actor, "public": change.public}
     await uow.outbox.add(OutboxEvent(new_id(), f"{aggregate}.{suffix}", aggregate, subject_id, now, event))
     return entry

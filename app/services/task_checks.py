@@ -9,15 +9,14 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from app.domain.errors import FieldError, Forbidden, InvalidInput
-from app.domain.principal import Principal, Role
+from app.domain.errors import FieldError, InvalidInput
+from app.domain.people import Agent
+from app.domain.principal import ASSIGNEE_ROLES
 from app.domain.tasks import Task, hours_problem, max_centihours
 from app.domain.tickets import Ticket
 from app.domain.unit_of_work import UnitOfWork
 from app.workflows.engine import Move
-from app.workflows.task import to_centihours
-
-HANDLER_ROLES = frozenset({Role.AGENT, Role.MANAGER})
+from app.workflows.task import Handler, to_centihours
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,12 +54,15 @@ async def check_draft(uow: UnitOfWork, ticket: Ticket, draft: TaskDraft, now: da
 
 
 async def _handler_problem(uow: UnitOfWork, user_id: str) -> str | None:
-    agent = await uow.agents.get(user_id)
+    return _problem(await uow.agents.get(user_id), user_id)
+
+
+def _problem(agent: Agent | None, user_id: str) -> str | None:
     if agent is None:
         return f"'{user_id}' is not a registered agent"
     if not agent.data.active:
         return f"'{user_id}' is inactive"
-    if not agent.data.roles & HANDLER_ROLES:
+    if not agent.data.roles & ASSIGNEE_ROLES:
         return f"'{user_id}' lacks the agent role"
     return None
 
@@ -73,17 +75,13 @@ async def check_handler(uow: UnitOfWork, user_id: str, pointer: str) -> None:
         )
 
 
-async def check_claim(uow: UnitOfWork, task: Task, principal: Principal) -> None:
-    reason = await _handler_problem(uow, principal.subject)
-    if reason:
-        raise Forbidden(f"You cannot take tasks: {reason}", code="not_an_active_agent")
-    manager = principal.is_manager
-    if (
-        task.group_key is not None
-        and not manager
-        and principal.subject not in await uow.agents.active_members(task.group_key)
-    ):
-        raise Forbidden(f"Only members of group '{task.group_key}' claim its tasks", code="not_a_member")
+async def handler_of(uow: UnitOfWork, user_id: str) -> Handler:
+    """The caller's agent record as the claim guard reads it: why they cannot take tasks, and their groups."""
+    agent = await uow.agents.get(user_id)
+    reason = _problem(agent, user_id)
+    if reason or agent is None:
+        return Handler(problem=reason)
+    return Handler(groups=frozenset(agent.data.groups))
 
 
 def check_report(task: Task, move: Move, now: datetime) -> None:

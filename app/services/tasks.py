@@ -3,20 +3,22 @@ scan and the work-hours report. Locks go ticket → task → approval, the same 
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from app.domain.approvals import Approval, Decision, Status, SubjectKind, Verdict
-from app.domain.clock import Clock
+from app.domain.clock import Clock, rfc3339
 from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from app.domain.events import TimelineEntry
 from app.domain.ids import new_id
+from app.domain.invariants import present
 from app.domain.notifications import NotificationKind, Subject
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
-from app.domain.principal import Principal, Role
+from app.domain.principal import CASE_HANDLERS, Principal, Role
 from app.domain.tasks import (
     ReminderPolicy,
     Task,
@@ -27,25 +29,26 @@ from app.domain.tasks import (
     reminder_due,
     task_number,
 )
-from app.domain.tickets import Ticket, TicketType
+from app.domain.tickets import Ticket, TicketType, tasks_finished
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.approvals import ApprovalEngine, ApprovalRequest
-from app.services.history import record
+from app.services.history import Change, record_change
 from app.services.notifications import notify
 from app.services.task_checks import (
     TaskDraft,
     check_approved_hours,
-    check_claim,
     check_draft,
     check_handler,
     check_report,
+    handler_of,
 )
 from app.services.tickets import TicketService, ticket_not_found
 from app.workflows.engine import AvailableAction, Move
-from app.workflows.task import TASK, TaskContext, apply, to_centihours
+from app.workflows.task import TASK, Handler, TaskContext, apply, decide, hours_text, to_centihours
+from app.workflows.ticket import RESOLVED_BY_TASKS, TICKET
 
 SYSTEM = Principal("system", frozenset({Role.MANAGER}))
-"""Who resolves a ticket when its last task is approved."""
+"""Who moves a ticket for its tasks: assigns it when a task is claimed, resolves it when the last is approved."""
 REMINDER_BATCH = 500
 
 
@@ -82,17 +85,12 @@ class TaskService:
         self._approvals = approvals
         self._tickets = tickets
 
-    def _view(
-        self,
-        task: Task,
-        principal: Principal,
-        now: datetime,
-        ticket_assignee: str | None = None,
-        approval: Approval | None = None,
-    ) -> TaskView:
-        approvers = frozenset(approval.pending_approvers()) if approval else None
-        ctx = TaskContext(task, now, ticket_assignee, approvers_now=approvers)
-        return TaskView(task, TASK.available(ctx, principal), approval)
+    async def _views(
+        self, uow: UnitOfWork, tasks: Sequence[Task], principal: Principal, now: datetime
+    ) -> list[TaskView]:
+        approvals = await uow.approvals.pending_for_subjects([t.id for t in tasks if t.status == "reported"])
+        contexts = await _contexts(uow, tasks, principal, now, approvals)
+        return [TaskView(ctx.task, TASK.available(ctx, principal), approvals.get(ctx.task.id)) for ctx in contexts]
 
     async def create(self, principal: Principal, ticket_ref: UUID | str, draft: TaskDraft) -> TaskView:
         now = self._clock.now()
@@ -126,23 +124,24 @@ class TaskService:
             )
             task = replace(task, next_reminder_at=next_reminder(task, self._policy.reminders))
             await uow.tasks.add(task)
-            await _record(uow, task, ticket, principal, now, "create", to_status=task.status)
+            await _record(uow, task, ticket, principal, now, Change("created", "create", to_status=task.status))
             await _notify_handlers(uow, task, principal, now, NotificationKind.ASSIGNMENT)
+            await self._take_on(uow, ticket, task, principal, now)
+            [view] = await self._views(uow, [task], principal, now)
             await uow.commit()
-        return self._view(task, principal, now, ticket.assignee)
+        return view
 
     async def get(self, principal: Principal, ref: UUID | str) -> TaskView:
         async with self._uow.read() as uow:
-            task, ticket = await _visible(uow, principal, ref)
-            approval = await uow.approvals.pending_for(task.id)
-        return self._view(task, principal, self._clock.now(), ticket.assignee, approval)
+            task, _ticket = await _visible(uow, principal, ref)
+            [view] = await self._views(uow, [task], principal, self._clock.now())
+        return view
 
     async def list(self, principal: Principal, where: TaskFilter, page: PageRequest) -> Page[TaskView]:
         where = replace(where, business_lines=principal.business_line_scope)
         async with self._uow.read() as uow:
             found = await uow.tasks.list(where, page)
-        now = self._clock.now()
-        return Page([self._view(t, principal, now) for t in found.items], found.next_key)
+            return Page(await self._views(uow, found.items, principal, self._clock.now()), found.next_key)
 
     async def timeline(self, principal: Principal, ref: UUID | str, page: PageRequest) -> Page[TimelineEntry]:
         async with self._uow.read() as uow:
@@ -155,8 +154,7 @@ class TaskService:
         now = self._clock.now()
         async with self._uow.write() as uow:
             peek, _ = await _visible(uow, principal, ref)
-            ticket = await uow.tickets.get(peek.ticket_id, for_update=True)
-            assert ticket is not None  # tasks reference their ticket by foreign key
+            ticket = present(await uow.tickets.get(peek.ticket_id, for_update=True), "the task's ticket")
             task, _ = await _visible(uow, principal, peek.id, for_update=True)
             precondition.check(task.version)
             if action in ("approve", "return"):
@@ -167,19 +165,17 @@ class TaskService:
                 after = await self._decide(uow, ticket, task, verdict, principal, now, body)
             else:
                 after = await self._move(uow, ticket, task, principal, action, body, now)
-            approval = await uow.approvals.pending_for(after.id)
+            [view] = await self._views(uow, [after], principal, now)
             await uow.commit()
-        return self._view(after, principal, now, ticket.assignee, approval)
+        return view
 
     async def decide_hours(
         self, uow: UnitOfWork, task_id: UUID, verdict: Verdict, principal: Principal, now: datetime
     ) -> None:
         """The approvals endpoint's way in (see `ApprovalService.register`)."""
-        peek = await uow.tasks.get(task_id)
-        assert peek is not None
-        ticket = await uow.tickets.get(peek.ticket_id, for_update=True)
-        task = await uow.tasks.get(task_id, for_update=True)
-        assert ticket is not None and task is not None
+        peek = present(await uow.tasks.get(task_id), "the approval's task")
+        ticket = present(await uow.tickets.get(peek.ticket_id, for_update=True), "the task's ticket")
+        task = present(await uow.tasks.get(task_id, for_update=True), "the approval's task")
         await self._decide(uow, ticket, task, verdict, principal, now, None)
 
     async def _decide(
@@ -209,9 +205,11 @@ class TaskService:
                     errors=[FieldError("/reason" if body is not None else "/comment", "required to return hours")],
                 )
             payload = {"reason": comment, **({"remark": body["remark"]} if body and body.get("remark") else {})}
-        # Validate the action's fields before anything is recorded: bad input writes nothing.
-        ctx = TaskContext(task, now, ticket.assignee)
-        move = TASK.decide(ctx, principal, action, payload)
+        # Validate the action's fields before anything is recorded: bad input writes nothing. Who may decide is the
+        # approval's own rule (the buttons read it as `approvers_now`); deciding answers its specific refusal
+        # (self_approval, not_an_approver, already_decided), so the context here leaves the approvers out.
+        [ctx] = await _contexts(uow, [task], principal, now, {})
+        move = decide(ctx, principal, action, payload)
         check_approved_hours(task, move)
         approval = await self._approvals.pending(uow, task.id, verdict.approval_id)
         hours = getattr(move.payload, "approved_hours", None)
@@ -231,14 +229,10 @@ class TaskService:
         body: dict[str, Any],
         now: datetime,
     ) -> Task:
-        blocking = action in ("report", "cancel")
-        open_subtasks = tuple(r.number for r in await uow.tasks.open_subtasks(task.id)) if blocking else ()
-        ctx = TaskContext(task, now, ticket.assignee, open_subtasks)
-        move = TASK.decide(ctx, principal, action, body)
+        [ctx] = await _contexts(uow, [task], principal, now, {})
+        move = decide(ctx, principal, action, body)
         if action == "assign":
             await check_handler(uow, move.payload.assignee, "/assignee")  # type: ignore[attr-defined]
-        elif action == "claim":
-            await check_claim(uow, task, principal)
         elif action == "report":
             check_report(task, move, now)
         elif action == "cancel" and task.status == "reported":
@@ -246,6 +240,8 @@ class TaskService:
         after = await self._commit_move(uow, ticket, task, principal, move, now)
         if action == "report":
             await self._request_approval(uow, ticket, after, principal, now)
+        if action in ("assign", "claim"):
+            await self._take_on(uow, ticket, after, principal, now)
         if action == "assign":
             await _notify_handlers(uow, after, principal, now, NotificationKind.ASSIGNMENT)
         return after
@@ -256,18 +252,9 @@ class TaskService:
         after = apply(TaskContext(task, now, ticket.assignee), principal, move)
         after = replace(after, next_reminder_at=next_reminder(after, self._policy.reminders))
         await uow.tasks.update(after)
-        await _record(
-            uow,
-            after,
-            ticket,
-            principal,
-            now,
-            move.transition.action,
-            from_status=task.status,
-            to_status=after.status,
-            remark=move.payload.remark,
-            payload=move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True),
-        )
+        fields_sent = move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True)
+        change = Change("action", move.transition.action, task.status, after.status, move.payload.remark, fields_sent)
+        await _record(uow, after, ticket, principal, now, change)
         if after.status == "approved":
             await self._maybe_resolve(uow, ticket, now)
         return after
@@ -283,34 +270,50 @@ class TaskService:
             owner=task.assignee,
             facts={
                 "ticket": ticket.number,
-                "reported_hours": (task.reported_centihours or 0) / 100,
-                "completed_at": task.completed_at.isoformat() if task.completed_at else None,
-                "due_at": task.due_at.isoformat(),
+                "reported_hours": hours_text(task.reported_centihours or 0),
+                "completed_at": rfc3339(task.completed_at) if task.completed_at else None,
+                "due_at": rfc3339(task.due_at),
             },
         )
         approval = await self._approvals.request(uow, request, now)
         if approval.status is Status.APPROVED:  # no level applies: the hours stand as reported
-            move = TASK.decide(TaskContext(task, now, ticket.assignee), SYSTEM, "approve", {})
+            move = decide(TaskContext(task, now, ticket.assignee), SYSTEM, "approve", {})
             await self._commit_move(uow, ticket, task, SYSTEM, move, now)
 
+    async def _take_on(self, uow: UnitOfWork, ticket: Ticket, task: Task, principal: Principal, now: datetime) -> None:
+        """Seed 000: a new complaint given out as a task is 已分配 (assigned), to the task's handler unless it has an
+        assignee; a manager's own move when a manager gave the task out."""
+        assignee = ticket.assignee or task.assignee
+        if ticket.status != "new" or assignee is None:
+            return
+        mover = principal if principal.is_manager else SYSTEM
+        await self._tickets.act_in(uow, ticket, mover, "assign", {"assignee": assignee}, now)
+
     async def _maybe_resolve(self, uow: UnitOfWork, ticket: Ticket, now: datetime) -> None:
-        """When the last task is approved, resolve the ticket (for the configured types) with the tasks' results."""
-        if ticket.type not in self._policy.auto_resolve_types or ticket.status != "in_progress":
+        """When the last task is approved, the ticket (of the configured types) resolves itself, its work started
+        first if it was only assigned. The customer reads a standard text in their language; what the tasks
+        reported stays in the resolution's internal note."""
+        if ticket.type not in self._policy.auto_resolve_types:
             return
-        if await uow.tasks.unfinished_of_ticket(ticket.id):
+        [ctx] = await self._tickets.contexts_in(uow, [ticket], SYSTEM, now)
+        if tasks_finished(ctx, SYSTEM, None) is not None:
             return
+        steps = {a.action for a in TICKET.available(ctx, SYSTEM)}
+        if "resolve" not in steps:
+            if "start" not in steps:
+                return  # e.g. waiting on the customer: the assignee resolves it when the answer comes
+            ticket = await self._tickets.act_in(uow, ticket, SYSTEM, "start", {}, now)
         done = await uow.tasks.list(TaskFilter(ticket_id=ticket.id, statuses=("approved",)), PageRequest(limit=100))
-        results = "；".join(f"{t.number} {t.title}: {t.result}" for t in reversed(done.items) if t.result)
-        body = {"solution": results[:5000] or "任务已全部完成", "remark": "所有任务已审批，工单自动解决"}
+        results = "\n".join(f"{t.number} {t.title}: {t.result}" for t in reversed(done.items) if t.result)
+        body = {"solution": RESOLVED_BY_TASKS.zh, "internal_note": results[:10_000] or None}
         await self._tickets.act_in(uow, ticket, SYSTEM, "resolve", body, now)
 
     async def cancel_with_ticket(self, uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime) -> None:
         """A closed or cancelled ticket takes its unfinished tasks (and their hours approvals) with it."""
         reason = f"ticket {ticket.number} {ticket.status}"
         for ref in await uow.tasks.unfinished_of_ticket(ticket.id):
-            task = await uow.tasks.get(ref.id, for_update=True)
-            assert task is not None
-            move = TASK.decide(TaskContext(task, now, ticket.assignee), SYSTEM, "cancel", {"reason": reason})
+            task = present(await uow.tasks.get(ref.id, for_update=True), "an unfinished task")
+            move = decide(TaskContext(task, now, ticket.assignee), SYSTEM, "cancel", {"reason": reason})
             if task.status == "reported":
                 await self._approvals.cancel_pending(uow, task.id, now)
             await self._commit_move(uow, ticket, task, principal, move, now)
@@ -354,6 +357,26 @@ class TaskService:
             return await uow.tasks.work_hours(start, end, assignee, page)
 
 
+async def _contexts(
+    uow: UnitOfWork, tasks: Sequence[Task], principal: Principal, now: datetime, approvals: Mapping[UUID, Approval]
+) -> list[TaskContext]:
+    """What the guards see for each task, loaded the same way for a single read, a page and an action: one query per
+    page for the tickets' assignees and for the open subtasks, and the caller's agent record once when some task
+    could be claimed. `approvals`: the pending hours approvals already loaded (their open slots decide now)."""
+    assignees = await uow.tickets.assignees({t.ticket_id for t in tasks})
+    subtasks = await uow.tasks.open_subtasks_by_parent([t.id for t in tasks if t.is_open])
+    claimable = principal.has_any(CASE_HANDLERS) and any(t.status == "open" and t.assignee is None for t in tasks)
+    caller = await handler_of(uow, principal.subject) if claimable else Handler()
+    contexts = []
+    for task in tasks:
+        approval = approvals.get(task.id)
+        approvers = frozenset(approval.pending_approvers()) if approval else None
+        contexts.append(
+            TaskContext(task, now, assignees.get(task.ticket_id), subtasks.get(task.id, ()), approvers, caller)
+        )
+    return contexts
+
+
 def _subject(task: Task) -> Subject:
     return Subject("task", task.id, task.number)
 
@@ -373,8 +396,7 @@ async def _visible(
     task = await uow.tasks.get(ref, for_update=for_update)
     if task is None or not principal.can_see_business_line(task.business_line):
         raise task_not_found(ref)
-    ticket = await uow.tickets.get(task.ticket_id)
-    assert ticket is not None
+    ticket = present(await uow.tickets.get(task.ticket_id), "the task's ticket")
     return task, ticket
 
 
@@ -400,50 +422,24 @@ async def _notify_handlers(uow: UnitOfWork, task: Task, actor: Principal, now: d
         title={"zh-CN": f"{zh}：{task.number} {task.title}", "en": f"{en}: {task.number} {task.title}"},
         now=now,
         actor=actor.subject,
-        data={"due_at": task.due_at.isoformat(), "ticket_id": str(task.ticket_id)},
+        data={"due_at": rfc3339(task.due_at), "ticket_id": str(task.ticket_id)},
         dedupe_key=dedupe,
     )
 
 
 async def _record(
-    uow: UnitOfWork,
-    task: Task,
-    ticket: Ticket,
-    principal: Principal,
-    now: datetime,
-    action: str,
-    *,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    remark: str | None = None,
-    payload: dict[str, Any] | None = None,
+    uow: UnitOfWork, task: Task, ticket: Ticket, principal: Principal, now: datetime, change: Change
 ) -> None:
-    """The task's own timeline entry and outbox event, and a line on its ticket's (internal) timeline."""
-    event = {
+    """The task's own (internal) timeline entry and outbox event, and a line on its ticket's internal timeline."""
+    facts = {
         "task_id": str(task.id),
         "number": task.number,
         "ticket_id": str(ticket.id),
         "ticket_number": ticket.number,
         "status": task.status,
-        "from_status": from_status,
         "assignee": task.assignee,
-        "actor": principal.subject,
     }
-    await record(
-        uow,
-        aggregate="task",
-        subject_id=task.id,
-        actor=principal.subject,
-        now=now,
-        kind="created" if action == "create" else "action",
-        action=action,
-        event=event,
-        from_status=from_status,
-        to_status=to_status,
-        remark=remark,
-        payload=payload,
-        public=False,
-    )
+    await record_change(uow, "task", task.id, facts, principal.subject, now, replace(change, public=False))
     await uow.timeline.add(
         TimelineEntry(
             new_id(),
@@ -451,13 +447,13 @@ async def _record(
             now,
             principal.subject,
             "task",
-            f"task_{action}",
-            remark=remark,
+            f"task_{change.action}",
+            remark=change.remark,
             payload={
                 "task_id": str(task.id),
                 "number": task.number,
-                "from_status": from_status,
-                "to_status": to_status,
+                "from_status": change.from_status,
+                "to_status": change.to_status,
                 "title": task.title,
                 "assignee": task.assignee,
             },

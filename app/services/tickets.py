@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from app.domain.clock import Clock
-from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from app.domain.clock import Clock, rfc3339
+from app.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.events import TimelineEntry
 from app.domain.ids import new_id
+from app.domain.invariants import present
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
-from app.domain.principal import Principal, Role
+from app.domain.principal import ASSIGNEE_ROLES, Principal
 from app.domain.tickets import (
     Attachment,
     Channel,
@@ -22,6 +23,7 @@ from app.domain.tickets import (
     PoolScope,
     PoolStats,
     Priority,
+    Taker,
     Ticket,
     TicketContext,
     TicketFilter,
@@ -34,12 +36,11 @@ from app.domain.tickets import (
     warranty_status_on,
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from app.services.history import record
+from app.services.history import Change, record_change
 from app.services.ticket_notifications import notify_of_action
 from app.workflows.engine import AvailableAction
-from app.workflows.ticket import TICKET, apply
+from app.workflows.ticket import TICKET, apply, decide
 
-ASSIGNABLE_ROLES = frozenset({Role.AGENT, Role.MANAGER})
 EDITABLE = frozenset(
     {"title", "description", "priority", "category", "tags", "expected_by", "region", "contact", "group_key"}
 )
@@ -47,7 +48,8 @@ EDITABLE = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class TicketDraft:
-    """What intake sends; `customer_no` may be omitted by a customer (it is theirs)."""
+    """What intake sends, named as the ticket's own fields; `customer_no` may be omitted by a customer (it is
+    theirs)."""
 
     channel: Channel
     type: TicketType
@@ -95,11 +97,24 @@ class TicketService:
     def when_finished(self, hook: OnFinished) -> None:
         self._on_finished.append(hook)
 
-    def _view(
-        self, ticket: Ticket, principal: Principal, now: datetime | None = None, unfinished: tuple[str, ...] = ()
-    ) -> TicketView:
-        ctx = TicketContext(ticket, now or self._clock.now(), self._policy, unfinished)
-        return TicketView(ticket, TICKET.available(ctx, principal))
+    async def _views(
+        self, uow: UnitOfWork, tickets: Sequence[Ticket], principal: Principal, now: datetime
+    ) -> list[TicketView]:
+        contexts = await self.contexts_in(uow, tickets, principal, now)
+        return [TicketView(ctx.ticket, TICKET.available(ctx, principal)) for ctx in contexts]
+
+    async def _view(self, uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime) -> TicketView:
+        return (await self._views(uow, [ticket], principal, now))[0]
+
+    async def contexts_in(
+        self, uow: UnitOfWork, tickets: Sequence[Ticket], principal: Principal, now: datetime
+    ) -> list[TicketContext]:
+        """What the guards see for each ticket, loaded the same way for a single read, a page and an action: one
+        query per page for the tasks, and the caller's own agent record once when some ticket could be claimed."""
+        unfinished = await uow.tasks.unfinished_by_ticket([t.id for t in tickets if t.is_open])
+        claimable = principal.has_any(ASSIGNEE_ROLES) and any(t.status == "new" for t in tickets)
+        taker = await _taker(uow, principal.subject) if claimable else Taker()
+        return [TicketContext(t, now, self._policy, unfinished.get(t.id, ()), taker) for t in tickets]
 
     async def create(self, principal: Principal, draft: TicketDraft) -> TicketView:
         now = self._clock.now()
@@ -107,44 +122,31 @@ class TicketService:
         async with self._uow.write() as uow:
             business_line, warranty_until, purchase_date = await _check_intake(uow, customer_no, draft, now)
             ticket = Ticket(
-                id=new_id(),
-                number=ticket_number(now.year, await uow.tickets.next_sequence()),
-                customer_no=customer_no,
-                channel=draft.channel,
-                type=draft.type,
-                priority=draft.priority,
-                title=draft.title,
-                description=draft.description,
-                status=TICKET.initial,
-                created_by=principal.subject,
-                created_at=now,
-                updated_at=now,
-                category=draft.category,
-                tags=draft.tags,
-                order_no=draft.order_no,
-                sku=draft.sku,
-                serial_no=draft.serial_no,
-                purchase_date=purchase_date,
-                warranty_status=warranty_status_on(warranty_until, now.date()),
-                warranty_until=warranty_until,
-                fault_description=draft.fault_description,
-                expected_by=draft.expected_by,
-                contact=draft.contact,
-                region=draft.region,
-                business_line=business_line,
-                attachments=draft.attachments,
-                group_key=draft.group_key,
+                **{f.name: getattr(draft, f.name) for f in fields(draft)}
+                | {
+                    "id": new_id(),
+                    "number": ticket_number(now.year, await uow.tickets.next_sequence()),
+                    "customer_no": customer_no,
+                    "status": TICKET.initial,
+                    "created_by": principal.subject,
+                    "created_at": now,
+                    "updated_at": now,
+                    "purchase_date": purchase_date,
+                    "warranty_status": warranty_status_on(warranty_until, now.date()),
+                    "warranty_until": warranty_until,
+                    "business_line": business_line,
+                }
             )
             await uow.tickets.add(ticket)
-            await _record(uow, ticket, principal, now, kind="created", action="create", to_status=ticket.status)
+            await _record(uow, ticket, principal, now, Change("created", "create", to_status=ticket.status))
+            view = await self._view(uow, ticket, principal, now)
             await uow.commit()
-        return self._view(ticket, principal, now)
+        return view
 
     async def get(self, principal: Principal, ref: UUID | str) -> TicketView:
         async with self._uow.read() as uow:
             ticket = await _visible(uow, principal, ref)
-            unfinished = await _unfinished_tasks(uow, ticket)
-        return self._view(ticket, principal, unfinished=unfinished)
+            return await self._view(uow, ticket, principal, self._clock.now())
 
     async def list(
         self, principal: Principal, where: TicketFilter, sort: TicketSort, page: PageRequest
@@ -155,8 +157,7 @@ class TicketService:
             where = replace(where, customer_no=principal.customer_no)
         async with self._uow.read() as uow:
             found = await uow.tickets.list(where, sort, page)
-        now = self._clock.now()
-        return Page([self._view(t, principal, now) for t in found.items], found.next_key)
+            return Page(await self._views(uow, found.items, principal, self._clock.now()), found.next_key)
 
     async def update(
         self, principal: Principal, ref: UUID | str, changes: dict[str, Any], precondition: Precondition
@@ -174,16 +175,17 @@ class TicketService:
             if changes.get("group_key") is not None:
                 await _check_group(uow, changes["group_key"], "/group_key")
             diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(ticket, k) != v}
-            if not diff:
-                return self._view(ticket, principal)
             now = self._clock.now()
+            if not diff:
+                return await self._view(uow, ticket, principal, now)
             before = ticket
             ticket = replace(ticket, **diff, version=ticket.version + 1, updated_at=now)
             payload = {k: {"from": _plain(getattr(before, k)), "to": _plain(v)} for k, v in diff.items()}
             await uow.tickets.update(ticket)
-            await _record(uow, ticket, principal, now, kind="updated", action="update", payload=payload, public=False)
+            await _record(uow, ticket, principal, now, Change("updated", "update", payload=payload, public=False))
+            view = await self._view(uow, ticket, principal, now)
             await uow.commit()
-        return self._view(ticket, principal, now)
+        return view
 
     async def act(
         self, principal: Principal, ref: UUID | str, action: str, body: dict[str, Any], precondition: Precondition
@@ -193,42 +195,28 @@ class TicketService:
             precondition.check(ticket.version)
             now = self._clock.now()
             after = await self.act_in(uow, ticket, principal, action, body, now)
-            unfinished = await _unfinished_tasks(uow, after) if after.status == "in_progress" else ()
+            view = await self._view(uow, after, principal, now)
             await uow.commit()
-        return self._view(after, principal, now, unfinished)
+        return view
 
     async def act_in(
         self, uow: UnitOfWork, ticket: Ticket, principal: Principal, action: str, body: dict[str, Any], now: datetime
     ) -> Ticket:
-        """One action on a ticket already locked in `uow` (tasks resolve their ticket this way too)."""
-        unfinished = await _unfinished_tasks(uow, ticket) if action == "resolve" else ()
-        if unfinished:
-            raise Conflict(
-                f"Ticket {ticket.number} has tasks not yet approved or cancelled: {', '.join(unfinished)}",
-                code="tasks_unfinished",
-                extra={"current_state": ticket.status, "unfinished_tasks": list(unfinished)},
-            )
-        ctx = TicketContext(ticket, now, self._policy)
-        move = TICKET.decide(ctx, principal, action, body)
+        """One action on a ticket already locked in `uow` (tasks assign and resolve their ticket this way too)."""
+        [ctx] = await self.contexts_in(uow, [ticket], principal, now)
+        move = decide(ctx, principal, action, body)
         after = apply(ctx, principal, move)
-        if after.assignee is not None and after.assignee != ticket.assignee:
-            await _check_assignee(uow, after.assignee, "/assignee" if action != "claim" else None)
+        named = getattr(move.payload, "assignee", None)
+        if named is not None and named != ticket.assignee:
+            await _check_assignee(uow, named, "/assignee")
         if after.group_key != ticket.group_key and after.group_key is not None:
             await _check_group(uow, after.group_key, "/group")
         await uow.tickets.update(after)
-        await _record(
-            uow,
-            after,
-            principal,
-            now,
-            kind="action",
-            action=action,
-            from_status=ticket.status,
-            to_status=after.status,
-            remark=move.payload.remark,
-            public=move.transition.public,
-            payload=move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True),
+        fields_sent = move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True)
+        change = Change(
+            "action", action, ticket.status, after.status, move.payload.remark, fields_sent, move.transition.public
         )
+        await _record(uow, after, principal, now, change)
         await notify_of_action(uow, ticket, after, action, principal, now)
         if ticket.is_open and not after.is_open:
             for hook in self._on_finished:
@@ -249,17 +237,8 @@ class TicketService:
             ticket = await _visible(uow, principal, ref)
             now = self._clock.now()
             payload = {"attachments": [_plain(a) for a in attachments]} if attachments else {}
-            entry = await _record(
-                uow,
-                ticket,
-                principal,
-                now,
-                kind="comment",
-                action="comment",
-                remark=body,
-                payload=payload,
-                public=public,
-            )
+            change = Change("comment", "comment", remark=body, payload=payload, public=public)
+            entry = await _record(uow, ticket, principal, now, change)
             await uow.commit()
         return entry
 
@@ -274,18 +253,14 @@ class TicketService:
             scope = await _pool_scope(uow, principal)
             found = await uow.tickets.pool(scope, page)
             stats = await uow.tickets.pool_stats(scope)
-        now = self._clock.now()
-        return Page([self._view(t, principal, now) for t in found.items], found.next_key), stats
+            views = await self._views(uow, found.items, principal, self._clock.now())
+        return Page(views, found.next_key), stats
 
     async def mine(self, principal: Principal, page: PageRequest) -> Page[TicketView]:
         where = TicketFilter(
             assignee=principal.subject, statuses=("assigned", "in_progress", "waiting_on_customer", "pending_follow_up")
         )
         return await self.list(principal, where, TicketSort.UPDATED, page)
-
-
-async def _unfinished_tasks(uow: UnitOfWork, ticket: Ticket) -> tuple[str, ...]:
-    return tuple(ref.number for ref in await uow.tasks.unfinished_of_ticket(ticket.id))
 
 
 def _intake_customer(principal: Principal, draft: TicketDraft) -> str:
@@ -296,8 +271,7 @@ def _intake_customer(principal: Principal, draft: TicketDraft) -> str:
                 code="validation_failed",
                 errors=[FieldError("/customer_no", "not your customer number")],
             )
-        assert principal.customer_no is not None
-        return principal.customer_no
+        return present(principal.customer_no, "a customer's customer number")
     if draft.customer_no is None:
         raise InvalidInput(
             "Say whose ticket this is",
@@ -342,23 +316,35 @@ async def _check_intake(
     return business_line, warranty_until, purchase_date
 
 
-async def _check_assignee(uow: UnitOfWork, user_id: str, pointer: str | None) -> None:
-    """An assignee is a registered, active agent with room for one more open ticket."""
+async def _taker(uow: UnitOfWork, user_id: str) -> Taker:
+    """Whether `user_id` can take one more ticket on: a registered, active agent below their open-ticket limit."""
     agent = await uow.agents.get(user_id)
-    if agent is None or not agent.data.active or not agent.data.roles & ASSIGNABLE_ROLES:
-        reason = (
-            "not a registered agent"
-            if agent is None
-            else ("inactive" if not agent.data.active else "lacks the agent role")
-        )
-        if pointer is None:
-            raise Forbidden(f"You cannot take tickets: {reason}", code="not_an_active_agent")
-        raise InvalidInput(
-            f"'{user_id}' cannot take tickets: {reason}", code="invalid_assignee", errors=[FieldError(pointer, reason)]
-        )
+    if agent is None:
+        return Taker(problem="not a registered agent")
+    if not agent.data.active:
+        return Taker(problem="inactive")
+    if not agent.data.roles & ASSIGNEE_ROLES:
+        return Taker(problem="lacks the agent role")
     limit = agent.data.max_open_tickets
     if limit is not None and await uow.tickets.open_count(user_id) >= limit:
-        raise Conflict(f"'{user_id}' already has {limit} open tickets, the most allowed", code="agent_at_capacity")
+        return Taker(full_at=limit)
+    return Taker()
+
+
+async def _check_assignee(uow: UnitOfWork, user_id: str, pointer: str) -> None:
+    """The agent a caller names (assign, transfer) must be able to take the ticket on: the claim guard's rule for
+    someone else, known only once the body names them."""
+    taker = await _taker(uow, user_id)
+    if taker.problem is not None:
+        raise InvalidInput(
+            f"'{user_id}' cannot take tickets: {taker.problem}",
+            code="invalid_assignee",
+            errors=[FieldError(pointer, taker.problem)],
+        )
+    if taker.full_at is not None:
+        raise Conflict(
+            f"'{user_id}' already has {taker.full_at} open tickets, the most allowed", code="agent_at_capacity"
+        )
 
 
 async def _check_group(uow: UnitOfWork, key: str, pointer: str) -> None:
@@ -390,46 +376,18 @@ async def _pool_scope(uow: UnitOfWork, principal: Principal) -> PoolScope:
 
 
 async def _record(
-    uow: UnitOfWork,
-    ticket: Ticket,
-    principal: Principal,
-    now: datetime,
-    *,
-    kind: str,
-    action: str,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    remark: str | None = None,
-    payload: dict[str, Any] | None = None,
-    public: bool = True,
+    uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime, change: Change
 ) -> TimelineEntry:
     """The timeline entry and the outbox event of one change to a ticket."""
-    event = {
+    facts = {
         "ticket_id": str(ticket.id),
         "number": ticket.number,
         "customer_no": ticket.customer_no,
         "status": ticket.status,
-        "from_status": from_status,
-        "actor": principal.subject,
         "assignee": ticket.assignee,
         "priority": ticket.priority.value,
-        "public": public,
     }
-    return await record(
-        uow,
-        aggregate="ticket",
-        subject_id=ticket.id,
-        actor=principal.subject,
-        now=now,
-        kind=kind,
-        action=action,
-        event=event,
-        from_status=from_status,
-        to_status=to_status,
-        remark=remark,
-        payload=payload,
-        public=public,
-    )
+    return await record_change(uow, "ticket", ticket.id, facts, principal.subject, now, change)
 
 
 def _plain(value: Any) -> Any:
@@ -438,6 +396,8 @@ def _plain(value: Any) -> Any:
         return {k: _plain(getattr(value, k)) for k in value.__dataclass_fields__}
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
-    if isinstance(value, date | datetime):
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, date):
         return value.isoformat()
     return value.value if hasattr(value, "value") else value

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, StrictInt
 
 from app.domain.text import single_line
 from app.domain.tickets import Attachment
@@ -17,7 +17,7 @@ class AttachmentIn(StrictInput):
 
     name: Annotated[str, AfterValidator(single_line)] = Field(min_length=1, max_length=255)
     content_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=127)
-    size: int = Field(ge=0, le=10 * 1024**3)
+    size: StrictInt = Field(ge=0, le=10 * 1024**3)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     url: str = Field(pattern=r"^https?://\S+$", max_length=2048)
 

@@ -3,39 +3,75 @@ when the hours are returned; cancellable until archived."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BeforeValidator, Field, WithJsonSchema
 
 from app.domain.approvals import not_deciding_now
-from app.domain.principal import Principal, Role
+from app.domain.errors import Conflict, DomainError, Forbidden
+from app.domain.invariants import of_type
+from app.domain.principal import CASE_HANDLERS, STAFF_ROLES, Principal
 from app.domain.tasks import Task, outcome_of
 from app.workflows.attachments import AttachmentIn
-from app.workflows.engine import Label, Move, Payload, State, Transition, Workflow
+from app.workflows.engine import Guard, Label, Move, Payload, State, Transition, Workflow
+from app.workflows.ticket import Refusal, decide_naming
 from app.workflows.ticket_payloads import USER_ID
 
-STAFF = frozenset({Role.AGENT, Role.REVIEWER, Role.MANAGER, Role.ADMIN})
-WORKERS = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
-Hours = Decimal
+HOURS_PATTERN = r"^\d{1,4}(\.\d{1,2})?$"
+POSITIVE_HOURS_PATTERN = r"^(?!0*(\.0*)?$)\d{1,4}(\.\d{1,2})?$"
+
+
+def _hours_text(pattern: str, words: str) -> Callable[[object], object]:
+    def check(value: object) -> object:
+        if isinstance(value, Decimal):  # already parsed (a decision passed on by the approvals endpoint)
+            return value
+        if not isinstance(value, str) or not re.fullmatch(pattern, value):
+            raise ValueError(f'{words} as a decimal string with at most two decimals, e.g. "7.50"')
+        return value
+
+    return check
+
+
+def _hours_schema(pattern: str) -> WithJsonSchema:
+    return WithJsonSchema({"type": "string", "format": "decimal", "pattern": pattern, "examples": ["7.50"]})
+
+
+Hours = Annotated[Decimal, BeforeValidator(_hours_text(HOURS_PATTERN, "hours")), _hours_schema(HOURS_PATTERN)]
+"""工时 in a request: a decimal string exact to 0.01 h ("7.50"), the same text every answer uses; never a JSON
+number, which cannot say 0.1 h exactly. The pattern is the whole rule (at most 9999.99)."""
+PositiveHours = Annotated[
+    Decimal,
+    BeforeValidator(_hours_text(POSITIVE_HOURS_PATTERN, "more than zero hours")),
+    _hours_schema(POSITIVE_HOURS_PATTERN),
+]
+"""Hours that must be more than zero (worked, estimated)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Handler:
+    """The caller's own agent record, as far as taking tasks goes."""
+
+    problem: str | None = None  # why the caller cannot take tasks at all (unregistered, inactive, not an agent)
+    groups: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
 class TaskContext:
     """What guards see: the task, the time, the ticket's assignee (who coordinates its tasks), the numbers of open
-    subtasks, and who may decide the pending hours approval now (None when not loaded: roles decide alone)."""
+    subtasks, who may decide the pending hours approval now (None: no approval is pending, roles decide alone) and
+    the caller's agent record. Services load it the same way for a single read, a list page and an action."""
 
     task: Task
     now: datetime
     ticket_assignee: str | None = None
     open_subtasks: tuple[str, ...] = ()
     approvers_now: frozenset[str] | None = None
-
-
-def hours_field(description: str) -> object:
-    return Field(gt=0, le=9999, max_digits=6, decimal_places=2, description=description)
+    caller: Handler = Handler()
 
 
 class AssignPayload(Payload):
@@ -45,14 +81,12 @@ class AssignPayload(Payload):
 class ReportPayload(Payload):
     result: str = Field(min_length=1, max_length=10_000, description="处理结果: what was done.")
     completed_at: AwareDatetime = Field(description="实际完成时间: when the work was actually finished.")
-    hours_worked: Hours = hours_field("工时: hours worked, up to two decimals.")  # type: ignore[assignment]
+    hours_worked: PositiveHours = Field(description="工时: hours worked, up to two decimals.")
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
 
 
 class ApprovePayload(Payload):
-    approved_hours: Hours | None = Field(  # type: ignore[call-overload]
-        None, ge=0, le=9999, max_digits=6, decimal_places=2, description="批准工时; defaults to the reported hours."
-    )
+    approved_hours: Hours | None = Field(None, description="批准工时; defaults to the reported hours.")
     comment: str | None = Field(None, max_length=2000)
 
 
@@ -88,6 +122,16 @@ def has_no_handler(ctx: TaskContext, _principal: Principal, _payload: object) ->
     return None if ctx.task.assignee is None else f"the task is already {ctx.task.assignee}'s"
 
 
+def may_take(ctx: TaskContext, principal: Principal, _payload: object) -> str | None:
+    """领取: an active registered agent; a group's task only by its members (or a manager)."""
+    if ctx.caller.problem is not None:
+        return f"you cannot take tasks: {ctx.caller.problem}"
+    group = ctx.task.group_key
+    if group is not None and not principal.is_manager and group not in ctx.caller.groups:
+        return f"only members of group '{group}' claim its tasks"
+    return None
+
+
 def subtasks_done(ctx: TaskContext, _principal: Principal, _payload: object) -> str | None:
     if not ctx.open_subtasks:
         return None
@@ -119,13 +163,18 @@ TASK = Workflow[TaskContext](
     ],
     transitions=[
         Transition(
-            "claim", ("open",), "open", WORKERS, guards=(has_no_handler,), description="领取: take a group's task."
+            "claim",
+            ("open",),
+            "open",
+            CASE_HANDLERS,
+            guards=(has_no_handler, may_take),
+            description="领取: take a group's task.",
         ),
         Transition(
             "assign",
             ("open", "in_progress"),
             None,
-            WORKERS,
+            CASE_HANDLERS,
             AssignPayload,
             (coordinates,),
             description="派单: give the task to a handler.",
@@ -134,7 +183,7 @@ TASK = Workflow[TaskContext](
             "start",
             ("open",),
             "in_progress",
-            WORKERS,
+            CASE_HANDLERS,
             guards=(has_handler, is_handler_or_manager),
             description="Start the work.",
         ),
@@ -142,7 +191,7 @@ TASK = Workflow[TaskContext](
             "report",
             ("in_progress",),
             "reported",
-            WORKERS,
+            CASE_HANDLERS,
             ReportPayload,
             (is_handler, subtasks_done),
             description="填报: the result, the actual completion time and the hours worked; asks for approval.",
@@ -151,7 +200,7 @@ TASK = Workflow[TaskContext](
             "approve",
             ("reported",),
             "approved",
-            STAFF,
+            STAFF_ROLES,
             ApprovePayload,
             (decides_now,),
             description="审批通过: approve the hours (the approved figure may differ); archives the task.",
@@ -160,7 +209,7 @@ TASK = Workflow[TaskContext](
             "return",
             ("reported",),
             "in_progress",
-            STAFF,
+            STAFF_ROLES,
             ReasonPayload,
             (decides_now,),
             description="退回: send the report back to the handler with a reason.",
@@ -169,7 +218,7 @@ TASK = Workflow[TaskContext](
             "cancel",
             ("open", "in_progress", "reported"),
             "cancelled",
-            WORKERS,
+            CASE_HANDLERS,
             ReasonPayload,
             (coordinates,),
             description="Cancel with a reason.",
@@ -182,13 +231,18 @@ def to_centihours(hours: Decimal) -> int:
     return int(hours * 100)
 
 
+def hours_text(centihours: int) -> str:
+    """Hundredths of an hour as answers show them: "7.50"."""
+    return f"{centihours // 100}.{centihours % 100:02d}"
+
+
 def _claim(_ctx: TaskContext, principal: Principal, _payload: Payload) -> dict[str, object]:
     return {"assignee": principal.subject}
 
 
 def _assign(_ctx: TaskContext, _principal: Principal, payload: Payload) -> dict[str, object]:
-    assert isinstance(payload, AssignPayload)
-    return {"assignee": payload.assignee}
+    sent = of_type(payload, AssignPayload)
+    return {"assignee": sent.assignee}
 
 
 def _start(ctx: TaskContext, _principal: Principal, _payload: Payload) -> dict[str, object]:
@@ -196,24 +250,24 @@ def _start(ctx: TaskContext, _principal: Principal, _payload: Payload) -> dict[s
 
 
 def _report(ctx: TaskContext, _principal: Principal, payload: Payload) -> dict[str, object]:
-    assert isinstance(payload, ReportPayload)
+    sent = of_type(payload, ReportPayload)
     return {
-        "result": payload.result,
-        "completed_at": payload.completed_at,
-        "reported_centihours": to_centihours(payload.hours_worked),
+        "result": sent.result,
+        "completed_at": sent.completed_at,
+        "reported_centihours": to_centihours(sent.hours_worked),
         "reported_at": ctx.now,
-        "attachments": tuple(a.to_domain() for a in payload.attachments),
+        "attachments": tuple(a.to_domain() for a in sent.attachments),
     }
 
 
 def _approve(ctx: TaskContext, principal: Principal, payload: Payload) -> dict[str, object]:
-    assert isinstance(payload, ApprovePayload)
-    hours = payload.approved_hours
+    sent = of_type(payload, ApprovePayload)
+    hours = sent.approved_hours
     task = replace(
         ctx.task,
         approved_centihours=ctx.task.reported_centihours if hours is None else to_centihours(hours),
         approved_by=principal.subject,
-        approval_comment=payload.comment,
+        approval_comment=sent.comment,
         archived_at=ctx.now,
     )
     return {
@@ -230,8 +284,8 @@ def _return(ctx: TaskContext, _principal: Principal, _payload: Payload) -> dict[
 
 
 def _cancel(_ctx: TaskContext, _principal: Principal, payload: Payload) -> dict[str, object]:
-    assert isinstance(payload, ReasonPayload)
-    return {"cancel_reason": payload.reason}
+    sent = of_type(payload, ReasonPayload)
+    return {"cancel_reason": sent.reason}
 
 
 EFFECTS: dict[str, Callable[[TaskContext, Principal, Payload], dict[str, object]]] = {
@@ -249,3 +303,18 @@ def apply(ctx: TaskContext, principal: Principal, move: Move) -> Task:
     """The task after `move`: new state, the action's own changes, next version."""
     changes = EFFECTS[move.transition.action](ctx, principal, move.payload)
     return replace(ctx.task, **changes, status=move.dest, version=ctx.task.version + 1, updated_at=ctx.now)
+
+
+def _cannot_take(ctx: TaskContext, _refused: Conflict) -> DomainError:
+    if ctx.caller.problem is not None:
+        return Forbidden(f"You cannot take tasks: {ctx.caller.problem}", code="not_an_active_agent")
+    return Forbidden(f"Only members of group '{ctx.task.group_key}' claim its tasks", code="not_a_member")
+
+
+NAMED_REFUSALS: dict[Guard, Refusal] = {may_take: _cannot_take}
+"""Guards whose refusal answers its own error code (who may take the task)."""
+
+
+def decide(ctx: TaskContext, principal: Principal, action: str, body: Mapping[str, Any]) -> Move:
+    """The move `action` makes, or the error that forbids it (named, for NAMED_REFUSALS)."""
+    return decide_naming(TASK, NAMED_REFUSALS, ctx, principal, action, body)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import timedelta
+from typing import Any
 
-from app.domain.principal import MANAGERS, Principal, Role
+from app.domain.errors import Conflict, DomainError, Forbidden, RateLimited
+from app.domain.invariants import of_type
+from app.domain.principal import ASSIGNEE_ROLES, CASE_HANDLERS, MANAGERS, ON_BEHALF_OF_CUSTOMER, Principal
 from app.domain.tickets import (
     Resolution,
     SparePart,
@@ -13,13 +18,16 @@ from app.domain.tickets import (
     TicketContext,
     acts_as_assignee_or_manager,
     below_max_escalation,
+    can_take_more,
     has_assignee,
     has_no_assignee,
+    not_just_urged,
     tasks_finished,
+    urge_wait,
     within_reopen_window,
 )
 from app.domain.urging import urge
-from app.workflows.engine import Label, Move, Payload, State, Transition, Workflow
+from app.workflows.engine import Guard, Label, Move, Payload, State, Transition, Workflow
 from app.workflows.ticket_payloads import (
     AssignPayload,
     ClosePayload,
@@ -53,8 +61,6 @@ def _to_pool(_ctx: TicketContext, _principal: Principal, payload: object) -> str
     return None if payload is None or getattr(payload, "assignee", None) is None else "an assignee was named"
 
 
-AGENTS = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
-ON_BEHALF = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})  # agents and chatbots acting for a customer
 WORKING = ("assigned", "in_progress", "waiting_on_customer")
 OPEN = ("new", *WORKING, "pending_follow_up")
 
@@ -122,7 +128,8 @@ TICKET = Workflow[TicketContext](
             "claim",
             ("new",),
             "assigned",
-            frozenset({Role.AGENT, Role.MANAGER}),
+            ASSIGNEE_ROLES,
+            guards=(can_take_more,),
             description="领取: take an unassigned ticket from the claim pool.",
         ),
         Transition(
@@ -138,7 +145,7 @@ TICKET = Workflow[TicketContext](
             "transfer",
             WORKING,
             "assigned",
-            AGENTS,
+            CASE_HANDLERS,
             TransferPayload,
             (acts_as_assignee_or_manager, _to_agent),
             public=False,
@@ -148,7 +155,7 @@ TICKET = Workflow[TicketContext](
             "transfer",
             WORKING,
             "new",
-            AGENTS,
+            CASE_HANDLERS,
             TransferPayload,
             (acts_as_assignee_or_manager, _to_pool),
             public=False,
@@ -158,7 +165,7 @@ TICKET = Workflow[TicketContext](
             "start",
             ("assigned",),
             "in_progress",
-            AGENTS,
+            CASE_HANDLERS,
             guards=(acts_as_assignee_or_manager,),
             description="Start working on the ticket.",
         ),
@@ -166,7 +173,7 @@ TICKET = Workflow[TicketContext](
             "request_info",
             ("in_progress",),
             "waiting_on_customer",
-            AGENTS,
+            CASE_HANDLERS,
             RequestInfoPayload,
             (acts_as_assignee_or_manager,),
             description="Ask the customer for information.",
@@ -175,7 +182,7 @@ TICKET = Workflow[TicketContext](
             "customer_reply",
             ("waiting_on_customer",),
             "in_progress",
-            ON_BEHALF,
+            ON_BEHALF_OF_CUSTOMER,
             CustomerReplyPayload,
             customer=True,
             description="The customer answers; work resumes.",
@@ -184,7 +191,7 @@ TICKET = Workflow[TicketContext](
             "resolve",
             ("in_progress",),
             "pending_follow_up",
-            AGENTS,
+            CASE_HANDLERS,
             ResolvePayload,
             (acts_as_assignee_or_manager, tasks_finished),
             description="Record the solution, parts and costs (every task approved or cancelled first).",
@@ -193,7 +200,7 @@ TICKET = Workflow[TicketContext](
             "follow_up",
             ("pending_follow_up",),
             "completed",
-            AGENTS,
+            CASE_HANDLERS,
             FollowUpPayload,
             (_settled,),
             description="回访: record the follow-up call; satisfied or unreachable completes.",
@@ -202,7 +209,7 @@ TICKET = Workflow[TicketContext](
             "follow_up",
             ("pending_follow_up",),
             "in_progress",
-            AGENTS,
+            CASE_HANDLERS,
             FollowUpPayload,
             (_unsatisfied,),
             description="回访: the customer is not satisfied; work resumes.",
@@ -211,7 +218,7 @@ TICKET = Workflow[TicketContext](
             "complete",
             ("pending_follow_up",),
             "completed",
-            AGENTS,
+            CASE_HANDLERS,
             customer=True,
             description="Confirm the resolution (the customer may confirm it).",
         ),
@@ -219,7 +226,7 @@ TICKET = Workflow[TicketContext](
             "close",
             (*OPEN, "completed"),
             "closed",
-            AGENTS,
+            CASE_HANDLERS,
             ClosePayload,
             description="Close, e.g. as a duplicate or invalid.",
         ),
@@ -227,7 +234,7 @@ TICKET = Workflow[TicketContext](
             "reopen",
             ("completed", "closed"),
             "assigned",
-            AGENTS,
+            CASE_HANDLERS,
             ReasonPayload,
             (within_reopen_window, has_assignee),
             customer=True,
@@ -237,7 +244,7 @@ TICKET = Workflow[TicketContext](
             "reopen",
             ("completed", "closed"),
             "new",
-            AGENTS,
+            CASE_HANDLERS,
             ReasonPayload,
             (within_reopen_window, has_no_assignee),
             customer=True,
@@ -247,7 +254,7 @@ TICKET = Workflow[TicketContext](
             "cancel",
             ("new", "assigned"),
             "cancelled",
-            ON_BEHALF,
+            ON_BEHALF_OF_CUSTOMER,
             OptionalReasonPayload,
             customer=True,
             description="Cancel before work starts.",
@@ -256,7 +263,7 @@ TICKET = Workflow[TicketContext](
             "escalate",
             OPEN,
             None,
-            AGENTS,
+            CASE_HANDLERS,
             ReasonPayload,
             (below_max_escalation,),
             public=False,
@@ -266,7 +273,8 @@ TICKET = Workflow[TicketContext](
             "urge",
             ("new", *WORKING),
             None,
-            ON_BEHALF,
+            ON_BEHALF_OF_CUSTOMER,
+            guards=(not_just_urged,),
             customer=True,
             description="催单: the customer asks us to hurry.",
         ),
@@ -279,28 +287,37 @@ def _claim(ctx: TicketContext, principal: Principal, _payload: Payload) -> dict[
 
 
 def _assign(_ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
-    assert isinstance(payload, AssignPayload | TransferPayload)
-    changes: dict[str, object] = {"assignee": payload.assignee}
-    if payload.group is not None:
-        changes["group_key"] = payload.group
-    return changes
+    sent = of_type(payload, AssignPayload)
+    return _handover(sent.assignee, sent.group)
+
+
+def _transfer(_ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
+    """To another agent, or (no assignee named) back to a group's claim pool."""
+    sent = of_type(payload, TransferPayload)
+    return _handover(sent.assignee, sent.group)
+
+
+def _handover(assignee: str | None, group: str | None) -> dict[str, object]:
+    return {"assignee": assignee} if group is None else {"assignee": assignee, "group_key": group}
 
 
 def _resolve(ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
-    assert isinstance(payload, ResolvePayload)
-    parts = tuple(SparePart(name=p.name, quantity=p.quantity, sku=p.sku) for p in payload.spare_parts)
-    resolution = Resolution(payload.solution, parts, payload.labour_cost, payload.material_cost, payload.currency)
+    sent = of_type(payload, ResolvePayload)
+    parts = tuple(SparePart(name=p.name, quantity=p.quantity, sku=p.sku) for p in sent.spare_parts)
+    resolution = Resolution(
+        sent.solution, parts, sent.labour_cost, sent.material_cost, sent.currency, sent.internal_note
+    )
     return {"resolution": resolution, "resolved_at": ctx.now}
 
 
 def _follow_up(_ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
-    assert isinstance(payload, FollowUpPayload)
-    return {"follow_up_outcome": payload.outcome}
+    sent = of_type(payload, FollowUpPayload)
+    return {"follow_up_outcome": sent.outcome}
 
 
 def _close(_ctx: TicketContext, _principal: Principal, payload: Payload) -> dict[str, object]:
-    assert isinstance(payload, ClosePayload)
-    return {"close_reason": payload.reason}
+    sent = of_type(payload, ClosePayload)
+    return {"close_reason": sent.reason}
 
 
 def _reopen(_ctx: TicketContext, _principal: Principal, _payload: Payload) -> dict[str, object]:
@@ -320,7 +337,7 @@ def _urge(ctx: TicketContext, _principal: Principal, _payload: Payload) -> dict[
 EFFECTS: dict[str, Callable[[TicketContext, Principal, Payload], dict[str, object]]] = {
     "claim": _claim,
     "assign": _assign,
-    "transfer": _assign,
+    "transfer": _transfer,
     "resolve": _resolve,
     "follow_up": _follow_up,
     "close": _close,
@@ -334,8 +351,85 @@ def apply(ctx: TicketContext, principal: Principal, move: Move) -> Ticket:
     """The ticket after `move`: new state, the action's own changes, when it finished, next version."""
     effect = EFFECTS.get(move.transition.action)
     changes = effect(ctx, principal, move.payload) if effect else {}
-    if move.transition.action == "transfer" and getattr(move.payload, "assignee", None) is None:
-        changes["assignee"] = None
     if TICKET.state(move.dest).final and not TICKET.state(move.source).final:
         changes["finished_at"] = ctx.now  # completed, closed or cancelled: starts the reopen window
     return replace(ctx.ticket, **changes, status=move.dest, version=ctx.ticket.version + 1, updated_at=ctx.now)
+
+
+RESOLVED_BY_TASKS = Label("您的问题已处理完成。", "Your issue has been resolved.")
+"""The solution a customer reads when the ticket resolved itself as its last task was approved; what the tasks
+reported stays in the resolution's internal note."""
+STANDARD_SOLUTIONS = {label.zh: label for label in (RESOLVED_BY_TASKS,)}
+
+
+def solution_text(resolution: Resolution, language: str) -> str:
+    """The solution as the reader sees it: a standard text the service wrote, in the reader's language."""
+    standard = STANDARD_SOLUTIONS.get(resolution.solution)
+    return standard.pick(language) if standard else resolution.solution
+
+
+Refusal = Callable[[Any, Conflict], DomainError]
+"""The error a refused action answers, from the context and the engine's generic conflict."""
+
+
+def _tasks_unfinished(ctx: TicketContext, refused: Conflict) -> DomainError:
+    numbers = ", ".join(ctx.unfinished_tasks)
+    return Conflict(
+        f"Ticket {ctx.ticket.number} has tasks not yet approved or cancelled: {numbers}",
+        code="tasks_unfinished",
+        extra={**refused.extra, "unfinished_tasks": list(ctx.unfinished_tasks)},
+    )
+
+
+def _cannot_take(ctx: TicketContext, refused: Conflict) -> DomainError:
+    if ctx.taker.problem is not None:
+        return Forbidden(f"You cannot take tickets: {ctx.taker.problem}", code="not_an_active_agent")
+    return Conflict(
+        f"You already have {ctx.taker.full_at} open tickets, the most allowed",
+        code="agent_at_capacity",
+        extra=refused.extra,
+    )
+
+
+def _urged_too_soon(ctx: TicketContext, _refused: Conflict) -> DomainError:
+    wait = urge_wait(ctx) or timedelta(seconds=1)
+    return RateLimited(
+        "You have just urged this; we are on it", retry_after_seconds=max(1, math.ceil(wait.total_seconds()))
+    )
+
+
+NAMED_REFUSALS: dict[Guard, Refusal] = {
+    tasks_finished: _tasks_unfinished,
+    can_take_more: _cannot_take,
+    not_just_urged: _urged_too_soon,
+}
+"""Guards whose refusal a caller can act on get their own error (which tasks block, whose capacity, when to urge
+again)."""
+
+
+def decide(ctx: TicketContext, principal: Principal, action: str, body: Mapping[str, Any]) -> Move:
+    """The move `action` makes, or the error that forbids it (named, for NAMED_REFUSALS)."""
+    return decide_naming(TICKET, NAMED_REFUSALS, ctx, principal, action, body)
+
+
+def decide_naming(
+    workflow: Workflow[Any],
+    named: Mapping[Guard, Refusal],
+    ctx: Any,
+    principal: Principal,
+    action: str,
+    body: Mapping[str, Any],
+) -> Move:
+    """`workflow.decide`, except that an action held back only by guards of `named` answers the first one's own
+    error instead of the generic `action_not_allowed` (the buttons hid it all the same)."""
+    try:
+        return workflow.decide(ctx, principal, action, body)
+    except Conflict as refused:
+        state = workflow.state_of(ctx)
+        for spec in workflow.transitions:
+            if spec.action != action or state not in spec.sources:
+                continue
+            failing = [guard for guard in spec.guards if guard(ctx, principal, None) is not None]
+            if failing and all(guard in named for guard in failing):
+                raise named[failing[0]](ctx, refused) from refused
+        raise

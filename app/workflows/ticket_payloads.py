@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictInt, model_validator
 
 from app.domain.money import is_iso_currency
 from app.workflows.engine import Payload
@@ -40,16 +40,21 @@ class CustomerReplyPayload(Payload):
 
 class SparePartIn(Payload):
     name: str = Field(min_length=1, max_length=200)
-    quantity: int = Field(ge=1, le=10_000)
+    quantity: StrictInt = Field(ge=1, le=10_000)
     sku: str | None = Field(None, pattern=KEY)
 
 
 class ResolvePayload(Payload):
     solution: str = Field(min_length=1, max_length=5000, description="解决方案")
     spare_parts: list[SparePartIn] = Field(default_factory=list, max_length=100)
-    labour_cost: int = Field(0, ge=0, le=10**12, description="人工成本, minor units.")
-    material_cost: int = Field(0, ge=0, le=10**12, description="物料成本, minor units.")
+    labour_cost: StrictInt = Field(0, ge=0, le=10**12, description="人工成本, minor units.")
+    material_cost: StrictInt = Field(0, ge=0, le=10**12, description="物料成本, minor units.")
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$")
+    internal_note: str | None = Field(
+        None,
+        max_length=10_000,
+        description="For staff only (root cause, what the tasks found); never shown to the customer.",
+    )
 
     @model_validator(mode="after")
     def _currency(self) -> ResolvePayload:
@@ -60,7 +65,7 @@ class ResolvePayload(Payload):
 
 class FollowUpPayload(Payload):
     outcome: Literal["satisfied", "unsatisfied", "unreachable"] = Field(description="回访结果")
-    rating: int | None = Field(None, ge=1, le=5)
+    rating: StrictInt | None = Field(None, ge=1, le=5)
 
 
 class ClosePayload(Payload):

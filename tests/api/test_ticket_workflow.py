@@ -26,8 +26,10 @@ async def _timeline(client, headers, ticket):
 
 
 async def _outbox_types(app) -> list[str]:
+    """Event types in the order written, leaving out the reference data the desk was seeded with."""
     async with app.state.services.database.engine.connect() as conn:
-        return list((await conn.execute(select(outbox.c.type).order_by(outbox.c.id))).scalars())
+        types = (await conn.execute(select(outbox.c.type).order_by(outbox.c.id))).scalars()
+        return [t for t in types if not t.endswith(".upserted")]
 
 
 async def test_a_ticket_is_worked_from_intake_to_completion(app, client, auth, desk):
