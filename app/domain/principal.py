@@ -15,9 +15,24 @@ class Role(StrEnum):
     INTEGRATION = "integration"
 
 
+# Every set of roles that means something is defined here, once, named for what it means; modules import these
+# instead of spelling members out (two sets of one name meaning different things hid permission bugs).
 STAFF_ROLES = frozenset({Role.AGENT, Role.REVIEWER, Role.MANAGER, Role.ADMIN})
+"""People who work for us, whatever their job: internal notes, tasks, approvals and the staff inbox."""
+CASE_HANDLERS = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
+"""Staff who work tickets, tasks and after-sales steps from the queues (admins may stand in)."""
+ASSIGNEE_ROLES = frozenset({Role.AGENT, Role.MANAGER})
+"""Roles a ticket or task may be given to or claimed by: people who carry a queue of their own."""
+REVIEWER_ROLES = frozenset({Role.REVIEWER, Role.MANAGER, Role.ADMIN})
+"""Who reviews after-sales requests (审核)."""
 MANAGERS = frozenset({Role.MANAGER, Role.ADMIN})
 """Who may act over anyone's work: assign it, decide for others, see everyone's figures."""
+ON_BEHALF_OF_CUSTOMER = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})
+"""Who may act for a customer: agents on the phone and chatbots (integrations) in a chat."""
+RETURN_INSPECTORS = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})
+"""Who records a return's arrival and inspection (质检): staff at the returns desk, or the WMS."""
+SYSTEMS = frozenset({Role.INTEGRATION})
+"""Other systems (payment centre, WMS, ERP/CRM) reporting steps only they can know."""
 
 
 @dataclass(frozen=True, slots=True)

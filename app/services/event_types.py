@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from app.services.reference_events import UPSERTED_TYPES
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS
 from app.workflows.engine import Workflow
 from app.workflows.task import TASK
@@ -22,4 +23,5 @@ def event_types() -> frozenset[str]:
     types |= set(REQUESTS.values())
     types |= {f"approval.{outcome}" for outcome in ("requested", "approved", "rejected", "cancelled")}
     types.add("notification.created")
+    types |= UPSERTED_TYPES
     return frozenset(types)

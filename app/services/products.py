@@ -9,6 +9,7 @@ from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.products import Product, ProductData
 from app.domain.unit_of_work import UnitOfWorkFactory
+from app.services.reference_events import PRODUCT, announce
 from app.services.revisions import Saved, save_revision
 
 
@@ -25,6 +26,7 @@ class ProductService:
             saved = await save_revision(
                 uow.products, existing, data, now, lambda: Product(new_id(), sku, data, 1, now, now)
             )
+            await announce(uow, PRODUCT, saved, now)
             await uow.commit()
         return saved
 

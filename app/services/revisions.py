@@ -17,10 +17,12 @@ class VersionedRepository(Protocol[E]):
 
 @dataclass(frozen=True, slots=True)
 class Saved(Generic[E]):
-    """The stored entity and whether this call created it (201) rather than replaced it (200)."""
+    """The stored entity, whether this call created it (201) rather than replaced it (200), and whether it
+    changed anything at all: an identical re-upsert answers 200 with `changed` false and announces nothing."""
 
     entity: E
     created: bool
+    changed: bool
 
 
 async def save_revision(
@@ -30,9 +32,9 @@ async def save_revision(
     if existing is None:
         entity = create()
         await repository.add(entity)
-        return Saved(entity, created=True)
+        return Saved(entity, created=True, changed=True)
     if existing.data == data:  # type: ignore[attr-defined]
-        return Saved(existing, created=False)
+        return Saved(existing, created=False, changed=False)
     revised = replace(existing, data=data, version=existing.version + 1, updated_at=now)  # type: ignore[type-var,attr-defined]
     await repository.update(revised)
-    return Saved(revised, created=False)
+    return Saved(revised, created=False, changed=True)
