@@ -128,8 +128,14 @@ async def seed_shop(client: httpx.AsyncClient, auth: Any) -> None:
     """Reference data (C-1 and C-2 with signed orders SO-C-1 / SO-C-2), and SO-UNPICKED of C-1: paid 210.00 but
     not yet picked, so it may still be refunded whole."""
     await seed_reference_data(client, auth)
+    await put(client, auth(Role.INTEGRATION), "/v1/orders/SO-UNPICKED", unpicked_order_body())
+
+
+def unpicked_order_body(customer_no: str = "C-1") -> dict[str, Any]:
+    """An order paid two hours ago and not yet picked: it may still be refunded whole."""
     placed = NOW - timedelta(hours=2)
-    unpicked = order_body(
+    return order_body(
+        customer_no,
         fulfilment_status="paid",
         placed_at=iso(placed),
         paid_at=iso(placed + timedelta(minutes=1)),
@@ -138,4 +144,3 @@ async def seed_shop(client: httpx.AsyncClient, auth: Any) -> None:
         shipped_at=None,
         signed_at=None,
     )
-    await put(client, auth(Role.INTEGRATION), "/v1/orders/SO-UNPICKED", unpicked)

@@ -57,6 +57,7 @@ class LevelSpec:
     mode: Mode = Mode.ANY
     above_amount: int | None = None
     types: tuple[str, ...] = ()
+    name_en: str | None = None  # the level's name in English views; `name` otherwise
 
     def applies(self, amount: int | None, subject_type: str | None) -> bool:
         if self.above_amount is not None and (amount is None or amount <= self.above_amount):
@@ -115,6 +116,7 @@ class Level:
 
     name: str
     mode: Mode
+    name_en: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +190,7 @@ def decide(
         raise Conflict(
             f"The approval is already {approval.status.value}",
             code="approval_closed",
-            extra={"status": approval.status.value},
+            extra={"approval_status": approval.status.value},
         )
     if principal.subject == approval.requested_by:
         raise Forbidden("Nobody approves their own request", code="self_approval")
@@ -262,6 +264,7 @@ class ApprovalRepository(Protocol):
     async def add(self, approval: Approval) -> None: ...
     async def get(self, approval_id: UUID, *, for_update: bool = False) -> Approval | None: ...
     async def pending_for(self, subject_id: UUID, *, for_update: bool = False) -> Approval | None: ...
+    async def pending_for_subjects(self, subject_ids: list[UUID]) -> dict[UUID, Approval]: ...
     async def update(self, approval: Approval) -> None: ...
     async def list(self, where: ApprovalFilter, page: PageRequest) -> Page[Approval]: ...
     async def chain(self, kind: SubjectKind) -> Chain | None: ...

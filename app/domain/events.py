@@ -25,6 +25,7 @@ class TimelineEntry:
     remark: str | None = None
     payload: dict[str, Any] = field(default_factory=dict)
     public: bool = True
+    remark_public: bool = True  # False: staff deliberation; the customer sees the entry without its remark
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,20 +8,22 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, func, insert, select, update
+from sqlalchemy import Row, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.after_sales import (
     GOODS_TYPES,
+    MONEY_TYPES,
+    RELEASED,
     AfterSalesFilter,
     AfterSalesLine,
     AfterSalesOrder,
     AfterSalesType,
     AutoReviewRules,
     CompensationKind,
-    Ledger,
     Shipment,
 )
+from app.domain.ledger import Ledger, LineHold
 from app.domain.orders import SalesOrder
 from app.domain.pagination import Page, PageRequest
 from app.domain.tickets import Attachment
@@ -44,6 +46,8 @@ _PLAIN = (
     "review_rule",
     "lightning",
     "inspection_passed",
+    "returned_at",
+    "business_line",
     "payment_attempts",
     "payment_reference",
     "urge_count",
@@ -54,8 +58,6 @@ _PLAIN = (
     "version",
     "updated_at",
 )
-RELEASED = ("rejected", "cancelled", "inspection_failed")
-"""States in which an after-sales order no longer holds the quantities it claimed."""
 AUTO_REVIEW_KEY = "auto_review"
 
 
@@ -103,6 +105,8 @@ def _conditions(where: AfterSalesFilter) -> list[Any]:
         conditions.append(c.created_at >= where.created_from)
     if where.created_to is not None:
         conditions.append(c.created_at < where.created_to)
+    if where.business_lines is not None:
+        conditions.append(or_(c.business_line.is_(None), c.business_line.in_(where.business_lines)))
     return conditions
 
 
@@ -152,19 +156,6 @@ class SqlAfterSalesRepository:
         lines = await self._lines([row.id for row in rows])
         return Page([_entity(row, lines[row.id]) for row in rows], next_key)
 
-    async def claimed_quantities(self, order_no: str) -> dict[str, int]:
-        stmt = (
-            select(after_sales_lines.c.sku, func.sum(after_sales_lines.c.quantity))
-            .join(after_sales_orders, after_sales_orders.c.id == after_sales_lines.c.after_sales_id)
-            .where(
-                after_sales_orders.c.order_no == order_no,
-                after_sales_orders.c.type.in_([t.value for t in GOODS_TYPES]),
-                after_sales_orders.c.status.not_in(RELEASED),
-            )
-            .group_by(after_sales_lines.c.sku)
-        )
-        return {sku: int(total) for sku, total in await self._conn.execute(stmt)}
-
     async def recent_count(self, customer_no: str, since: datetime) -> int:
         stmt = select(func.count()).where(
             after_sales_orders.c.customer_no == customer_no, after_sales_orders.c.created_at >= since
@@ -172,16 +163,27 @@ class SqlAfterSalesRepository:
         return (await self._conn.execute(stmt)).scalar_one()
 
     async def ledger(self, order: SalesOrder) -> Ledger:
-        """The order's ledger; callers that change it hold the sales order row's lock (FOR UPDATE)."""
+        """The order's totals row and, from its live after-sales lines, what each sku holds."""
         row = (
             await self._conn.execute(select(order_ledgers).where(order_ledgers.c.order_no == order.order_no))
         ).first()
-        paid = order.data.paid_amount
+        paid, currency = order.data.paid_amount, order.data.currency
+        lines = {sku: LineHold(int(amount), int(quantity)) for sku, amount, quantity in await self._holds(order)}
         if row is None:
-            return Ledger(order.order_no, order.data.currency, paid)
-        return Ledger(
-            order.order_no, order.data.currency, paid, row.reserved, row.refunded, row.compensated, row.version
+            return Ledger(order.order_no, currency, paid, lines=lines)
+        return Ledger(order.order_no, currency, paid, row.reserved, row.refunded, row.compensated, row.version, lines)
+
+    async def _holds(self, order: SalesOrder) -> list[Row[Any]]:
+        o, li = after_sales_orders.c, after_sales_lines.c
+        money = case((o.type.in_([t.value for t in MONEY_TYPES]), li.amount), else_=0)
+        goods = case((o.type.in_([t.value for t in GOODS_TYPES]), li.quantity), else_=0)
+        stmt = (
+            select(li.sku, func.sum(money), func.sum(goods))
+            .join(after_sales_orders, o.id == li.after_sales_id)
+            .where(o.order_no == order.order_no, o.status.not_in(sorted(RELEASED)))
+            .group_by(li.sku)
         )
+        return list(await self._conn.execute(stmt))
 
     async def save_ledger(self, ledger: Ledger) -> None:
         values = {"reserved": ledger.reserved, "refunded": ledger.refunded, "compensated": ledger.compensated}

@@ -78,7 +78,7 @@ def _entity(row: Row[Any], votes: list[Vote]) -> Approval:
         requested_by=row.requested_by,
         status=Status(row.status),
         current_level=row.current_level,
-        levels=tuple(Level(level["name"], Mode(level["mode"])) for level in row.levels),
+        levels=tuple(Level(level["name"], Mode(level["mode"]), level.get("name_en")) for level in row.levels),
         votes=tuple(sorted(votes, key=lambda v: (v.level, v.approver))),
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -110,7 +110,10 @@ class SqlApprovalRepository:
                 currency=approval.currency,
                 facts=approval.facts,
                 requested_by=approval.requested_by,
-                levels=[{"name": level.name, "mode": level.mode.value} for level in approval.levels],
+                levels=[
+                    {"name": level.name, "name_en": level.name_en, "mode": level.mode.value}
+                    for level in approval.levels
+                ],
                 created_at=approval.created_at,
                 **_values(approval),
             )
@@ -125,6 +128,16 @@ class SqlApprovalRepository:
         return await self._one(
             and_(approvals.c.subject_id == subject_id, approvals.c.status == Status.PENDING.value), for_update
         )
+
+    async def pending_for_subjects(self, subject_ids: list[UUID]) -> dict[UUID, Approval]:
+        """The pending approval of each subject, for a whole list page in two queries (approvals, their votes)."""
+        if not subject_ids:
+            return {}
+        pending = approvals.c.status == Status.PENDING.value
+        stmt = select(approvals).where(approvals.c.subject_id.in_(subject_ids), pending)
+        rows = (await self._conn.execute(stmt)).all()
+        votes = await self._votes([row.id for row in rows])
+        return {row.subject_id: _entity(row, votes[row.id]) for row in rows}
 
     async def update(self, approval: Approval) -> None:
         await self._conn.execute(update(approvals).where(approvals.c.id == approval.id).values(**_values(approval)))
@@ -172,6 +185,7 @@ class SqlApprovalRepository:
                 mode=Mode(level["mode"]),
                 above_amount=level["above_amount"],
                 types=tuple(level["types"]),
+                name_en=level.get("name_en"),
             )
             for level in value["levels"]
         )
@@ -187,6 +201,7 @@ class SqlApprovalRepository:
                     "mode": level.mode.value,
                     "above_amount": level.above_amount,
                     "types": list(level.types),
+                    "name_en": level.name_en,
                 }
                 for level in chain.levels
             ]

@@ -27,6 +27,7 @@ def _entry(row: Row[Any]) -> TimelineEntry:
         remark=row.remark,
         payload=row.payload,
         public=row.public,
+        remark_public=row.remark_public,
     )
 
 
@@ -48,6 +49,7 @@ class SqlTimelineRepository:
                 remark=entry.remark,
                 payload=entry.payload,
                 public=entry.public,
+                remark_public=entry.remark_public,
             )
         )
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
+    true,
 )
 
 from app.persistence.types import JsonDocument, UtcDateTime
@@ -228,6 +229,7 @@ timeline = Table(
     Column("remark", Text),
     Column("payload", JsonDocument, nullable=False),
     Column("public", Boolean, nullable=False),
+    Column("remark_public", Boolean, nullable=False, server_default=true()),
     Index(None, "subject_id", "id"),
 )
 
@@ -277,6 +279,8 @@ after_sales_orders = Table(
     Column("return_shipment", JsonDocument, nullable=False),
     Column("replacement_shipment", JsonDocument, nullable=False),
     Column("inspection_passed", Boolean),
+    Column("returned_at", UtcDateTime),
+    Column("business_line", String(64)),
     Column("payment_attempts", Integer, nullable=False),
     Column("payment_reference", String(128)),
     Column("urge_count", Integer, nullable=False),
@@ -291,6 +295,7 @@ after_sales_orders = Table(
     Index(None, "order_no", "id"),
     Index(None, "assignee", "status", "id"),
     Index(None, "type", "id"),
+    Index(None, "business_line", "id"),
 )
 
 after_sales_lines = Table(

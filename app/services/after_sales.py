@@ -6,6 +6,7 @@ writers), then re-reads the ledger, checks, and writes: two concurrent refunds c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -15,25 +16,26 @@ from app.domain.after_sales import (
     GOODS_TYPES,
     MONEY_TYPES,
     RECENT_WINDOW,
+    RELEASED,
     AfterSalesFilter,
     AfterSalesLine,
     AfterSalesOrder,
     AfterSalesType,
     AutoReviewRules,
     CompensationKind,
-    Eligibility,
-    EligibilityPolicy,
-    Ledger,
     after_sales_number,
-    assess,
     auto_review,
     is_after_sales_number,
 )
 from app.domain.approvals import Approval, Decision, Status, SubjectKind, Verdict
 from app.domain.clock import Clock
+from app.domain.eligibility import Eligibility, EligibilityPolicy, assess
 from app.domain.errors import FieldError, InvalidInput, NotFound
 from app.domain.events import OutboxEvent, TimelineEntry
 from app.domain.ids import new_id
+from app.domain.invariants import present
+from app.domain.ledger import Ledger, allocate
+from app.domain.money import format_money
 from app.domain.notifications import Subject
 from app.domain.orders import SalesOrder
 from app.domain.pagination import Page, PageRequest
@@ -43,13 +45,12 @@ from app.domain.tickets import Attachment
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.domain.urging import UrgePolicy
 from app.services.approvals import ApprovalEngine, ApprovalRequest
-from app.services.history import record
+from app.services.history import Change, record_change
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS, AfterSalesContext, apply
 from app.workflows.engine import AvailableAction, Move
 
 AUTO_REVIEWER = Principal("auto-review", frozenset({Role.MANAGER}))
 """极速审核 acts as a manager would, and the timeline says which rule decided."""
-RELEASING = frozenset({"rejected", "cancelled", "inspection_failed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class AfterSalesView:
     order: AfterSalesOrder
     available_actions: list[AvailableAction]
     approval: Approval | None = None
+    already_passed: bool = False  # the action was another system's step the order had gone through: no change
 
 
 def after_sales_not_found(ref: UUID | str) -> NotFound:
@@ -110,8 +112,13 @@ class AfterSalesService:
     def _view(
         self, order: AfterSalesOrder, principal: Principal, now: datetime, approval: Approval | None = None
     ) -> AfterSalesView:
+        """Buttons from the same context the action decides with: the order, the time and the review under way."""
         workflow = AFTER_SALES_WORKFLOWS[order.type]
         return AfterSalesView(order, workflow.available(self._context(order, now, approval), principal), approval)
+
+    @property
+    def _compensation_percent(self) -> int:
+        return self._policy.eligibility.compensation_max_percent
 
     async def eligibility(self, principal: Principal, order_no: str) -> Eligibility:
         """The same answer creation enforces: what each line allows now, how much, until when, and why not."""
@@ -120,12 +127,8 @@ class AfterSalesService:
             order = await uow.orders.get(order_no)
             if order is None or not principal.can_see_customer(order.data.customer_no):
                 raise _order_not_found(order_no)
-            return await self._assess(uow, order, now)
-
-    async def _assess(self, uow: UnitOfWork, order: SalesOrder, now: datetime) -> Eligibility:
-        ledger = await uow.after_sales.ledger(order)
-        claimed = await uow.after_sales.claimed_quantities(order.order_no)
-        return assess(order, ledger, claimed, self._policy.eligibility, now)
+            ledger = await uow.after_sales.ledger(order)
+        return assess(order, ledger, self._policy.eligibility, now)
 
     async def create(self, principal: Principal, draft: AfterSalesDraft) -> AfterSalesView:
         now = self._clock.now()
@@ -137,10 +140,9 @@ class AfterSalesService:
                     code="invalid_after_sales",
                     errors=[FieldError("/order_no", f"no order '{draft.order_no}' of yours")],
                 )
-            eligibility = await self._assess(uow, order, now)
-            lines, amount = _priced(draft, order, eligibility)
-            ticket_id = await _linked_ticket(uow, draft, order)
             ledger = await uow.after_sales.ledger(order)
+            lines, amount = _priced(draft, order, assess(order, ledger, self._policy.eligibility, now))
+            ticket_id = await _linked_ticket(uow, draft, order)
             customer = await uow.customers.get(order.data.customer_no)
             level = customer.data.level.value if customer else "regular"
             rules = await uow.after_sales.auto_review_rules()
@@ -160,43 +162,39 @@ class AfterSalesService:
                 ticket_id=ticket_id,
                 compensation_kind=draft.compensation_kind,
                 lightning=draft.type is AfterSalesType.RETURN_REFUND and level in rules.lightning_refund_levels,
+                business_line=await _business_line(uow, lines or order.data.lines),
                 created_by=principal.subject,
                 created_at=now,
                 updated_at=now,
             )
-            await uow.after_sales.save_ledger(_reserve(ledger, created))
+            ledger = ledger.reserve(created, order.data.lines, self._compensation_percent)
+            await uow.after_sales.save_ledger(ledger)
             await uow.after_sales.add(created)
-            await _record(uow, created, principal, now, kind="created", action="create", to_status="under_review")
+            await _record(uow, created, principal, now, Change("created", "create", to_status="under_review"))
             recent = await uow.after_sales.recent_count(created.customer_no, now - RECENT_WINDOW)
-            rule, misses = auto_review(rules, draft.type, amount, order, level, recent - 1)
-            if rule is None:
-                await _record(
-                    uow,
-                    created,
-                    AUTO_REVIEWER,
-                    now,
-                    kind="updated",
-                    action="review_needed",
-                    payload={"reasons": misses},
-                    public=False,
-                )
-                result = await self._request_review(uow, created, principal, now)
+            match, misses = auto_review(rules, draft.type, amount, order, level, recent - 1)
+            if match is None:
+                review_needed = Change("updated", "review_needed", payload={"reasons": misses}, public=False)
+                await _record(uow, created, AUTO_REVIEWER, now, review_needed)
+                result = await self._request_review(uow, created, ledger, principal, now)
             else:
                 result = await self._move(
                     uow,
-                    replace(created, review_rule=rule),
+                    replace(created, review_rule=match.rule),
+                    ledger,
                     AUTO_REVIEWER,
                     "approve",
                     {},
                     now,
-                    remark=f"极速审核: approved by rule '{rule}'",
+                    remark="极速审核",
+                    facts={"rule": match.rule, "matched": list(match.conditions)},
                 )
             approval = await uow.approvals.pending_for(result.id)
             await uow.commit()
         return self._view(result, principal, now, approval)
 
     async def _request_review(
-        self, uow: UnitOfWork, order: AfterSalesOrder, principal: Principal, now: datetime
+        self, uow: UnitOfWork, order: AfterSalesOrder, ledger: Ledger, principal: Principal, now: datetime
     ) -> AfterSalesOrder:
         """Manual review through the approval chain (审核分层); with no level applying it is approved at once."""
         request = ApprovalRequest(
@@ -212,17 +210,13 @@ class AfterSalesService:
         approval = await self._approvals.request(uow, request, now)
         if approval.status is not Status.APPROVED:
             return order
-        return await self._move(uow, order, AUTO_REVIEWER, "approve", {}, now, remark="no review level applies")
+        return await self._move(uow, order, ledger, AUTO_REVIEWER, "approve", {}, now, remark="no review level applies")
 
     async def decide_review(
         self, uow: UnitOfWork, order_id: UUID, verdict: Verdict, principal: Principal, now: datetime
     ) -> None:
         """The approvals endpoint's way in (see `ApprovalService.register`)."""
-        peek = await uow.after_sales.get(order_id)
-        assert peek is not None
-        await uow.orders.get(peek.order_no, for_update=True)  # sales order first, as creation does
-        current = await uow.after_sales.get(order_id, for_update=True)
-        assert current is not None
+        current, ledger = await self._locked(uow, principal, order_id)
         approving = verdict.decision is Decision.APPROVE
         action = "approve" if approving else "reject"
         body = {"remark": verdict.comment} if approving else {"reason": verdict.comment or ""}
@@ -232,44 +226,54 @@ class AfterSalesService:
                 code="validation_failed",
                 errors=[FieldError("/comment", "required to reject")],
             )
-        await self._review(uow, current, verdict.approval_id, principal, action, body, now)
+        await self._review(uow, current, ledger, verdict.approval_id, principal, action, body, now)
+
+    async def _locked(self, uow: UnitOfWork, principal: Principal, ref: UUID | str) -> tuple[AfterSalesOrder, Ledger]:
+        """The after-sales order and its sales order's ledger, locked in the order every writer takes: the sales
+        order row first (as creation does), then the after-sales row."""
+        peek = await _visible(uow, principal, ref)
+        order = present(await uow.orders.get(peek.order_no, for_update=True), "the after-sales order's sales order")
+        current = await _visible(uow, principal, ref, for_update=True)
+        return current, await uow.after_sales.ledger(order)
 
     async def _review(
         self,
         uow: UnitOfWork,
         current: AfterSalesOrder,
+        ledger: Ledger,
         approval_id: UUID | None,
         principal: Principal,
         action: str,
         body: dict[str, Any],
         now: datetime,
     ) -> AfterSalesOrder:
-        """One reviewer's decision at the chain's current level; the final outcome approves or rejects the order."""
-        AFTER_SALES_WORKFLOWS[current.type].decide(self._context(current, now), principal, action, body)
+        """One reviewer's decision at the chain's current level; the final outcome approves or rejects the order.
+        The workflow decides with the approval in its context, as the buttons were drawn."""
         approval = await self._approvals.pending(uow, current.id, approval_id)
+        move = AFTER_SALES_WORKFLOWS[current.type].decide(
+            self._context(current, now, approval), principal, action, body
+        )
         decision = Decision.APPROVE if action == "approve" else Decision.REJECT
-        comment = body.get("reason") if action == "reject" else body.get("remark")
+        comment = getattr(move.payload, "reason", None) or move.payload.remark
         decided = await self._approvals.decide(uow, approval, principal, decision, comment, {}, now, _subject(current))
         if decided.status is Status.PENDING:
             return current
-        return await self._move(uow, current, principal, action, body, now)
+        return await self._move(uow, current, ledger, principal, action, body, now)
 
     async def act(
         self, principal: Principal, ref: UUID | str, action: str, body: dict[str, Any], precondition: Precondition
     ) -> AfterSalesView:
         now = self._clock.now()
         async with self._uow.write() as uow:
-            peek = await _visible(uow, principal, ref)
-            await uow.orders.get(peek.order_no, for_update=True)  # sales order first, as creation does
-            current = await _visible(uow, principal, ref, for_update=True)
+            current, ledger = await self._locked(uow, principal, ref)
             precondition.check(current.version)
             workflow = AFTER_SALES_WORKFLOWS[current.type]
-            if workflow.repeats(self._context(current, now), principal, action):
-                return self._view(current, principal, now)  # a repeated external step: nothing changes
+            if workflow.passed(self._context(current, now), principal, action):
+                return replace(self._view(current, principal, now), already_passed=True)
             if action in ("approve", "reject") and current.status == "under_review":
-                after = await self._review(uow, current, None, principal, action, body, now)
+                after = await self._review(uow, current, ledger, None, principal, action, body, now)
             else:
-                after = await self._move(uow, current, principal, action, body, now)
+                after = await self._move(uow, current, ledger, principal, action, body, now)
                 if after.status == "cancelled":
                     await self._approvals.cancel_pending(uow, after.id, now)
             approval = await uow.approvals.pending_for(after.id)
@@ -280,59 +284,46 @@ class AfterSalesService:
         self,
         uow: UnitOfWork,
         current: AfterSalesOrder,
+        ledger: Ledger,
         principal: Principal,
         action: str,
         body: dict[str, Any],
         now: datetime,
         remark: str | None = None,
+        facts: dict[str, Any] | None = None,
     ) -> AfterSalesOrder:
         ctx = self._context(current, now)
         move = AFTER_SALES_WORKFLOWS[current.type].decide(ctx, principal, action, body)
         after = apply(ctx, principal, move)
-        await self._settle(uow, current, move)
+        await self._settle(uow, ledger, current, move)
         await uow.after_sales.update(after)
-        payload = move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True)
-        if after.review_rule and action == "approve":
-            payload["rule"] = after.review_rule
-        await _record(
-            uow,
-            after,
-            principal,
-            now,
-            kind="action",
-            action=action,
-            from_status=current.status,
-            to_status=after.status,
-            remark=move.payload.remark or remark,
-            payload=payload,
+        payload = move.payload.model_dump(mode="json", exclude={"remark", "remark_public"}, exclude_none=True)
+        change = Change(
+            "action",
+            action,
+            current.status,
+            after.status,
+            move.payload.remark or remark,
+            {**payload, **(facts or {})},
             public=move.transition.public,
+            remark_public=principal.is_customer or getattr(move.payload, "remark_public", False),
         )
+        await _record(uow, after, principal, now, change)
         if after.status != current.status and after.status in REQUESTS:
             await uow.outbox.add(
                 OutboxEvent(new_id(), REQUESTS[after.status], "after_sales", after.id, now, _instruction(after))
             )
         return after
 
-    async def _settle(self, uow: UnitOfWork, current: AfterSalesOrder, move: Move) -> None:
-        """Money follows the workflow: a released order frees its reservation, a paid refund becomes refunded."""
+    async def _settle(self, uow: UnitOfWork, ledger: Ledger, current: AfterSalesOrder, move: Move) -> None:
+        """Money follows the workflow: a released order frees its reservation, a paid refund becomes refunded.
+        Goods-only orders hold nothing in the stored totals (their lines stop holding by their state)."""
         if current.type not in MONEY_TYPES and current.type is not AfterSalesType.COMPENSATION:
             return
-        releases = move.dest in RELEASING and move.source not in RELEASING
-        pays = move.dest == "refunded" and move.source != "refunded"
-        if not (releases or pays):
-            return
-        order = await uow.orders.get(current.order_no)
-        assert order is not None  # after-sales orders reference their sales order by foreign key
-        ledger = await uow.after_sales.ledger(order)
-        if current.type is AfterSalesType.COMPENSATION:
-            ledger = replace(ledger, compensated=ledger.compensated - current.amount)
-        elif releases:
-            ledger = replace(ledger, reserved=ledger.reserved - current.amount)
-        else:
-            ledger = replace(
-                ledger, reserved=ledger.reserved - current.amount, refunded=ledger.refunded + current.amount
-            )
-        await uow.after_sales.save_ledger(ledger)
+        if move.dest in RELEASED and move.source not in RELEASED:
+            await uow.after_sales.save_ledger(ledger.release(current))
+        elif move.dest == "refunded" and move.source != "refunded":
+            await uow.after_sales.save_ledger(ledger.settle(current))
 
     async def get(self, principal: Principal, ref: UUID | str) -> AfterSalesView:
         async with self._uow.read() as uow:
@@ -341,13 +332,17 @@ class AfterSalesService:
         return self._view(order, principal, self._clock.now(), approval)
 
     async def list(self, principal: Principal, where: AfterSalesFilter, page: PageRequest) -> Page[AfterSalesView]:
-        """Customers always list only their own, whatever filter they send."""
+        """Customers always list only their own, whatever filter they send; staff only their business lines. The
+        reviews under way come for the whole page in one read, so list buttons match the single read's."""
         if principal.is_customer:
             where = replace(where, customer_no=principal.customer_no)
+        where = replace(where, business_lines=principal.business_line_scope)
         async with self._uow.read() as uow:
             found = await uow.after_sales.list(where, page)
+            reviewing = [o.id for o in found.items if o.status == "under_review"]
+            approvals = await uow.approvals.pending_for_subjects(reviewing)
         now = self._clock.now()
-        return Page([self._view(o, principal, now) for o in found.items], found.next_key)
+        return Page([self._view(o, principal, now, approvals.get(o.id)) for o in found.items], found.next_key)
 
     async def timeline(self, principal: Principal, ref: UUID | str, page: PageRequest) -> Page[TimelineEntry]:
         async with self._uow.read() as uow:
@@ -374,19 +369,18 @@ class AfterSalesService:
 def _priced(
     draft: AfterSalesDraft, order: SalesOrder, eligibility: Eligibility
 ) -> tuple[tuple[AfterSalesLine, ...], int]:
-    """The lines and amount of a request that eligibility allows, or every reason it does not, named by field."""
+    """The lines and amount of a request that eligibility allows, or every reason it does not, named by field.
+    Money is held per line: each line's share is at most its value less what is refunded or reserved on it."""
     errors: list[FieldError] = []
     kind = draft.type
-    by_sku = {line.sku: line for line in eligibility.lines}
-    unit_price = {line.sku: line.unit_price for line in order.data.lines}
     if kind in (AfterSalesType.REFUND, AfterSalesType.COMPENSATION):
         rule = eligibility.rule(kind)
         if not rule.allowed:
             errors.append(FieldError("/type", f"{kind} is not possible now: {rule.text_en}"))
     seen: set[str] = set()
-    lines: list[AfterSalesLine] = []
+    caps: list[tuple[str, int, int]] = []  # sku, quantity, the most this line may refund
     for i, requested in enumerate(draft.lines):
-        line = by_sku.get(requested.sku)
+        line = eligibility.line(requested.sku)
         if line is None:
             errors.append(FieldError(f"/lines/{i}/sku", f"'{requested.sku}' is not on order {order.order_no}"))
             continue
@@ -400,51 +394,65 @@ def _priced(
             errors.append(FieldError(f"/lines/{i}/quantity", f"at most {line.remaining_quantity} left on this line"))
         if requested.quantity > line.purchased_quantity:
             errors.append(FieldError(f"/lines/{i}/quantity", f"only {line.purchased_quantity} were bought"))
-        value = unit_price[requested.sku] * requested.quantity
-        lines.append(AfterSalesLine(requested.sku, requested.quantity, value if kind in MONEY_TYPES else 0))
+        caps.append((requested.sku, requested.quantity, min(line.unit_price * requested.quantity, line.max_refundable)))
     if (kind is AfterSalesType.COMPENSATION) != (draft.compensation_kind is not None):
         errors.append(FieldError("/compensation_kind", "required for compensation, and only for it"))
     if draft.amount is not None and kind not in (AfterSalesType.PARTIAL_REFUND, AfterSalesType.COMPENSATION):
         errors.append(FieldError("/amount", f"the service computes the amount of a {kind}; leave it out"))
     if (kind in GOODS_TYPES or kind is AfterSalesType.PARTIAL_REFUND) and not draft.lines:
         errors.append(FieldError("/lines", f"name the lines of a {kind}"))
-    amount = _amount(draft, eligibility, lines, errors)
+    if kind is AfterSalesType.REFUND:
+        caps = [(line.sku, line.purchased_quantity, line.max_refundable) for line in eligibility.lines]
+    amount = _amount(draft, eligibility, caps, errors)
     if errors:
         raise InvalidInput("The after-sales request cannot be accepted as sent", code="not_eligible", errors=errors)
-    if kind is AfterSalesType.REFUND:
-        lines = [AfterSalesLine(line.sku, line.quantity, line.amount) for line in order.data.lines]
-    return tuple(lines), amount
+    if kind in MONEY_TYPES:
+        return allocate(amount, caps), amount
+    return tuple(AfterSalesLine(sku, quantity, 0) for sku, quantity, _cap in caps), amount
 
 
 def _amount(
-    draft: AfterSalesDraft, eligibility: Eligibility, lines: list[AfterSalesLine], errors: list[FieldError]
+    draft: AfterSalesDraft, eligibility: Eligibility, caps: list[tuple[str, int, int]], errors: list[FieldError]
 ) -> int:
     kind = draft.type
+    currency = eligibility.currency
+    lines_cap = sum(cap for _sku, _quantity, cap in caps)
     if kind is AfterSalesType.REFUND:
         return eligibility.refundable
     if kind is AfterSalesType.RETURN_REFUND:
-        return min(sum(line.amount for line in lines), eligibility.refundable)
-    if kind in (AfterSalesType.PARTIAL_REFUND, AfterSalesType.COMPENSATION):
-        ceiling = eligibility.refundable if kind is AfterSalesType.PARTIAL_REFUND else eligibility.compensable
-        amount = draft.amount
-        if amount is None:
-            errors.append(FieldError("/amount", f"required for a {kind}"))
-            return 0
-        if amount > ceiling:
-            what = "refundable" if kind is AfterSalesType.PARTIAL_REFUND else "the compensation limit"
-            errors.append(FieldError("/amount", f"above {what}: at most {ceiling} {eligibility.currency}"))
-        elif kind is AfterSalesType.PARTIAL_REFUND and lines and amount > sum(line.amount for line in lines):
-            errors.append(FieldError("/amount", "above the value of the lines named"))
-        return amount
-    return 0
+        return min(lines_cap, eligibility.refundable)
+    if kind not in (AfterSalesType.PARTIAL_REFUND, AfterSalesType.COMPENSATION):
+        return 0
+    amount = draft.amount
+    if amount is None:
+        errors.append(FieldError("/amount", f"required for a {kind}"))
+        return 0
+    if kind is AfterSalesType.COMPENSATION:
+        if amount > eligibility.compensable:
+            errors.append(
+                FieldError(
+                    "/amount",
+                    f"above the compensation limit: at most {format_money(eligibility.compensable, currency)}",
+                )
+            )
+    elif caps and lines_cap < eligibility.refundable and amount > lines_cap:
+        errors.append(
+            FieldError(
+                "/amount", f"above what the lines named may still refund: at most {format_money(lines_cap, currency)}"
+            )
+        )
+    elif amount > eligibility.refundable:
+        errors.append(
+            FieldError("/amount", f"above refundable: at most {format_money(eligibility.refundable, currency)}")
+        )
+    return amount
 
 
-def _reserve(ledger: Ledger, order: AfterSalesOrder) -> Ledger:
-    if order.type in MONEY_TYPES:
-        return replace(ledger, reserved=ledger.reserved + order.amount)
-    if order.type is AfterSalesType.COMPENSATION:
-        return replace(ledger, compensated=ledger.compensated + order.amount)
-    return ledger
+async def _business_line(uow: UnitOfWork, lines: Iterable[AfterSalesLine] | Iterable[Any]) -> str | None:
+    """The product line of the first goods, as a ticket takes its product's: it scopes staff access."""
+    first = next(iter(lines), None)
+    product = await uow.products.get(first.sku) if first is not None else None
+    return product.data.product_line if product else None
 
 
 async def _linked_ticket(uow: UnitOfWork, draft: AfterSalesDraft, order: SalesOrder) -> UUID | None:
@@ -464,10 +472,15 @@ async def _linked_ticket(uow: UnitOfWork, draft: AfterSalesDraft, order: SalesOr
 async def _visible(
     uow: UnitOfWork, principal: Principal, ref: UUID | str, *, for_update: bool = False
 ) -> AfterSalesOrder:
+    """The order if this caller may see it: a customer their own, staff their business lines; else 404."""
     if isinstance(ref, str) and not is_after_sales_number(ref):
         raise after_sales_not_found(ref)
     order = await uow.after_sales.get(ref, for_update=for_update)
-    if order is None or not principal.can_see_customer(order.customer_no):
+    if (
+        order is None
+        or not principal.can_see_customer(order.customer_no)
+        or not principal.can_see_business_line(order.business_line)
+    ):
         raise after_sales_not_found(ref)
     return order
 
@@ -493,43 +506,16 @@ def _subject(order: AfterSalesOrder) -> Subject:
 
 
 async def _record(
-    uow: UnitOfWork,
-    order: AfterSalesOrder,
-    principal: Principal,
-    now: datetime,
-    *,
-    kind: str,
-    action: str,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    remark: str | None = None,
-    payload: dict[str, Any] | None = None,
-    public: bool = True,
+    uow: UnitOfWork, order: AfterSalesOrder, principal: Principal, now: datetime, change: Change
 ) -> TimelineEntry:
-    event = {
+    facts = {
         "after_sales_id": str(order.id),
         "number": order.number,
         "type": order.type.value,
         "order_no": order.order_no,
         "customer_no": order.customer_no,
         "status": order.status,
-        "from_status": from_status,
         "amount": order.amount,
         "currency": order.currency,
-        "actor": principal.subject,
     }
-    return await record(
-        uow,
-        aggregate="after_sales",
-        subject_id=order.id,
-        actor=principal.subject,
-        now=now,
-        kind=kind,
-        action=action,
-        event=event,
-        from_status=from_status,
-        to_status=to_status,
-        remark=remark,
-        payload=payload,
-        public=public,
-    )
+    return await record_change(uow, "after_sales", order.id, facts, principal.subject, now, change)

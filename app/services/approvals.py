@@ -32,6 +32,7 @@ from app.domain.clock import Clock
 from app.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.events import OutboxEvent, TimelineEntry
 from app.domain.ids import new_id
+from app.domain.invariants import present
 from app.domain.notifications import NotificationKind, Subject
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
@@ -45,10 +46,16 @@ def default_chains(manager_review_above: int) -> dict[SubjectKind, tuple[LevelSp
     hours (seed 000: 部门经理审批工时); a reviewer reviews after-sales, and amounts above the threshold also need
     a manager (审核分层)."""
     return {
-        SubjectKind.TASK_HOURS: (LevelSpec("主管审批", ApproverKind.SUPERVISOR),),
+        SubjectKind.TASK_HOURS: (LevelSpec("主管审批", ApproverKind.SUPERVISOR, name_en="Supervisor approval"),),
         SubjectKind.AFTER_SALES_REVIEW: (
-            LevelSpec("售后审核", ApproverKind.ROLE, ("reviewer", "manager", "admin")),
-            LevelSpec("经理审批", ApproverKind.ROLE, ("manager", "admin"), above_amount=manager_review_above),
+            LevelSpec("售后审核", ApproverKind.ROLE, ("reviewer", "manager", "admin"), name_en="After-sales review"),
+            LevelSpec(
+                "经理审批",
+                ApproverKind.ROLE,
+                ("manager", "admin"),
+                above_amount=manager_review_above,
+                name_en="Manager approval",
+            ),
         ),
     }
 
@@ -94,7 +101,7 @@ class ApprovalEngine:
             if not approvers:
                 raise no_approver(spec, index)
             votes += [Vote(len(levels), approver) for approver in approvers]
-            levels.append(Level(spec.name, spec.mode))
+            levels.append(Level(spec.name, spec.mode, spec.name_en))
         approval = Approval(
             id=new_id(),
             kind=req.kind,
@@ -292,7 +299,7 @@ class ApprovalService:
                 raise Conflict(
                     f"The approval is already {approval.status.value}",
                     code="approval_closed",
-                    extra={"status": approval.status.value},
+                    extra={"approval_status": approval.status.value},
                 )
             if data and approval.kind is not SubjectKind.TASK_HOURS:
                 raise InvalidInput(
@@ -302,9 +309,8 @@ class ApprovalService:
                 )
             decider = self._deciders[approval.kind]
             await decider(uow, approval.subject_id, Verdict(decision, comment, data, approval.id), principal, now)
-            decided = await uow.approvals.get(approval_id)
+            decided = present(await uow.approvals.get(approval_id), "the decided approval")
             await uow.commit()
-        assert decided is not None
         return decided
 
     async def chain(self, kind: SubjectKind) -> Chain:

@@ -16,6 +16,7 @@ from app.domain.preconditions import Precondition
 from app.domain.principal import Principal
 from app.domain.tickets import Ticket, TicketFilter, TicketSort
 from app.domain.unit_of_work import UnitOfWorkFactory
+from app.services.reference_events import CUSTOMER, announce
 from app.services.revisions import Saved, save_revision
 
 OVERVIEW_ITEMS = 20
@@ -49,6 +50,7 @@ class CustomerService:
             saved = await save_revision(
                 uow.customers, existing, data, now, lambda: Customer(new_id(), customer_no, data, 1, now, now)
             )
+            await announce(uow, CUSTOMER, saved, now)
             await uow.commit()
         return saved
 
@@ -72,7 +74,9 @@ class CustomerService:
                     TicketSort.CREATED,
                     first,
                 ),
-                recent_after_sales=await uow.after_sales.list(AfterSalesFilter(customer_no=customer_no), first),
+                recent_after_sales=await uow.after_sales.list(
+                    AfterSalesFilter(customer_no=customer_no, business_lines=principal.business_line_scope), first
+                ),
                 contracts=await uow.contracts.list(first, customer_no=customer_no),
             )
 

@@ -15,6 +15,7 @@ from app.domain.customers import CustomerData
 from app.domain.errors import DomainError, FieldError, InvalidInput, NotFound
 from app.domain.ids import new_id
 from app.domain.inbound import SETTLED, InboundEvent, InboundFilter, InboundSource, InboundStatus
+from app.domain.invariants import present
 from app.domain.orders import OrderData
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
@@ -148,9 +149,8 @@ class InboundService:
         async with self._uow.write() as uow:
             recorded = await uow.inbound_events.record_outcome(event.id, status, detail[:MAX_DETAIL], self._clock.now())
             if recorded is None:  # a concurrent delivery of the same event processed it first
-                recorded = await uow.inbound_events.get(event.id)
+                recorded = present(await uow.inbound_events.get(event.id), "the inbound event")  # never deleted
             await uow.commit()
-        assert recorded is not None  # events are never deleted
         return recorded
 
     async def _process(self, source: str, type_: str, data: dict[str, Any]) -> str:
@@ -168,13 +168,14 @@ class InboundService:
         errors = [FieldError(f"/{name}", "unknown field") for name in data if name not in known]
         if not isinstance(ref, str) or not ref:
             errors.insert(0, FieldError("/after_sales", "the after-sales order's number (AS-…) or UUID"))
-        if errors:
+        if errors or not isinstance(ref, str):
             raise InvalidInput(
                 f"The event's data has {len(errors)} invalid field(s)", code="validation_failed", errors=errors
             )
-        assert isinstance(ref, str)
         body = {name: data[name] for name in step.takes if name in data}
         view = await self._after_sales.act(integration_principal(source), _ref(ref), step.action, body, Precondition())
+        if view.already_passed:
+            return f"{step.action}: {view.order.number} had already passed this step; still {view.order.status}"
         return f"{step.action}: {view.order.number} is {view.order.status}"
 
     async def _upsert_order(self, data: dict[str, Any]) -> str:

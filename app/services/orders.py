@@ -10,6 +10,7 @@ from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.principal import Principal
 from app.domain.unit_of_work import UnitOfWorkFactory
+from app.services.reference_events import ORDER, announce
 from app.services.references import check_references
 from app.services.revisions import Saved, save_revision
 
@@ -19,9 +20,10 @@ def order_not_found(order_no: str) -> NotFound:
 
 
 class OrderService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, compensation_percent: int) -> None:
         self._uow = uow
         self._clock = clock
+        self._compensation_percent = compensation_percent  # the cap compensation was granted under
 
     async def upsert(self, order_no: str, data: OrderData, precondition: Precondition) -> Saved[SalesOrder]:
         now = self._clock.now()
@@ -34,9 +36,12 @@ class OrderService:
             )
             if existing is not None:
                 check_order_change(existing, data)
+                ledger = await uow.after_sales.ledger(existing)
+                ledger.check_fits(data, self._compensation_percent)
             saved = await save_revision(
                 uow.orders, existing, data, now, lambda: SalesOrder(new_id(), order_no, data, 1, now, now)
             )
+            await announce(uow, ORDER, saved, now)
             await uow.commit()
         return saved
 

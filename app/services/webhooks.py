@@ -12,6 +12,7 @@ from uuid import UUID
 from app.domain.clock import Clock
 from app.domain.errors import FieldError, InvalidInput, NotFound
 from app.domain.ids import new_id
+from app.domain.invariants import present
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.principal import Principal, Role
@@ -157,9 +158,8 @@ class WebhookService:
             except NotFound as exc:
                 raise _delivery_not_found(delivery_id) from exc
             await uow.webhooks.requeue(delivery_id, self._clock.now())
-            requeued = await uow.webhooks.get_delivery(delivery_id)
+            requeued = present(await uow.webhooks.get_delivery(delivery_id), "the requeued delivery")
             await uow.commit()
-        assert requeued is not None
         return requeued
 
     async def replay(self, principal: Principal, endpoint_id: UUID, start: datetime, end: datetime) -> int:

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
-from app.domain.after_sales import EligibilityPolicy
 from app.domain.approvals import SubjectKind
 from app.domain.clock import Clock, SystemClock
+from app.domain.eligibility import EligibilityPolicy
 from app.domain.tasks import ReminderPolicy
 from app.domain.tickets import TicketPolicy
 from app.domain.urging import UrgePolicy
@@ -140,13 +140,15 @@ def inbound_verifier(settings: Settings, clock: Clock) -> InboundVerifier:
     return InboundVerifier(secrets, clock.now)
 
 
-def inbound_service(uow: SqlUnitOfWorkFactory, clock: Clock, after_sales: AfterSalesService) -> InboundService:
+def inbound_service(
+    uow: SqlUnitOfWorkFactory, clock: Clock, after_sales: AfterSalesService, settings: Settings
+) -> InboundService:
     """Events run the same use cases as the API routes (the reference-data services hold no state of their own)."""
     return InboundService(
         uow,
         clock,
         after_sales=after_sales,
-        orders=OrderService(uow, clock),
+        orders=OrderService(uow, clock, settings.compensation_max_percent),
         customers=CustomerService(uow, clock),
         reference_data=ReferenceDataReader(),
     )
@@ -174,7 +176,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         api_keys=ApiKeyService(uow, clock),
         customers=CustomerService(uow, clock),
         products=ProductService(uow, clock),
-        orders=OrderService(uow, clock),
+        orders=OrderService(uow, clock, settings.compensation_max_percent),
         contracts=ContractService(uow, clock),
         people=PeopleService(uow, clock),
         tickets=tickets,
@@ -185,7 +187,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         idempotency=IdempotencyService(uow, clock, timedelta(hours=settings.idempotency_ttl_hours)),
         webhooks=webhook_service(settings, uow, clock),
         inbound_verifier=inbound_verifier(settings, clock),
-        inbound=inbound_service(uow, clock, after_sales),
+        inbound=inbound_service(uow, clock, after_sales, settings),
     )
 
 

@@ -13,16 +13,20 @@ from pydantic import Field
 
 from app.domain.after_sales import AfterSalesOrder, AfterSalesType, Shipment
 from app.domain.approvals import not_deciding_now
-from app.domain.principal import Principal, Role
+from app.domain.principal import (
+    CASE_HANDLERS,
+    ON_BEHALF_OF_CUSTOMER,
+    RETURN_INSPECTORS,
+    STAFF_ROLES,
+    SYSTEMS,
+    Principal,
+    Role,
+)
 from app.domain.urging import UrgePolicy, urge
 from app.workflows.engine import Label, Move, Payload, State, Transition, Workflow
 
-STAFF = frozenset({Role.AGENT, Role.MANAGER, Role.ADMIN})
-REVIEWERS = frozenset({Role.REVIEWER, Role.MANAGER, Role.ADMIN})
-DECIDERS = REVIEWERS | {Role.AGENT}  # who the review chain names decides; the chain, not the role, says who
-ON_BEHALF = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})
-SYSTEMS = frozenset({Role.INTEGRATION})
-INSPECTORS = frozenset({Role.AGENT, Role.MANAGER, Role.INTEGRATION})
+DECIDERS = STAFF_ROLES
+"""Who may decide a review: whom the review chain names at its level (a guard); the chain, not the role, says who."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,29 +40,35 @@ class AfterSalesContext:
     approvers_now: frozenset[str] | None = None
 
 
-class ReasonPayload(Payload):
-    reason: str = Field(min_length=1, max_length=500)
+class RemarkPayload(Payload):
+    """An after-sales action's body. Staff remarks are deliberation: internal unless marked for the customer."""
+
+    remark_public: bool = Field(False, description="Show the remark to the customer; staff-only by default.")
 
 
-class PaymentPayload(Payload):
+class ReasonPayload(RemarkPayload):
+    reason: str = Field(min_length=1, max_length=500, description="Why the request is rejected (internal).")
+
+
+class PaymentPayload(RemarkPayload):
     reference: str | None = Field(None, min_length=1, max_length=128, description="Payment centre's reference.")
 
 
-class FailurePayload(Payload):
+class FailurePayload(RemarkPayload):
     reason: str = Field(min_length=1, max_length=500, description="Why the payment centre could not pay.")
 
 
-class ShipmentPayload(Payload):
+class ShipmentPayload(RemarkPayload):
     carrier: str | None = Field(None, min_length=1, max_length=64)
     tracking_no: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
 
 
-class ReturnShippedPayload(Payload):
+class ReturnShippedPayload(RemarkPayload):
     carrier: str = Field(min_length=1, max_length=64)
     tracking_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
 
 
-class InspectionPayload(Payload):
+class InspectionPayload(RemarkPayload):
     result: Literal["pass", "fail"] = Field(description="质检结果")
 
 
@@ -181,168 +191,49 @@ def failed(_ctx: AfterSalesContext, _principal: Principal, payload: object) -> s
     return None if payload is None or getattr(payload, "result", None) == "fail" else "the inspection passed"
 
 
-def _t(
-    action: str, sources: tuple[str, ...] | str, dest: str | None, roles: frozenset[Role], **kw: object
-) -> Transition:
-    return Transition(action, (sources,) if isinstance(sources, str) else sources, dest, roles, **kw)  # type: ignore[arg-type]
+def received(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
+    return None if ctx.order.returned_at is not None else "the returned goods have not arrived"
 
 
-def _payment_steps(first: str, done: str, failed_state: str) -> list[Transition]:
-    """The payment centre's steps after an instruction: accepted (refunds), succeeded or failed; a failure can be
-    sent again."""
-    accepting = first == "refunding"
-    paid_from = (first, "payment_accepted") if accepting else (first,)
-    steps = (
-        [
-            _t(
-                "payment_accepted",
-                first,
-                "payment_accepted",
-                SYSTEMS,
-                payload=PaymentPayload,
-                idempotent=True,
-                description="支付中心受理: the payment centre accepted the instruction.",
-            )
-        ]
-        if accepting
-        else []
-    )
+def not_received(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
+    return None if ctx.order.returned_at is None else "the returned goods were already received"
+
+
+def not_inspected(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
+    return None if ctx.order.inspection_passed is None else "the returned goods were already inspected"
+
+
+# ---- shared fragments: each workflow below is a literal table of these and its own steps -----------------------
+
+
+def T(action: str, source: tuple[str, ...] | str, dest: str | None, roles: frozenset[Role], **kw: object) -> Transition:
+    """One row of a workflow table: `source` is a state or a tuple of states."""
+    return Transition(action, (source,) if isinstance(source, str) else source, dest, roles, **kw)  # type: ignore[arg-type]
+
+
+def review(approved: str) -> list[Transition]:
+    """审核: claim from the pool, approve into `approved` or reject; the customer may cancel before review."""
     return [
-        *steps,
-        _t(
-            "payment_succeeded",
-            paid_from,
-            done,
-            SYSTEMS,
-            payload=PaymentPayload,
-            idempotent=True,
-            description="The money arrived.",
-        ),
-        _t(
-            "payment_failed",
-            paid_from,
-            failed_state,
-            SYSTEMS,
-            payload=FailurePayload,
-            description="The payment centre could not pay.",
-        ),
-        _t("retry_payment", failed_state, first, STAFF, description="Send the instruction again."),
-    ]
-
-
-def _scenario_steps(kind: AfterSalesType) -> tuple[str, list[Transition]]:
-    """The state approval leads to, and the steps after it."""
-    if kind in (AfterSalesType.REFUND, AfterSalesType.PARTIAL_REFUND):
-        return "refunding", _payment_steps("refunding", "refunded", "payment_failed")
-    if kind is AfterSalesType.RETURN_REFUND:
-        return "awaiting_return", [
-            _t(
-                "ship_return",
-                "awaiting_return",
-                "returning",
-                ON_BEHALF,
-                payload=ReturnShippedPayload,
-                customer=True,
-                description="The customer sent the item back themselves: carrier and tracking number.",
-            ),
-            _t(
-                "picked_up",
-                "awaiting_return",
-                "refunding",
-                SYSTEMS,
-                payload=ShipmentPayload,
-                guards=(lightning,),
-                idempotent=True,
-                description="闪电退款: picked up from a trusted customer; refund now.",
-            ),
-            _t(
-                "picked_up",
-                "awaiting_return",
-                "returning",
-                SYSTEMS,
-                payload=ShipmentPayload,
-                guards=(not_lightning,),
-                idempotent=True,
-                description="Logistics collected the return.",
-            ),
-            _t(
-                "return_received",
-                ("awaiting_return", "returning"),
-                "received",
-                SYSTEMS,
-                idempotent=True,
-                description="The warehouse received the return.",
-            ),
-            _t(
-                "inspect",
-                "received",
-                "refunding",
-                INSPECTORS,
-                payload=InspectionPayload,
-                guards=(passed,),
-                description="质检通过: refund.",
-            ),
-            _t(
-                "inspect",
-                "received",
-                "inspection_failed",
-                INSPECTORS,
-                payload=InspectionPayload,
-                guards=(failed,),
-                description="质检不通过: no refund; the item goes back.",
-            ),
-            *_payment_steps("refunding", "refunded", "payment_failed"),
-        ]
-    if kind is AfterSalesType.REPLENISH:
-        return "replenishing", _delivery("replenishing")
-    if kind is AfterSalesType.EXCHANGE:
-        return "awaiting_pickup", [
-            _t(
-                "picked_up",
-                "awaiting_pickup",
-                "picked_up",
-                SYSTEMS,
-                payload=ShipmentPayload,
-                idempotent=True,
-                description="Logistics collected the old item; the replacement is ordered.",
-            ),
-            *_delivery("picked_up"),
-        ]
-    return "paying", _payment_steps("paying", "compensated", "payment_failed_compensation")
-
-
-def _delivery(first: str) -> list[Transition]:
-    """The warehouse and logistics steps of sending goods: picking, shipping, signed for."""
-    return [
-        _t("picking_started", first, "picking", SYSTEMS, idempotent=True, description="The warehouse is picking."),
-        _t(
-            "shipped",
-            (first, "picking"),
-            "shipping",
-            SYSTEMS,
-            payload=ShipmentPayload,
-            idempotent=True,
-            description="Handed to the carrier.",
-        ),
-        _t("signed", "shipping", "signed", SYSTEMS, idempotent=True, description="The customer signed for it."),
-    ]
-
-
-def _workflow(kind: AfterSalesType) -> Workflow[AfterSalesContext]:
-    approved, steps = _scenario_steps(kind)
-    open_states = tuple(s for s in CUSTOMER_LABELS[kind] if s not in FINAL and s != "under_review")
-    transitions = [
-        _t(
+        T(
             "claim",
             "under_review",
             None,
-            REVIEWERS | {Role.AGENT},
+            STAFF_ROLES,
             guards=(unclaimed,),
             public=False,
+            payload=RemarkPayload,
             description="领取: take the order from the review pool.",
         ),
-        _t("approve", "under_review", approved, DECIDERS, guards=(reviews_now,), description="审核通过"),
-        _t(
+        T(
+            "approve",
+            "under_review",
+            approved,
+            DECIDERS,
+            guards=(reviews_now,),
+            payload=RemarkPayload,
+            description="审核通过",
+        ),
+        T(
             "reject",
             "under_review",
             "rejected",
@@ -351,12 +242,211 @@ def _workflow(kind: AfterSalesType) -> Workflow[AfterSalesContext]:
             guards=(reviews_now,),
             description="审核驳回",
         ),
-        _t("cancel", "under_review", "cancelled", ON_BEHALF, customer=True, description="Cancel before review."),
-        *steps,
-        _t("urge", ("under_review", *open_states), None, ON_BEHALF, customer=True, description="催单"),
+        T(
+            "cancel",
+            "under_review",
+            "cancelled",
+            ON_BEHALF_OF_CUSTOMER,
+            customer=True,
+            payload=RemarkPayload,
+            description="Cancel before review.",
+        ),
     ]
+
+
+def payment(first: str, done: str, failed_state: str, *, accepting: bool) -> list[Transition]:
+    """The payment centre's steps after an instruction: accepted (refunds only), succeeded or failed; a failed
+    payment is sent again by staff."""
+    paid_from = (first, "payment_accepted") if accepting else (first,)
+    accepted = [
+        T(
+            "payment_accepted",
+            first,
+            "payment_accepted",
+            SYSTEMS,
+            payload=PaymentPayload,
+            idempotent=True,
+            description="支付中心受理: the payment centre accepted the instruction.",
+        ),
+    ]
+    return [
+        *(accepted if accepting else []),
+        T(
+            "payment_succeeded",
+            paid_from,
+            done,
+            SYSTEMS,
+            payload=PaymentPayload,
+            idempotent=True,
+            description="The money arrived.",
+        ),
+        T(
+            "payment_failed",
+            paid_from,
+            failed_state,
+            SYSTEMS,
+            payload=FailurePayload,
+            description="The payment centre could not pay.",
+        ),
+        T(
+            "retry_payment",
+            failed_state,
+            first,
+            CASE_HANDLERS,
+            payload=RemarkPayload,
+            description="Send the instruction again.",
+        ),
+    ]
+
+
+def delivery(first: str) -> list[Transition]:
+    """The warehouse's and logistics' steps of sending goods: picking, shipping, signed for."""
+    return [
+        T(
+            "picking_started",
+            first,
+            "picking",
+            SYSTEMS,
+            idempotent=True,
+            payload=RemarkPayload,
+            description="The warehouse is picking.",
+        ),
+        T(
+            "shipped",
+            (first, "picking"),
+            "shipping",
+            SYSTEMS,
+            payload=ShipmentPayload,
+            idempotent=True,
+            description="Handed to the carrier.",
+        ),
+        T(
+            "signed",
+            "shipping",
+            "signed",
+            SYSTEMS,
+            idempotent=True,
+            payload=RemarkPayload,
+            description="The customer signed for it.",
+        ),
+    ]
+
+
+def urging(*states: str) -> Transition:
+    return T("urge", states, None, ON_BEHALF_OF_CUSTOMER, customer=True, payload=RemarkPayload, description="催单")
+
+
+REFUND_STATES = ("refunding", "payment_accepted", "payment_failed")
+"""Money on its way back; after a 闪电退款 the returned goods may still arrive and be inspected meanwhile."""
+
+REFUND_STEPS = [*review("refunding"), *payment("refunding", "refunded", "payment_failed", accepting=True)]
+
+RETURN_REFUND_STEPS = [
+    *review("awaiting_return"),
+    T(
+        "ship_return",
+        "awaiting_return",
+        "returning",
+        ON_BEHALF_OF_CUSTOMER,
+        payload=ReturnShippedPayload,
+        customer=True,
+        description="The customer sent the item back themselves: carrier and tracking number.",
+    ),
+    T(
+        "picked_up",
+        "awaiting_return",
+        "refunding",
+        SYSTEMS,
+        payload=ShipmentPayload,
+        guards=(lightning,),
+        idempotent=True,
+        description="闪电退款: picked up from a trusted customer; refund now.",
+    ),
+    T(
+        "picked_up",
+        "awaiting_return",
+        "returning",
+        SYSTEMS,
+        payload=ShipmentPayload,
+        guards=(not_lightning,),
+        idempotent=True,
+        description="Logistics collected the return.",
+    ),
+    T(
+        "return_received",
+        ("awaiting_return", "returning"),
+        "received",
+        SYSTEMS,
+        idempotent=True,
+        payload=RemarkPayload,
+        description="The warehouse received the return.",
+    ),
+    T(
+        "inspect",
+        "received",
+        "refunding",
+        RETURN_INSPECTORS,
+        payload=InspectionPayload,
+        guards=(passed,),
+        description="质检通过: refund.",
+    ),
+    T(
+        "inspect",
+        "received",
+        "inspection_failed",
+        RETURN_INSPECTORS,
+        payload=InspectionPayload,
+        guards=(failed,),
+        description="质检不通过: no refund; the item goes back.",
+    ),
+    T(
+        "return_received",
+        (*REFUND_STATES, "refunded"),
+        None,
+        SYSTEMS,
+        guards=(lightning, not_received),
+        payload=RemarkPayload,
+        description="闪电退款: the goods arrived after the refund was sent.",
+    ),
+    T(
+        "inspect",
+        (*REFUND_STATES, "refunded"),
+        None,
+        RETURN_INSPECTORS,
+        payload=InspectionPayload,
+        guards=(lightning, received, not_inspected),
+        description="闪电退款: inspect goods already refunded; a failure is followed up, the refund stands.",
+    ),
+    *payment("refunding", "refunded", "payment_failed", accepting=True),
+]
+
+REPLENISH_STEPS = [*review("replenishing"), *delivery("replenishing")]
+
+EXCHANGE_STEPS = [
+    *review("awaiting_pickup"),
+    T(
+        "picked_up",
+        "awaiting_pickup",
+        "picked_up",
+        SYSTEMS,
+        payload=ShipmentPayload,
+        idempotent=True,
+        description="Logistics collected the old item; the replacement is ordered.",
+    ),
+    *delivery("picked_up"),
+]
+
+COMPENSATION_STEPS = [
+    *review("paying"),
+    *payment("paying", "compensated", "payment_failed_compensation", accepting=False),
+]
+
+
+def after_sales_workflow(kind: AfterSalesType, title: Label, steps: list[Transition]) -> Workflow[AfterSalesContext]:
+    """A scenario's table with its customer labels, urging allowed in every open state."""
     labels = CUSTOMER_LABELS[kind]
-    names = list(dict.fromkeys(["under_review", *labels, "rejected", "cancelled"]))
+    open_states = tuple(name for name in labels if name not in FINAL)
+    names = list(dict.fromkeys([*labels, "rejected", "cancelled"]))
     states = [
         State(
             name,
@@ -368,24 +458,30 @@ def _workflow(kind: AfterSalesType) -> Workflow[AfterSalesContext]:
     ]
     return Workflow[AfterSalesContext](
         name=kind.value,
-        title={
-            AfterSalesType.REFUND: Label("退款", "Refund"),
-            AfterSalesType.PARTIAL_REFUND: Label("部分退款", "Partial refund"),
-            AfterSalesType.RETURN_REFUND: Label("退货退款", "Return and refund"),
-            AfterSalesType.REPLENISH: Label("补货", "Replenishment"),
-            AfterSalesType.EXCHANGE: Label("换货", "Exchange"),
-            AfterSalesType.COMPENSATION: Label("赔付", "Compensation"),
-        }[kind],
+        title=title,
         initial="under_review",
         state_of=lambda ctx: ctx.order.status,
         is_own_customer=lambda ctx, principal: principal.customer_no == ctx.order.customer_no,
         states=states,
-        transitions=transitions,
+        transitions=[*steps, urging(*open_states)],
     )
 
 
 AFTER_SALES_WORKFLOWS: dict[AfterSalesType, Workflow[AfterSalesContext]] = {
-    kind: _workflow(kind) for kind in AfterSalesType
+    AfterSalesType.REFUND: after_sales_workflow(AfterSalesType.REFUND, Label("退款", "Refund"), REFUND_STEPS),
+    AfterSalesType.PARTIAL_REFUND: after_sales_workflow(
+        AfterSalesType.PARTIAL_REFUND, Label("部分退款", "Partial refund"), REFUND_STEPS
+    ),
+    AfterSalesType.RETURN_REFUND: after_sales_workflow(
+        AfterSalesType.RETURN_REFUND, Label("退货退款", "Return and refund"), RETURN_REFUND_STEPS
+    ),
+    AfterSalesType.REPLENISH: after_sales_workflow(
+        AfterSalesType.REPLENISH, Label("补货", "Replenishment"), REPLENISH_STEPS
+    ),
+    AfterSalesType.EXCHANGE: after_sales_workflow(AfterSalesType.EXCHANGE, Label("换货", "Exchange"), EXCHANGE_STEPS),
+    AfterSalesType.COMPENSATION: after_sales_workflow(
+        AfterSalesType.COMPENSATION, Label("赔付", "Compensation"), COMPENSATION_STEPS
+    ),
 }
 
 
@@ -422,6 +518,7 @@ EFFECTS: dict[str, Callable[[AfterSalesContext, Principal, Payload], dict[str, o
     "ship_return": lambda ctx, _pr, payload: {"return_shipment": _shipment(payload, ctx.order.return_shipment)},
     "picked_up": lambda ctx, _pr, payload: {"return_shipment": _shipment(payload, ctx.order.return_shipment)},
     "shipped": lambda ctx, _pr, payload: {"replacement_shipment": _shipment(payload, ctx.order.replacement_shipment)},
+    "return_received": lambda ctx, _pr, _payload: {"returned_at": ctx.now},
     "inspect": lambda _ctx, _pr, payload: {"inspection_passed": getattr(payload, "result", None) == "pass"},
     "payment_accepted": _reference,
     "payment_succeeded": _reference,

@@ -10,6 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import Field, ValidationError
 from transitions import Machine
+from transitions import Transition as CompiledTransition
 
 from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
 from app.domain.principal import Principal, Role
@@ -87,6 +88,18 @@ class AvailableAction:
     payload_schema: dict[str, Any]
 
 
+class _Compiled(CompiledTransition):  # type: ignore[misc]
+    """A `transitions` edge that carries the declared spec it was compiled from."""
+
+    def __init__(self, *args: Any, spec: Transition, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.spec = spec
+
+
+class _Machine(Machine):  # type: ignore[misc]
+    transition_cls = _Compiled
+
+
 @dataclass
 class Workflow(Generic[S]):
     name: str
@@ -97,59 +110,79 @@ class Workflow(Generic[S]):
     state_of: Callable[[S], str]
     is_own_customer: Callable[[S, Principal], bool]
     _machine: Machine = field(init=False, repr=False)
-    _specs: dict[int, Transition] = field(init=False, repr=False)
     _states: dict[str, State] = field(init=False, repr=False)
+    _ahead: dict[str, frozenset[str]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._states = {state.name: state for state in self.states}
-        self._machine = Machine(
+        # `transitions` validates the graph (states exist, no duplicate triggers per source are lost) and keeps
+        # declaration order per (action, source): the first whose guards pass wins.
+        self._machine = _Machine(
             model=None,
             states=list(self._states),
             initial=self.initial,
             auto_transitions=False,
-            transitions=[{"trigger": t.action, "source": list(t.sources), "dest": t.dest} for t in self.transitions],
+            transitions=[
+                {"trigger": t.action, "source": list(t.sources), "dest": t.dest, "spec": t} for t in self.transitions
+            ],
         )
-        # The Machine keeps declaration order per (action, source), so the n-th compiled transition of a pair is
-        # the n-th declared one; the first whose guards pass wins.
-        self._specs = {}
-        declared: dict[tuple[str, str], int] = {}
-        for spec in self.transitions:
-            for source in spec.sources:
-                n = declared[(spec.action, source)] = declared.get((spec.action, source), -1) + 1
-                self._specs[id(self._machine.events[spec.action].transitions[source][n])] = spec
+        self._ahead = {name: self._reachable(name) for name in self._states}
+
+    def _reachable(self, start: str) -> frozenset[str]:
+        """States that can follow `start`: where an object that has been in `start` may be now."""
+        seen, pending = {start}, [start]
+        while pending:
+            source = pending.pop()
+            for spec in self.transitions:
+                if source in spec.sources and spec.dest and spec.dest not in seen:
+                    seen.add(spec.dest)
+                    pending.append(spec.dest)
+        return frozenset(seen)
 
     def state(self, name: str) -> State:
         return self._states[name]
 
     def _candidates(self, action: str, source: str) -> list[Transition]:
         event = self._machine.events.get(action)
-        return [self._specs[id(t)] for t in event.transitions.get(source, [])] if event else []
+        return [t.spec for t in event.transitions.get(source, [])] if event else []
 
     def _may_call(self, spec: Transition, obj: S, principal: Principal) -> bool:
         if principal.is_customer:
             return spec.customer and self.is_own_customer(obj, principal)
         return principal.has_any(spec.roles)
 
+    def _takes(self, spec: Transition, obj: S, principal: Principal) -> bool:
+        """Whether this principal may take `spec` now, as far as is known before a payload is sent."""
+        return self._may_call(spec, obj, principal) and all(
+            guard(obj, principal, None) is None for guard in spec.guards
+        )
+
     def available(self, obj: S, principal: Principal) -> list[AvailableAction]:
         """What this principal may do to this object now, so apps and chatbots can draw their buttons."""
         source, found, seen = self.state_of(obj), [], set()
         for action in self._machine.get_triggers(source):
             for spec in self._candidates(action, source):
-                if action in seen or not self._may_call(spec, obj, principal):
-                    continue
-                if all(guard(obj, principal, None) is None for guard in spec.guards):
+                if action not in seen and self._takes(spec, obj, principal):
                     seen.add(action)
                     found.append(
                         AvailableAction(action, spec.dest or source, spec.description, payload_schema(spec.payload))
                     )
         return found
 
-    def repeats(self, obj: S, principal: Principal, action: str) -> bool:
-        """Whether `action` is an idempotent step that already brought the object where it is now (payment
-        succeeded, reported twice): the caller answers with the object unchanged instead of a conflict."""
+    def passed(self, obj: S, principal: Principal, action: str) -> bool:
+        """Whether `action` is another system's step (idempotent) that the object has already gone through: it
+        cannot be taken now, and the state it leads to precedes the object's state (payment accepted arriving
+        after payment succeeded, a repeated report). The caller answers with the object unchanged instead of a
+        conflict; a step that contradicts the state (failed after succeeded) is not idempotent and conflicts."""
         state = self.state_of(obj)
+        if any(self._takes(spec, obj, principal) for spec in self._candidates(action, state)):
+            return False
         return any(
-            t.action == action and t.idempotent and t.dest == state and self._may_call(t, obj, principal)
+            t.action == action
+            and t.idempotent
+            and t.dest is not None
+            and state in self._ahead[t.dest]
+            and self._may_call(t, obj, principal)
             for t in self.transitions
         )
 

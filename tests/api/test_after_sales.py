@@ -107,10 +107,12 @@ async def test_auto_review_approves_a_refund_and_asks_the_payment_centre(app, cl
 
     assert (created["status"], created["amount"], created["customer_status"]["label"]) == ("refunding", 21000, "退款中")
     staff_view = (await client.get(f"/v1/after-sales/{created['number']}", headers=auth(Role.AGENT))).json()
-    assert (staff_view["review_rule"], staff_view["reviewed_by"]) == ("auto_review", "auto-review")
+    assert (staff_view["review_rule"], staff_view["reviewed_by"]) == ("auto_review/v1", "auto-review")
     history = (await client.get(f"/v1/after-sales/{created['id']}/timeline", headers=auth(Role.AGENT))).json()
     approve = next(e for e in history["items"] if e["action"] == "approve")
-    assert approve["payload"]["rule"] == "auto_review" and "极速审核" in approve["remark"]
+    assert approve["payload"]["rule"] == "auto_review/v1" and "极速审核" in approve["remark"]
+    assert "type refund is auto-reviewed" in approve["payload"]["matched"]
+    assert "amount 210.00 CNY ≤ 500.00 CNY" in approve["payload"]["matched"]
     assert "after_sales.refund_requested" in await _outbox_types(app)
 
 
@@ -366,7 +368,7 @@ async def test_the_return_window_closes(client, auth, shop):
     )
 
     assert response.status_code == 422
-    assert "window has passed" in response.json()["errors"][0]["detail"]
+    assert "window for a return and refund has passed" in response.json()["errors"][0]["detail"]
 
 
 async def test_customers_see_their_view_and_never_anothers_order(client, auth, shop):

@@ -163,7 +163,7 @@ async def test_the_same_event_delivered_twice_at_once_moves_the_money_once(app, 
 
     codes = sorted(a.status_code for a in answers)
     assert set(codes) <= {200, 409} and 200 in codes, [a.text for a in answers]
-    assert all(a.json()["code"] == "concurrent_modification" for a in answers if a.status_code == 409)
+    assert all(a.json()["code"] in ("concurrent_modification", "duplicate") for a in answers if a.status_code == 409)
     assert (await _after_sales(client, auth, refund["id"]))["status"] == "refunded"
     assert await _refundable(client, auth) == 0
     assert [row["status"] for row in await _stored(app)] == ["processed"]
@@ -531,3 +531,50 @@ async def test_inspection_refuses_bad_filters_and_unknown_ids(client, auth):
     assert (bad_status.status_code, bad_status.json()["errors"][0]["parameter"]) == (422, "status")
     assert bad_source.status_code == 422
     assert (missing.status_code, missing.json()["code"]) == (404, "inbound_event_not_found")
+
+
+# ---- steps out of order: one already passed is answered 200 and changes nothing; a contradiction conflicts ----
+
+
+async def test_payment_accepted_after_payment_succeeded_is_a_step_already_passed(app, client, auth, shop, inbound):
+    refund = await _create_refund(client, auth, auto_review=True)
+    await send(inbound, "payment_centre", "payment.succeeded", {"after_sales": refund["number"]})
+    paid = await _after_sales(client, auth, refund["id"])
+
+    late = await send(inbound, "payment_centre", "payment.accepted", {"after_sales": refund["number"]})
+
+    assert (late.status_code, late.json()["status"]) == (200, "processed"), late.text
+    assert "had already passed this step" in late.json()["event"]["detail"]
+    assert (await _after_sales(client, auth, refund["id"]))["version"] == paid["version"]
+
+
+async def test_a_failure_after_success_contradicts_the_order_and_conflicts(app, client, auth, shop, inbound):
+    refund = await _create_refund(client, auth, auto_review=True)
+    await send(inbound, "payment_centre", "payment.succeeded", {"after_sales": refund["number"]})
+
+    contradiction = await send(
+        inbound, "payment_centre", "payment.failed", {"after_sales": refund["number"], "reason": "bank refused"}
+    )
+
+    assert contradiction.status_code == 409
+    assert contradiction.json()["current_state"] == "refunded"
+    assert [row["status"] for row in await _stored(app)][-1] == "failed"
+
+
+async def test_an_out_of_order_warehouse_step_is_answered_like_a_repeat(client, auth, shop):
+    lines = [{"sku": "SKU-1", "quantity": 1}]
+    created = await client.post(
+        "/v1/after-sales",
+        json={"order_no": "SO-C-1", "type": "exchange", "reason_code": "damaged", "lines": lines},
+        headers=auth(Role.CUSTOMER),
+    )
+    order = created.json()
+    wms = auth(Role.INTEGRATION, sub="wms")
+    await client.post(f"/v1/after-sales/{order['id']}/actions/approve", json={}, headers=auth(Role.REVIEWER))
+    for step in ("picked_up", "shipped"):
+        assert (await client.post(f"/v1/after-sales/{order['id']}/actions/{step}", json={}, headers=wms)).is_success
+
+    late = await client.post(f"/v1/after-sales/{order['id']}/actions/picking_started", json={}, headers=wms)
+
+    assert late.status_code == 200, late.text
+    assert late.json()["status"] == "shipping"

@@ -6,14 +6,9 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from app.domain.after_sales import (
-    AfterSalesType,
-    AutoReviewRules,
-    EligibilityPolicy,
-    Ledger,
-    assess,
-    auto_review,
-)
+from app.domain.after_sales import AfterSalesType, AutoReviewRules, auto_review
+from app.domain.eligibility import EligibilityPolicy, assess
+from app.domain.ledger import Ledger, LineHold
 from app.domain.orders import Fulfilment, FulfilmentStatus, OrderData, OrderLine, PaymentStatus, SalesOrder
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -51,14 +46,14 @@ def _allowed(eligibility, sku: str) -> set[AfterSalesType]:
 
 
 def test_before_picking_only_a_refund_is_possible():
-    found = assess(_order(FulfilmentStatus.PICKING), Ledger("SO-1", "CNY", 13000), {}, POLICY, NOW)
+    found = assess(_order(FulfilmentStatus.PICKING), Ledger("SO-1", "CNY", 13000), POLICY, NOW)
 
     assert found.rule(AfterSalesType.REFUND).allowed
     assert _allowed(found, "A") == set()
 
 
 def test_after_signing_goods_types_are_open_within_their_windows():
-    signed_ten_days_ago = assess(_order(signed_days_ago=10), Ledger("SO-1", "CNY", 13000), {}, POLICY, NOW)
+    signed_ten_days_ago = assess(_order(signed_days_ago=10), Ledger("SO-1", "CNY", 13000), POLICY, NOW)
 
     assert _allowed(signed_ten_days_ago, "A") == {
         AfterSalesType.PARTIAL_REFUND,
@@ -70,9 +65,9 @@ def test_after_signing_goods_types_are_open_within_their_windows():
 
 
 def test_claimed_quantities_and_reserved_money_shrink_what_is_left():
-    ledger = Ledger("SO-1", "CNY", 13000, reserved=4000, refunded=6000)
+    ledger = Ledger("SO-1", "CNY", 13000, reserved=4000, refunded=6000, lines={"A": LineHold(0, 2)})
 
-    found = assess(_order(), ledger, {"A": 2}, POLICY, NOW)
+    found = assess(_order(), ledger, POLICY, NOW)
 
     a, b = found.lines
     assert (found.refundable, a.remaining_quantity, b.remaining_quantity) == (3000, 0, 1)
@@ -81,13 +76,13 @@ def test_claimed_quantities_and_reserved_money_shrink_what_is_left():
 
 
 def test_nothing_left_to_refund_closes_the_money_types():
-    found = assess(_order(), Ledger("SO-1", "CNY", 13000, refunded=13000), {}, POLICY, NOW)
+    found = assess(_order(), Ledger("SO-1", "CNY", 13000, refunded=13000), POLICY, NOW)
 
     assert _allowed(found, "B") == {AfterSalesType.EXCHANGE, AfterSalesType.REPLENISH}
 
 
 def test_compensation_is_capped_at_a_share_of_the_paid_amount():
-    found = assess(_order(), Ledger("SO-1", "CNY", 13000, compensated=1000), {}, POLICY, NOW)
+    found = assess(_order(), Ledger("SO-1", "CNY", 13000, compensated=1000), POLICY, NOW)
 
     assert found.compensable == 13000 * 30 // 100 - 1000
 
@@ -99,10 +94,41 @@ def test_auto_review_names_every_condition_that_failed():
     approved, none = auto_review(rules, AfterSalesType.REFUND, 800, _order(), "vip", 0)
 
     assert rule is None and len(misses) == 4
-    assert (approved, none) == ("auto_review", [])
+    assert "amount 50.00 CNY is above 10.00 CNY" in misses
+    assert none == [] and approved is not None
+    assert approved.rule == "auto_review/v0"
+    assert "amount 8.00 CNY ≤ 10.00 CNY" in approved.conditions
+    assert "customer level vip is trusted" in approved.conditions
 
 
 def test_auto_review_off_approves_nothing():
     rule, misses = auto_review(replace(AutoReviewRules(), enabled=False), AfterSalesType.REFUND, 1, _order(), "vip", 0)
 
     assert (rule, misses) == (None, ["auto-review is off"])
+
+
+def test_a_lines_refundable_value_counts_what_is_refunded_or_reserved_on_it():
+    ledger = Ledger("SO-1", "CNY", 13000, reserved=5000, lines={"A": LineHold(5000, 0)})
+
+    found = assess(_order(), ledger, POLICY, NOW)
+
+    a, b = found.lines
+    assert (a.max_refundable, b.max_refundable) == (5000, 3000)
+
+
+def test_a_fully_refunded_line_offers_no_money_type_though_the_order_still_has_money():
+    ledger = Ledger("SO-1", "CNY", 13000, refunded=10000, lines={"A": LineHold(10000, 0)})
+
+    found = assess(_order(), ledger, POLICY, NOW)
+
+    assert found.refundable == 3000
+    assert _allowed(found, "A") == {AfterSalesType.EXCHANGE, AfterSalesType.REPLENISH}
+    assert found.lines[0].rule(AfterSalesType.PARTIAL_REFUND).text_en == "Nothing is left to refund on this line"
+
+
+def test_english_rule_texts_name_types_in_words_not_codes():
+    found = assess(_order(FulfilmentStatus.SHIPPED), Ledger("SO-1", "CNY", 13000), POLICY, NOW)
+
+    texts = [rule.text_en for line in found.lines for rule in line.rules]
+    assert texts and all("_" not in text for text in texts)
+    assert "You can ask for a return and refund once the order is signed for" in texts
