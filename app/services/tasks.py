@@ -44,7 +44,7 @@ from app.services.task_checks import (
 )
 from app.services.tickets import TicketService, ticket_not_found
 from app.workflows.engine import AvailableAction, Move
-from app.workflows.task import TASK, Handler, TaskContext, apply, decide, hours_text, to_centihours
+from app.workflows.task import TASK, Handler, TaskContext, apply, hours_text, to_centihours
 from app.workflows.ticket import RESOLVED_BY_TASKS, TICKET
 
 SYSTEM = Principal("system", frozenset({Role.MANAGER}))
@@ -209,7 +209,7 @@ class TaskService:
         # approval's own rule (the buttons read it as `approvers_now`); deciding answers its specific refusal
         # (self_approval, not_an_approver, already_decided), so the context here leaves the approvers out.
         [ctx] = await _contexts(uow, [task], principal, now, {})
-        move = decide(ctx, principal, action, payload)
+        move = TASK.decide(ctx, principal, action, payload)
         check_approved_hours(task, move)
         approval = await self._approvals.pending(uow, task.id, verdict.approval_id)
         hours = getattr(move.payload, "approved_hours", None)
@@ -230,7 +230,7 @@ class TaskService:
         now: datetime,
     ) -> Task:
         [ctx] = await _contexts(uow, [task], principal, now, {})
-        move = decide(ctx, principal, action, body)
+        move = TASK.decide(ctx, principal, action, body)
         if action == "assign":
             await check_handler(uow, move.payload.assignee, "/assignee")  # type: ignore[attr-defined]
         elif action == "report":
@@ -277,7 +277,7 @@ class TaskService:
         )
         approval = await self._approvals.request(uow, request, now)
         if approval.status is Status.APPROVED:  # no level applies: the hours stand as reported
-            move = decide(TaskContext(task, now, ticket.assignee), SYSTEM, "approve", {})
+            move = TASK.decide(TaskContext(task, now, ticket.assignee), SYSTEM, "approve", {})
             await self._commit_move(uow, ticket, task, SYSTEM, move, now)
 
     async def _take_on(self, uow: UnitOfWork, ticket: Ticket, task: Task, principal: Principal, now: datetime) -> None:
@@ -313,7 +313,7 @@ class TaskService:
         reason = f"ticket {ticket.number} {ticket.status}"
         for ref in await uow.tasks.unfinished_of_ticket(ticket.id):
             task = present(await uow.tasks.get(ref.id, for_update=True), "an unfinished task")
-            move = decide(TaskContext(task, now, ticket.assignee), SYSTEM, "cancel", {"reason": reason})
+            move = TASK.decide(TaskContext(task, now, ticket.assignee), SYSTEM, "cancel", {"reason": reason})
             if task.status == "reported":
                 await self._approvals.cancel_pending(uow, task.id, now)
             await self._commit_move(uow, ticket, task, principal, move, now)

@@ -39,7 +39,7 @@ from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.history import Change, record_change
 from app.services.ticket_notifications import notify_of_action
 from app.workflows.engine import AvailableAction
-from app.workflows.ticket import TICKET, apply, decide
+from app.workflows.ticket import TICKET, apply
 
 EDITABLE = frozenset(
     {"title", "description", "priority", "category", "tags", "expected_by", "region", "contact", "group_key"}
@@ -204,7 +204,7 @@ class TicketService:
     ) -> Ticket:
         """One action on a ticket already locked in `uow` (tasks assign and resolve their ticket this way too)."""
         [ctx] = await self.contexts_in(uow, [ticket], principal, now)
-        move = decide(ctx, principal, action, body)
+        move = TICKET.decide(ctx, principal, action, body)
         after = apply(ctx, principal, move)
         named = getattr(move.payload, "assignee", None)
         if named is not None and named != ticket.assignee:

@@ -12,7 +12,7 @@ from pydantic import Field, ValidationError
 from transitions import Machine
 from transitions import Transition as CompiledTransition
 
-from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
+from app.domain.errors import Conflict, DomainError, FieldError, Forbidden, InvalidInput
 from app.domain.principal import Principal, Role
 from app.workflows.inputs import StrictInput
 
@@ -51,6 +51,9 @@ class NoPayload(Payload):
 
 Guard = Callable[[Any, Principal, Any], str | None]
 """(object, principal, payload) → None when the action may proceed, else the reason it may not."""
+Refusal = Callable[[Any, Conflict], DomainError]
+"""The error an action held back by a guard answers instead of the generic conflict (which tasks block, whose
+capacity, when to urge again), from the object and that conflict."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +112,8 @@ class Workflow(Generic[S]):
     initial: str
     state_of: Callable[[S], str]
     is_own_customer: Callable[[S, Principal], bool]
+    refusals: Mapping[Guard, Refusal] = field(default_factory=dict)
+    """Guards whose refusal a caller can act on, with the error each answers."""
     _machine: Machine = field(init=False, repr=False)
     _states: dict[str, State] = field(init=False, repr=False)
     _ahead: dict[str, frozenset[str]] = field(init=False, repr=False)
@@ -202,7 +207,12 @@ class Workflow(Generic[S]):
             if reason is None:
                 return Move(spec, source, payload)
             reasons.append(reason)
-        raise self._not_now(obj, principal, action, reason="; ".join(reasons))
+        refused = self._not_now(obj, principal, action, reason="; ".join(reasons))
+        for spec in permitted:
+            failing = [guard for guard in spec.guards if guard(obj, principal, None) is not None]
+            if failing and all(guard in self.refusals for guard in failing):
+                raise self.refusals[failing[0]](obj, refused) from refused
+        raise refused
 
     def _not_now(self, obj: S, principal: Principal, action: str, reason: str | None = None) -> Conflict:
         state = self.state_of(obj)

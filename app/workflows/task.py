@@ -4,11 +4,11 @@ when the hours are returned; cancellable until archived."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AwareDatetime, BeforeValidator, Field, WithJsonSchema
 
@@ -18,8 +18,7 @@ from app.domain.invariants import of_type
 from app.domain.principal import CASE_HANDLERS, STAFF_ROLES, Principal
 from app.domain.tasks import Task, outcome_of
 from app.workflows.attachments import AttachmentIn
-from app.workflows.engine import Guard, Label, Move, Payload, State, Transition, Workflow
-from app.workflows.ticket import Refusal, decide_naming
+from app.workflows.engine import Guard, Label, Move, Payload, Refusal, State, Transition, Workflow
 from app.workflows.ticket_payloads import USER_ID
 
 HOURS_PATTERN = r"^\d{1,4}(\.\d{1,2})?$"
@@ -148,12 +147,23 @@ def _state(name: str, zh: str, en: str, *, final: bool = False) -> State:
     return State(name, Label(zh, en), Label(zh, en), final=final)
 
 
+def _cannot_take(ctx: TaskContext, _refused: Conflict) -> DomainError:
+    if ctx.caller.problem is not None:
+        return Forbidden(f"You cannot take tasks: {ctx.caller.problem}", code="not_an_active_agent")
+    return Forbidden(f"Only members of group '{ctx.task.group_key}' claim its tasks", code="not_a_member")
+
+
+NAMED_REFUSALS: dict[Guard, Refusal] = {may_take: _cannot_take}
+"""Guards whose refusal answers its own error code (who may take the task)."""
+
+
 TASK = Workflow[TaskContext](
     name="task",
     title=Label("任务单", "Task"),
     initial="open",
     state_of=lambda ctx: ctx.task.status,
     is_own_customer=lambda _ctx, _principal: False,
+    refusals=NAMED_REFUSALS,
     states=[
         _state("open", "待处理", "Open"),
         _state("in_progress", "处理中", "In progress"),
@@ -303,18 +313,3 @@ def apply(ctx: TaskContext, principal: Principal, move: Move) -> Task:
     """The task after `move`: new state, the action's own changes, next version."""
     changes = EFFECTS[move.transition.action](ctx, principal, move.payload)
     return replace(ctx.task, **changes, status=move.dest, version=ctx.task.version + 1, updated_at=ctx.now)
-
-
-def _cannot_take(ctx: TaskContext, _refused: Conflict) -> DomainError:
-    if ctx.caller.problem is not None:
-        return Forbidden(f"You cannot take tasks: {ctx.caller.problem}", code="not_an_active_agent")
-    return Forbidden(f"Only members of group '{ctx.task.group_key}' claim its tasks", code="not_a_member")
-
-
-NAMED_REFUSALS: dict[Guard, Refusal] = {may_take: _cannot_take}
-"""Guards whose refusal answers its own error code (who may take the task)."""
-
-
-def decide(ctx: TaskContext, principal: Principal, action: str, body: Mapping[str, Any]) -> Move:
-    """The move `action` makes, or the error that forbids it (named, for NAMED_REFUSALS)."""
-    return decide_naming(TASK, NAMED_REFUSALS, ctx, principal, action, body)

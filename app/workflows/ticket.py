@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 from app.domain.errors import Conflict, DomainError, Forbidden, RateLimited
 from app.domain.invariants import of_type
@@ -27,7 +26,7 @@ from app.domain.tickets import (
     within_reopen_window,
 )
 from app.domain.urging import urge
-from app.workflows.engine import Guard, Label, Move, Payload, State, Transition, Workflow
+from app.workflows.engine import Guard, Label, Move, Payload, Refusal, State, Transition, Workflow
 from app.workflows.ticket_payloads import (
     AssignPayload,
     ClosePayload,
@@ -61,6 +60,41 @@ def _to_pool(_ctx: TicketContext, _principal: Principal, payload: object) -> str
     return None if payload is None or getattr(payload, "assignee", None) is None else "an assignee was named"
 
 
+def _tasks_unfinished(ctx: TicketContext, refused: Conflict) -> DomainError:
+    numbers = ", ".join(ctx.unfinished_tasks)
+    return Conflict(
+        f"Ticket {ctx.ticket.number} has tasks not yet approved or cancelled: {numbers}",
+        code="tasks_unfinished",
+        extra={**refused.extra, "unfinished_tasks": list(ctx.unfinished_tasks)},
+    )
+
+
+def _cannot_take(ctx: TicketContext, refused: Conflict) -> DomainError:
+    if ctx.taker.problem is not None:
+        return Forbidden(f"You cannot take tickets: {ctx.taker.problem}", code="not_an_active_agent")
+    return Conflict(
+        f"You already have {ctx.taker.full_at} open tickets, the most allowed",
+        code="agent_at_capacity",
+        extra=refused.extra,
+    )
+
+
+def _urged_too_soon(ctx: TicketContext, _refused: Conflict) -> DomainError:
+    wait = urge_wait(ctx) or timedelta(seconds=1)
+    return RateLimited(
+        "You have just urged this; we are on it", retry_after_seconds=max(1, math.ceil(wait.total_seconds()))
+    )
+
+
+NAMED_REFUSALS: dict[Guard, Refusal] = {
+    tasks_finished: _tasks_unfinished,
+    can_take_more: _cannot_take,
+    not_just_urged: _urged_too_soon,
+}
+"""Guards whose refusal a caller can act on get their own error (which tasks block, whose capacity, when to urge
+again)."""
+
+
 WORKING = ("assigned", "in_progress", "waiting_on_customer")
 OPEN = ("new", *WORKING, "pending_follow_up")
 
@@ -70,6 +104,7 @@ TICKET = Workflow[TicketContext](
     initial="new",
     state_of=lambda ctx: ctx.ticket.status,
     is_own_customer=lambda ctx, principal: principal.customer_no == ctx.ticket.customer_no,
+    refusals=NAMED_REFUSALS,
     states=[
         State(
             "new",
@@ -366,70 +401,3 @@ def solution_text(resolution: Resolution, language: str) -> str:
     """The solution as the reader sees it: a standard text the service wrote, in the reader's language."""
     standard = STANDARD_SOLUTIONS.get(resolution.solution)
     return standard.pick(language) if standard else resolution.solution
-
-
-Refusal = Callable[[Any, Conflict], DomainError]
-"""The error a refused action answers, from the context and the engine's generic conflict."""
-
-
-def _tasks_unfinished(ctx: TicketContext, refused: Conflict) -> DomainError:
-    numbers = ", ".join(ctx.unfinished_tasks)
-    return Conflict(
-        f"Ticket {ctx.ticket.number} has tasks not yet approved or cancelled: {numbers}",
-        code="tasks_unfinished",
-        extra={**refused.extra, "unfinished_tasks": list(ctx.unfinished_tasks)},
-    )
-
-
-def _cannot_take(ctx: TicketContext, refused: Conflict) -> DomainError:
-    if ctx.taker.problem is not None:
-        return Forbidden(f"You cannot take tickets: {ctx.taker.problem}", code="not_an_active_agent")
-    return Conflict(
-        f"You already have {ctx.taker.full_at} open tickets, the most allowed",
-        code="agent_at_capacity",
-        extra=refused.extra,
-    )
-
-
-def _urged_too_soon(ctx: TicketContext, _refused: Conflict) -> DomainError:
-    wait = urge_wait(ctx) or timedelta(seconds=1)
-    return RateLimited(
-        "You have just urged this; we are on it", retry_after_seconds=max(1, math.ceil(wait.total_seconds()))
-    )
-
-
-NAMED_REFUSALS: dict[Guard, Refusal] = {
-    tasks_finished: _tasks_unfinished,
-    can_take_more: _cannot_take,
-    not_just_urged: _urged_too_soon,
-}
-"""Guards whose refusal a caller can act on get their own error (which tasks block, whose capacity, when to urge
-again)."""
-
-
-def decide(ctx: TicketContext, principal: Principal, action: str, body: Mapping[str, Any]) -> Move:
-    """The move `action` makes, or the error that forbids it (named, for NAMED_REFUSALS)."""
-    return decide_naming(TICKET, NAMED_REFUSALS, ctx, principal, action, body)
-
-
-def decide_naming(
-    workflow: Workflow[Any],
-    named: Mapping[Guard, Refusal],
-    ctx: Any,
-    principal: Principal,
-    action: str,
-    body: Mapping[str, Any],
-) -> Move:
-    """`workflow.decide`, except that an action held back only by guards of `named` answers the first one's own
-    error instead of the generic `action_not_allowed` (the buttons hid it all the same)."""
-    try:
-        return workflow.decide(ctx, principal, action, body)
-    except Conflict as refused:
-        state = workflow.state_of(ctx)
-        for spec in workflow.transitions:
-            if spec.action != action or state not in spec.sources:
-                continue
-            failing = [guard for guard in spec.guards if guard(ctx, principal, None) is not None]
-            if failing and all(guard in named for guard in failing):
-                raise named[failing[0]](ctx, refused) from refused
-        raise
