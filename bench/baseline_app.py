@@ -1,8 +1,11 @@
 """The floor: FastAPI + SQLAlchemy async Core + asyncpg, without auth, validation or middleware.
 
-Two endpoints, each the bare database work of one service operation: reading one order row, and taking in a
-ticket (its number from the same sequence, the ticket row, a timeline row and an outbox row in one transaction).
-Served by uvicorn (`--factory bench.baseline_app:create_app`) with the database in BENCH_DATABASE_URL.
+Each endpoint is the bare database work of one service operation: reading one order row; taking in a ticket (its
+number from the same sequence, the ticket row, a timeline row and an outbox row in one transaction); reading one
+ticket by primary key with its unfinished tasks (what the service's GET reads at the least, for the actions it
+offers); and a keyset page of 20 tickets, newest first through the primary key as the service's default list, with
+the page's unfinished tasks in one query. Served by uvicorn (`--factory bench.baseline_app:create_app`) with the
+database in BENCH_DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -14,12 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 import uuid6
-from fastapi import FastAPI, HTTPException, status
-from sqlalchemy import insert, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from fastapi import FastAPI, HTTPException, Response, status
+from sqlalchemy import bindparam, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from app.persistence.tables import outbox, tickets, timeline
+from app.domain.tasks import UNFINISHED_STATUSES
+from app.domain.tickets import OPEN_STATES
+from app.persistence.tables import outbox, tasks, tickets, timeline
 
 DATABASE_URL_ENV = "BENCH_DATABASE_URL"
 POOL_SIZE = 10  # the service's default AFTERSALES_DATABASE_POOL_SIZE, with the same overflow
@@ -29,6 +35,16 @@ ORDER_BY_NUMBER = text(
     "fulfilment_status, placed_at, version, updated_at FROM sales_orders WHERE order_no = :order_no"
 )
 NEXT_TICKET_NUMBER = text("SELECT nextval('ticket_number_seq')")
+PAGE_SIZE = 20
+# Built once: each request is then served from SQLAlchemy's compiled cache.
+TICKET_BY_ID = select(tickets).where(tickets.c.id == bindparam("id"))
+FIRST_PAGE = select(tickets).order_by(tickets.c.id.desc()).limit(PAGE_SIZE + 1)
+NEXT_PAGE = select(tickets).where(tickets.c.id < bindparam("after")).order_by(tickets.c.id.desc()).limit(PAGE_SIZE + 1)
+UNFINISHED_TASKS = (
+    select(tasks.c.ticket_id, tasks.c.number)
+    .where(tasks.c.ticket_id.in_(bindparam("ids", expanding=True)), tasks.c.status.in_(UNFINISHED_STATUSES))
+    .order_by(tasks.c.id)
+)
 
 
 def create_app() -> FastAPI:
@@ -42,12 +58,29 @@ def create_app() -> FastAPI:
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.get("/orders/{order_no}")
-    async def get_order(order_no: str) -> dict[str, Any]:
+    async def get_order(order_no: str) -> Response:
         async with engine.connect() as conn:
             row = (await conn.execute(ORDER_BY_NUMBER, {"order_no": order_no})).mappings().first()
         if row is None:
             raise HTTPException(404, "order not found")
-        return dict(row)
+        return _json(dict(row))
+
+    @app.get("/tickets/{ticket_id}")
+    async def get_ticket(ticket_id: UUID) -> Response:
+        async with engine.connect() as conn:
+            row = (await conn.execute(TICKET_BY_ID, {"id": ticket_id})).mappings().first()
+            if row is None:
+                raise HTTPException(404, "ticket not found")
+            return _json((await _with_tasks(conn, [dict(row)]))[0])
+
+    @app.get("/tickets")
+    async def list_tickets(cursor: UUID | None = None) -> Response:
+        """`cursor`: the last id of the previous page."""
+        async with engine.connect() as conn:
+            found = await (conn.execute(FIRST_PAGE) if cursor is None else conn.execute(NEXT_PAGE, {"after": cursor}))
+            rows = [dict(row) for row in found.mappings()]
+            items = await _with_tasks(conn, rows[:PAGE_SIZE])
+        return _json({"items": items, "next_cursor": str(items[-1]["id"]) if len(rows) > PAGE_SIZE else None})
 
     @app.post("/tickets", status_code=status.HTTP_201_CREATED)
     async def create_ticket(body: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +94,22 @@ def create_app() -> FastAPI:
         return {"id": ticket_id, "number": number, "status": "new"}
 
     return app
+
+
+def _json(content: Any) -> Response:
+    """Rows serialised once by orjson: the floor of turning a read into bytes. Column names are str subclasses, which
+    orjson takes as keys only with OPT_NON_STR_KEYS, and asyncpg's UUIDs are written by `str`."""
+    return Response(orjson.dumps(content, default=str, option=orjson.OPT_NON_STR_KEYS), media_type="application/json")
+
+
+async def _with_tasks(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each open ticket's unfinished task numbers, one query for all of them (none when no ticket is open)."""
+    open_ids = [row["id"] for row in rows if row["status"] in OPEN_STATES]
+    numbers: dict[UUID, list[str]] = {}
+    if open_ids:
+        for ticket_id, number in await conn.execute(UNFINISHED_TASKS, {"ids": open_ids}):
+            numbers.setdefault(ticket_id, []).append(number)
+    return [{**row, "unfinished_tasks": numbers.get(row["id"], [])} for row in rows]
 
 
 def _new_id() -> UUID:

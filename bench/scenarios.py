@@ -1,8 +1,9 @@
-"""What the benchmark sends: the reference data it seeds, its token, and one request builder per scenario."""
+"""What the benchmark sends: the reference data it seeds, its tokens, and the order requests."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -10,7 +11,7 @@ import httpx
 
 from app.domain.principal import Role
 from app.services.tokens import TokenCodec, TokenPolicy
-from bench.load import Send
+from bench.traffic import NUMBER, Traffic
 
 CUSTOMER_NO = "C-BENCH"
 SKU = "SKU-BENCH"
@@ -45,30 +46,15 @@ async def seed_reference_data(client: httpx.AsyncClient, service_url: str, heade
             raise RuntimeError(f"seeding {path} answered {response.status_code}: {response.text}")
 
 
-def upsert_orders(
-    client: httpx.AsyncClient, service_url: str, headers: dict[str, str], prefix: str, created: list[str]
-) -> Send:
-    """PUT a fresh order_no per request (the create path); each order created is appended to `created`."""
-    body = json.dumps(_order_body()).encode()  # encoded once: the load generator shares the CPU with the servers
+def order_upserts(headers: Mapping[str, str], prefix: str) -> Traffic:
+    """PUT a fresh order_no per request: the create path."""
     put_headers = {**headers, "content-type": "application/json"}
-
-    async def send(index: int) -> httpx.Response:
-        order_no = f"{prefix}-{index:07d}"
-        response = await client.put(f"{service_url}/v1/orders/{order_no}", content=body, headers=put_headers)
-        if response.is_success:
-            created.append(order_no)
-        return response
-
-    return send
+    return Traffic("PUT", (f"/v1/orders/{prefix}-{NUMBER}",), put_headers, json.dumps(_order_body()).encode())
 
 
-def read_orders(client: httpx.AsyncClient, orders_url: str, order_nos: list[str], headers: dict[str, str]) -> Send:
-    """GET existing orders round-robin, from the service or the baseline alike."""
-
-    async def send(index: int) -> httpx.Response:
-        return await client.get(f"{orders_url}/{order_nos[index % len(order_nos)]}", headers=headers)
-
-    return send
+def order_reads(orders_path: str, order_nos: Sequence[str], headers: Mapping[str, str]) -> Traffic:
+    """GET existing orders in turn, from the service or the baseline alike."""
+    return Traffic("GET", tuple(f"{orders_path}/{order_no}" for order_no in order_nos), headers)
 
 
 def _order_body() -> dict[str, Any]:

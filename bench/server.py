@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from bench import process_stats
+
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_SECONDS = 30.0
@@ -33,10 +35,23 @@ def clean_environment(settings: Mapping[str, str]) -> dict[str, str]:
     return {**inherited, **settings}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Server:
     name: str
     process: asyncio.subprocess.Process
+    idle_rss: int | None = None  # bytes, once started and warmed up, before its first measured run
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def note_idle_memory(self) -> None:
+        if self.idle_rss is None:
+            self.idle_rss = process_stats.rss_bytes(self.pid)
+
+    def rss(self) -> int:
+        """Bytes resident now, worker processes included."""
+        return process_stats.rss_bytes(self.pid)
 
     def ensure_running(self) -> None:
         """A server that died mid-run turns its scenario into connection errors; name the cause instead."""

@@ -1,4 +1,4 @@
-"""The ticket scenarios: intake beside the baseline's bare inserts, then list pages at two table sizes."""
+"""The ticket scenarios beside the baseline: intake, reading one ticket, and list pages at two table sizes."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ from dataclasses import dataclass, field
 from uuid import UUID
 
 import asyncpg
-import httpx
 
 from app.domain.pagination import PageRequest
+from app.domain.principal import Role
 from app.domain.tickets import TicketFilter, TicketSort
 from app.web.pagination import encode_cursor
-from bench import load, query_plans, ticket_rows
-from bench.load import Budget, Result
-from bench.query_plans import Plan
-from bench.server import Server
-from bench.ticket_requests import create_tickets, list_tickets
+from bench import query_plans, report, ticket_rows
+from bench.harness import Harness
+from bench.scenarios import bearer_headers
+from bench.ticket_requests import create_tickets, list_tickets, read_tickets
 
 LIMIT = 20
+READ_SET = 1000  # tickets the reads cycle through
 AGENT = "agent-007"  # one of the bulk tickets' agents; the list pages are requested with this agent's token
 IDLE_AGENT = "agent-new"  # assigned no ticket
 MY_QUEUE = ("assigned", "in_progress", "waiting_on_customer", "pending_follow_up")  # what GET /v1/queues/mine lists
@@ -58,58 +58,93 @@ LIST_PAGES = (
 )
 
 
-async def intake(
-    client: httpx.AsyncClient,
-    service: Server,
-    service_url: str,
-    baseline: Server,
-    baseline_url: str,
-    headers: Mapping[str, str],
-    warmup: Budget,
-    budget: Budget,
-) -> list[Result]:
-    """POST /v1/tickets, then the baseline's same three inserts, at the same concurrency."""
-    ours = create_tickets(client, f"{service_url}/v1/tickets", headers)
-    floor = create_tickets(client, f"{baseline_url}/tickets", {})
-    return [
-        await load.measure("create ticket", service, ours, ours, warmup, budget),
-        await load.measure("baseline create", baseline, floor, floor, warmup, budget),
+async def intake(h: Harness) -> None:
+    """POST /v1/tickets, then the baseline's same inserts, at the same concurrency."""
+    ours = create_tickets("/v1/tickets", bearer_headers(h.secret))
+    floor = create_tickets("/tickets", {})
+    create = await h.measure_traffic("create ticket", h.service, h.service_url, ours, ours)
+    baseline = await h.measure_traffic("baseline create", h.baseline, h.baseline_url, floor, floor)
+    h.lines += [
+        report.ratio(create, baseline, report.CREATE_RATIO_TARGET),
+        report.cpu_ratio(create, baseline, report.CREATE_CPU_TARGET),
     ]
 
 
-async def list_pages(
-    client: httpx.AsyncClient,
-    service: Server,
-    service_url: str,
-    database_url: str,
-    headers: Mapping[str, str],
-    total: int,
-    warmup: Budget,
-    budget: Budget,
-) -> tuple[list[Result], list[Plan]]:
-    """Every list page at a tenth of `total` bulk tickets and at `total`; the plans at `total`.
-
-    A page that costs O(page) answers equally fast at both sizes."""
-    results: list[Result] = []
-    conn = await asyncpg.connect(ticket_rows.plain_dsn(database_url))
+async def reads(h: Harness) -> None:
+    """GET one ticket among a tenth of --tickets bulk rows, from the service and the baseline: under load, then at
+    one client."""
+    size = h.options.tickets // 10
+    conn = await asyncpg.connect(ticket_rows.plain_dsn(h.database_url))
     try:
-        await ticket_rows.load_customers(conn)
-        loaded = 0
-        for size in (total // 10, total):
-            log.info("loading tickets up to %s", f"{size:,}")
-            await ticket_rows.grow_to(conn, loaded, size, total)
-            loaded = size
-            middle = await ticket_rows.key_at_depth(conn, size // 2)
-            for page in LIST_PAGES:
-                send = list_tickets(client, f"{service_url}{page.path}", headers, _params(page, middle))
-                scenario = f"list {page.label} @{_short(size)}"
-                results.append(await load.measure(scenario, service, send, send, warmup, budget))
+        await _grow(h, conn, size)
+        rows = await conn.fetch(
+            "SELECT id FROM tickets WHERE created_by = $1 ORDER BY random() LIMIT $2", ticket_rows.CREATED_BY, READ_SET
+        )
     finally:
         await conn.close()
+    ids = [row["id"] for row in rows]
+    ours = read_tickets("/v1/tickets", ids, bearer_headers(h.secret, AGENT, Role.AGENT))
+    floor = read_tickets("/tickets", ids, {})
+    at = f"@{_short(size)}"
+    get = await h.measure_traffic(f"get ticket {at}", h.service, h.service_url, ours, ours)
+    baseline = await h.measure_traffic(f"baseline get ticket {at}", h.baseline, h.baseline_url, floor, floor)
+    alone = await h.measure_traffic(f"get ticket {at}, 1 client", h.service, h.service_url, ours, ours, 1)
+    floor_alone = await h.measure_traffic(
+        f"baseline get ticket {at}, 1 client", h.baseline, h.baseline_url, floor, floor, 1
+    )
+    h.lines += [
+        report.ratio(get, baseline),
+        report.cpu_ratio(get, baseline, report.READ_CPU_TARGET),
+        report.latency_ratio(alone, floor_alone, report.IDLE_LATENCY_TARGET),
+    ]
+
+
+async def list_pages(h: Harness) -> None:
+    """Every list page at a tenth of --tickets bulk tickets and at all of them, at one client, beside the
+    baseline's first and deep keyset page; then the plans at the full size.
+
+    A page that costs O(page) answers equally fast at both sizes."""
+    total = h.options.tickets
+    headers = bearer_headers(h.secret, AGENT, Role.AGENT)
+    conn = await asyncpg.connect(ticket_rows.plain_dsn(h.database_url))
+    try:
+        for size in (total // 10, total):
+            await _grow(h, conn, size)
+            middle = await ticket_rows.key_at_depth(conn, size // 2)
+            at = f"@{_short(size)}"
+            results = {}
+            for page in LIST_PAGES:
+                traffic = list_tickets(page.path, headers, _params(page, middle))
+                scenario = f"list {page.label} {at}"
+                results[page.label] = await h.measure_traffic(scenario, h.service, h.service_url, traffic, traffic, 1)
+            for label, cursor in (("first page", {}), ("deep page", {"cursor": str(middle)})):
+                traffic = list_tickets("/tickets", {}, cursor)
+                floor = await h.measure_traffic(
+                    f"baseline {label} {at}", h.baseline, h.baseline_url, traffic, traffic, 1
+                )
+                h.lines.append(report.cpu_ratio(results[label], floor, report.READ_CPU_TARGET))
+    finally:
+        await conn.close()
+    h.lines.append(report.list_p99([r for r in h.results if r.scenario.startswith("list ")]))
     log.info("explaining the list queries")
     pages = {p.label: (p.where, p.sort, _page_request(p, middle)) for p in LIST_PAGES}
-    plans = await query_plans.explain(database_url, pages)
-    return results, plans
+    plans = await query_plans.explain(h.database_url, pages)
+    h.lines.append(f"list query plans at {total:,} bulk tickets:")
+    h.lines += report.plans(plans)
+    unindexed = [plan.label for plan in plans if not plan.indexes]
+    if unindexed:
+        h.failures.append(f"FAILED list queries without an index: {', '.join(unindexed)}")
+
+
+async def _grow(h: Harness, conn: asyncpg.Connection, size: int) -> None:
+    """Bulk tickets up to `size` of the planned --tickets, the customers they name first."""
+    if h.bulk_tickets >= size:
+        return
+    if h.bulk_tickets == 0:
+        await ticket_rows.load_customers(conn)
+    log.info("loading tickets up to %s", f"{size:,}")
+    await ticket_rows.grow_to(conn, h.bulk_tickets, size, h.options.tickets)
+    h.bulk_tickets = size
 
 
 def _params(page: ListPage, middle: UUID) -> dict[str, str]:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from uuid import UUID
 
-import httpx
-
-from bench.load import Send
 from bench.scenarios import CUSTOMER_NO, ORDER_NO, SKU
+from bench.traffic import Traffic, path_with_query
 
 INTAKE = {
     "customer_no": CUSTOMER_NO,
@@ -27,23 +26,20 @@ INTAKE = {
 """An IM bot taking in a repair for a known customer's order: intake checks the customer, order and product."""
 
 
-def create_tickets(client: httpx.AsyncClient, tickets_url: str, headers: Mapping[str, str]) -> Send:
-    """POST the same intake every time: each request is a new ticket."""
-    body = json.dumps(INTAKE).encode()  # encoded once: the load generator shares the CPU with the servers
-    post_headers = {**headers, "content-type": "application/json"}
-
-    async def send(_index: int) -> httpx.Response:
-        return await client.post(tickets_url, content=body, headers=post_headers)
-
-    return send
+def create_tickets(tickets_path: str, headers: Mapping[str, str]) -> Traffic:
+    """POST the same intake every time: each request is a new ticket (the service numbers it; nothing in the body
+    has to be unique)."""
+    return Traffic(
+        "POST", (tickets_path,), {**headers, "content-type": "application/json"}, json.dumps(INTAKE).encode()
+    )
 
 
-def list_tickets(
-    client: httpx.AsyncClient, tickets_url: str, headers: Mapping[str, str], params: Mapping[str, str]
-) -> Send:
-    """GET the same list page every time: its latency, not its cache misses, is what a caller waits for."""
+def read_tickets(tickets_path: str, ids: Sequence[UUID], headers: Mapping[str, str]) -> Traffic:
+    """GET existing tickets in turn, from the service or the baseline alike."""
+    return Traffic("GET", tuple(f"{tickets_path}/{ticket_id}" for ticket_id in ids), headers)
 
-    async def send(_index: int) -> httpx.Response:
-        return await client.get(tickets_url, params=params, headers=headers)
 
-    return send
+def list_tickets(tickets_path: str, headers: Mapping[str, str], params: Mapping[str, str]) -> Traffic:
+    """GET the same list page every time (a deep page by a fixed cursor): its latency, not its cache misses, is
+    what a caller waits for."""
+    return Traffic("GET", (path_with_query(tickets_path, params),), headers)

@@ -1,0 +1,54 @@
+"""What the operating system accounts to a server: CPU time and resident memory of a process and all its
+descendants (uvicorn's worker processes), read from /proc (Linux)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True, slots=True)
+class _Stat:
+    pid: int
+    ppid: int
+    cpu_ticks: int  # user + system of the process itself and of its children it has waited for
+    rss_pages: int
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU of `root` and its descendants. The waited-for children's time is included, so a worker that
+    exits between two readings still counts: the sum only grows."""
+    return sum(stat.cpu_ticks for stat in _tree(root)) / CLOCK_TICKS
+
+
+def rss_bytes(root: int) -> int:
+    """Resident memory of `root` and its descendants, added up (shared pages count once per process)."""
+    return sum(stat.rss_pages for stat in _tree(root)) * PAGE_BYTES
+
+
+def _tree(root: int) -> list[_Stat]:
+    stats = [stat for stat in map(_read, PROC.glob("[0-9]*")) if stat is not None]
+    children: dict[int, list[_Stat]] = {}
+    for stat in stats:
+        children.setdefault(stat.ppid, []).append(stat)
+    found = [stat for stat in stats if stat.pid == root]
+    for stat in found:  # grows while it is walked: breadth first down the tree
+        found.extend(children.get(stat.pid, ()))
+    return found
+
+
+def _read(directory: Path) -> _Stat | None:
+    """None for a process that ended while /proc was being read."""
+    try:
+        text = (directory / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold spaces: the fields proper start after the last ')'.
+    fields = text[text.rindex(")") + 2 :].split()
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    return _Stat(int(directory.name), int(fields[1]), utime + stime + cutime + cstime, int(fields[21]))
