@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -41,9 +42,12 @@ class OutboxEvent:
 
 
 class TimelineRepository(Protocol):
-    async def add(self, entry: TimelineEntry) -> None: ...
+    async def add(self, entry: TimelineEntry, events: Sequence[OutboxEvent] = ()) -> None:
+        """The entry and the outbox events of the same change, in one statement where the database can."""
+        ...
+
     async def list(self, subject_id: UUID, page: PageRequest, *, public_only: bool) -> Page[TimelineEntry]: ...
 
 
 class OutboxRepository(Protocol):
-    async def add(self, event: OutboxEvent) -> None: ...
+    async def add(self, *events: OutboxEvent) -> None: ...

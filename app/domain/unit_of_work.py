@@ -13,6 +13,7 @@ from app.domain.customers import CustomerRepository
 from app.domain.events import OutboxRepository, TimelineRepository
 from app.domain.idempotency import IdempotencyKeyRepository
 from app.domain.inbound import InboundEventRepository
+from app.domain.intake import IntakeReader
 from app.domain.notifications import NotificationRepository
 from app.domain.orders import OrderRepository
 from app.domain.people import AgentRepository, GroupRepository
@@ -31,6 +32,7 @@ class UnitOfWork(Protocol):
     agents: AgentRepository
     groups: GroupRepository
     tickets: TicketRepository
+    intake: IntakeReader
     timeline: TimelineRepository
     outbox: OutboxRepository
     after_sales: AfterSalesRepository

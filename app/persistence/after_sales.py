@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, case, func, insert, or_, select, update
+from sqlalchemy import Row, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.after_sales import (
@@ -30,7 +30,7 @@ from app.domain.tickets import Attachment
 from app.persistence.keyset import fetch_page
 from app.persistence.numbering import next_number
 from app.persistence.settings_store import load_setting, save_setting
-from app.persistence.tables import after_sales_lines, after_sales_orders, order_ledgers
+from app.persistence.tables import after_sales_lines, after_sales_orders, order_ledgers, sales_orders
 
 _PLAIN = (
     "order_no",
@@ -110,6 +110,41 @@ def _conditions(where: AfterSalesFilter) -> list[Any]:
     return conditions
 
 
+def _by_ref(key: Any) -> dict[bool, Any]:
+    """SELECT of one after-sales order with its lines, plain and locked (statements built once, compiled once)."""
+    li = after_sales_lines.c
+    stmt = (
+        select(
+            after_sales_orders,
+            li.sku.label("line_sku"),
+            li.quantity.label("line_quantity"),
+            li.amount.label("line_amount"),
+        )
+        .outerjoin(after_sales_lines, li.after_sales_id == after_sales_orders.c.id)
+        .where(key == bindparam("ref"))
+        .order_by(li.line_no)
+    )
+    return {False: stmt, True: stmt.with_for_update(of=after_sales_orders)}
+
+
+def _lock_ledger(key: Any) -> Any:
+    """The sales order's row locked, with its stored totals, found from an after-sales order's id or number."""
+    so, lg = sales_orders.c, order_ledgers.c
+    order_no = select(after_sales_orders.c.order_no).where(key == bindparam("ref")).scalar_subquery()
+    return (
+        select(so.order_no, so.currency, so.paid_amount, lg.reserved, lg.refunded, lg.compensated, lg.version)
+        .outerjoin(order_ledgers, lg.order_no == so.order_no)
+        .where(so.order_no == order_no)
+        .with_for_update(of=sales_orders)
+    )
+
+
+_GET_BY_ID = _by_ref(after_sales_orders.c.id)
+_GET_BY_NUMBER = _by_ref(after_sales_orders.c.number)
+_LOCK_LEDGER_BY_ID = _lock_ledger(after_sales_orders.c.id)
+_LOCK_LEDGER_BY_NUMBER = _lock_ledger(after_sales_orders.c.number)
+
+
 class SqlAfterSalesRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -118,10 +153,26 @@ class SqlAfterSalesRepository:
         return await next_number(self._conn, "after_sales")
 
     async def get(self, ref: UUID | str, *, for_update: bool = False) -> AfterSalesOrder | None:
-        key = after_sales_orders.c.id == ref if isinstance(ref, UUID) else after_sales_orders.c.number == ref
-        stmt = select(after_sales_orders).where(key)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
-        return _entity(row, (await self._lines([row.id]))[row.id]) if row else None
+        """The order and its lines in one statement (a row per line)."""
+        stmt = _GET_BY_ID if isinstance(ref, UUID) else _GET_BY_NUMBER
+        rows = (await self._conn.execute(stmt[for_update], {"ref": ref})).all()
+        if not rows:
+            return None
+        lines = [AfterSalesLine(row.line_sku, row.line_quantity, row.line_amount) for row in rows if row.line_sku]
+        return _entity(rows[0], lines)
+
+    async def lock_ledger(self, ref: UUID | str) -> Ledger | None:
+        """The money totals of the sales order of after-sales order `ref`, its row locked first, as every writer
+        of the ledger locks it; without per-line holds, which releasing and settling do not need."""
+        stmt = _LOCK_LEDGER_BY_ID if isinstance(ref, UUID) else _LOCK_LEDGER_BY_NUMBER
+        row = (await self._conn.execute(stmt, {"ref": ref})).first()
+        if row is None:
+            return None
+        if row.version is None:
+            return Ledger(row.order_no, row.currency, row.paid_amount)
+        return Ledger(
+            row.order_no, row.currency, row.paid_amount, row.reserved, row.refunded, row.compensated, row.version
+        )
 
     async def add(self, order: AfterSalesOrder) -> None:
         await self._conn.execute(

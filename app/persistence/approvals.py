@@ -4,11 +4,12 @@ configured chains."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, delete, exists, insert, select, update
+from sqlalchemy import Row, and_, bindparam, exists, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.approvals import (
@@ -56,15 +57,21 @@ def _vote_values(approval_id: UUID, vote: Vote) -> dict[str, Any]:
     }
 
 
-def _vote(row: Row[Any]) -> Vote:
+def _vote(row: Row[Any], prefix: str = "") -> Vote:
+    """A vote from its row, or from a joined row whose vote columns carry `prefix`."""
+
+    def column(name: str) -> Any:
+        return getattr(row, prefix + name)
+
+    decision = column("decision")
     return Vote(
-        level=row.level,
-        approver=row.approver,
-        decision=Decision(row.decision) if row.decision else None,
-        decided_by=row.decided_by,
-        comment=row.comment,
-        data=row.data,
-        decided_at=row.decided_at,
+        level=column("level"),
+        approver=column("approver"),
+        decision=Decision(decision) if decision else None,
+        decided_by=column("decided_by"),
+        comment=column("comment"),
+        data=column("data"),
+        decided_at=column("decided_at"),
     )
 
 
@@ -92,6 +99,14 @@ def _entity(row: Row[Any], votes: list[Vote]) -> Approval:
 
 def _slots(principal_subject: str, roles: frozenset[str]) -> list[str]:
     return [principal_subject, *(f"{ROLE_PREFIX}{role}" for role in sorted(roles))]
+
+
+_VOTE_KEY = ("approval_id", "level", "approver")
+_UPDATE = update(approvals).where(approvals.c.id == bindparam("b_id"))
+_DECIDE_VOTE = update(approval_approvers).where(
+    *(approval_approvers.c[key] == bindparam(f"b_{key}") for key in _VOTE_KEY)
+)
+"""Statements built once: their compiled forms are cached."""
 
 
 class SqlApprovalRepository:
@@ -139,10 +154,15 @@ class SqlApprovalRepository:
         votes = await self._votes([row.id for row in rows])
         return {row.subject_id: _entity(row, votes[row.id]) for row in rows}
 
-    async def update(self, approval: Approval) -> None:
-        await self._conn.execute(update(approvals).where(approvals.c.id == approval.id).values(**_values(approval)))
-        await self._conn.execute(delete(approval_approvers).where(approval_approvers.c.approval_id == approval.id))
-        await self._conn.execute(insert(approval_approvers), [_vote_values(approval.id, v) for v in approval.votes])
+    async def update(self, approval: Approval, decided: Sequence[Vote] = ()) -> None:
+        """The approval's row and the votes `decided` since it was read (the others never change)."""
+        await self._conn.execute(_UPDATE, {"b_id": approval.id, **_values(approval)})
+        if decided:
+            rows = [
+                {f"b_{k}" if k in _VOTE_KEY else k: v for k, v in _vote_values(approval.id, vote).items()}
+                for vote in decided
+            ]
+            await self._conn.execute(_DECIDE_VOTE, rows[0] if len(rows) == 1 else rows)
 
     async def list(self, where: ApprovalFilter, page: PageRequest) -> Page[Approval]:
         """Newest first. With `approver`: pending approvals whose current level has an open slot for the
@@ -210,11 +230,17 @@ class SqlApprovalRepository:
         return Chain(chain.kind, chain.levels, version)
 
     async def _one(self, condition: Any, for_update: bool) -> Approval | None:
-        stmt = select(approvals).where(condition)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
-        if row is None:
+        """The approval and its votes in one statement (a row per vote)."""
+        stmt = (
+            select(approvals, *(c.label(f"vote_{c.name}") for c in approval_approvers.c))
+            .outerjoin(approval_approvers, approval_approvers.c.approval_id == approvals.c.id)
+            .where(condition)
+        )
+        rows = (await self._conn.execute(stmt.with_for_update(of=approvals) if for_update else stmt)).all()
+        if not rows:
             return None
-        return _entity(row, (await self._votes([row.id]))[row.id])
+        votes = [_vote(row, prefix="vote_") for row in rows if row.vote_approval_id is not None]
+        return _entity(rows[0], votes)
 
     async def _votes(self, ids: list[UUID]) -> dict[UUID, list[Vote]]:
         found: dict[UUID, list[Vote]] = defaultdict(list)

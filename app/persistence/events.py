@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Insert, Row, Table, bindparam, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.events import OutboxEvent, TimelineEntry
@@ -31,27 +33,56 @@ def _entry(row: Row[Any]) -> TimelineEntry:
     )
 
 
+_WRITTEN = {
+    timeline: [c.name for c in timeline.c],
+    outbox: ["id", "type", "aggregate_type", "aggregate_id", "occurred_at", "payload"],
+}
+"""The columns each row writes (the outbox's sequence and fan-out flag are the database's)."""
+_ADD_ENTRY = insert(timeline)
+_ADD_EVENTS = insert(outbox)
+
+
+def _placeholders(table: Table, prefix: str) -> dict[str, Any]:
+    return {name: bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in _WRITTEN[table]}
+
+
+@cache
+def _entry_with_events(count: int) -> Insert:
+    """PostgreSQL: a timeline row and `count` outbox rows in one statement (a data-modifying CTE), built once per
+    count so that its compiled form is cached."""
+    entry = insert(timeline).values(_placeholders(timeline, "t_")).returning(timeline.c.id).cte("entry")
+    return insert(outbox).values([_placeholders(outbox, f"o{n}_") for n in range(count)]).add_cte(entry)
+
+
+def _entry_row(entry: TimelineEntry) -> dict[str, Any]:
+    return {name: getattr(entry, name) for name in _WRITTEN[timeline]}
+
+
+def _event_row(event: OutboxEvent) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "type": event.type,
+        "aggregate_type": event.aggregate_type,
+        "aggregate_id": event.aggregate_id,
+        "occurred_at": event.occurred_at,
+        "payload": event.payload,
+    }
+
+
 class SqlTimelineRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def add(self, entry: TimelineEntry) -> None:
-        await self._conn.execute(
-            insert(timeline).values(
-                id=entry.id,
-                subject_id=entry.subject_id,
-                at=entry.at,
-                actor=entry.actor,
-                kind=entry.kind,
-                action=entry.action,
-                from_status=entry.from_status,
-                to_status=entry.to_status,
-                remark=entry.remark,
-                payload=entry.payload,
-                public=entry.public,
-                remark_public=entry.remark_public,
-            )
-        )
+    async def add(self, entry: TimelineEntry, events: Sequence[OutboxEvent] = ()) -> None:
+        if events and self._conn.dialect.name == "postgresql":
+            values = {f"t_{k}": v for k, v in _entry_row(entry).items()}
+            for n, event in enumerate(events):
+                values |= {f"o{n}_{k}": v for k, v in _event_row(event).items()}
+            await self._conn.execute(_entry_with_events(len(events)), values)
+            return
+        await self._conn.execute(_ADD_ENTRY, _entry_row(entry))
+        if events:
+            await SqlOutboxRepository(self._conn).add(*events)
 
     async def list(self, subject_id: UUID, page: PageRequest, *, public_only: bool) -> Page[TimelineEntry]:
         """Oldest first, as a history reads."""
@@ -66,14 +97,8 @@ class SqlOutboxRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def add(self, event: OutboxEvent) -> None:
-        await self._conn.execute(
-            insert(outbox).values(
-                id=event.id,
-                type=event.type,
-                aggregate_type=event.aggregate_type,
-                aggregate_id=event.aggregate_id,
-                occurred_at=event.occurred_at,
-                payload=event.payload,
-            )
-        )
+    async def add(self, *events: OutboxEvent) -> None:
+        """One statement, built once, for any number of events (executed for many rows at once)."""
+        if events:
+            rows = [_event_row(event) for event in events]
+            await self._conn.execute(_ADD_EVENTS, rows[0] if len(rows) == 1 else rows)

@@ -18,6 +18,7 @@ from app.persistence.database import Database
 from app.persistence.events import SqlOutboxRepository, SqlTimelineRepository
 from app.persistence.idempotency import SqlIdempotencyKeyRepository
 from app.persistence.inbound import SqlInboundEventRepository
+from app.persistence.intake import SqlIntakeReader
 from app.persistence.integrity import integrity_problem
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
@@ -43,6 +44,7 @@ class SqlUnitOfWork:
         self.agents = SqlAgentRepository(conn)
         self.groups = SqlGroupRepository(conn)
         self.tickets = SqlTicketRepository(conn)
+        self.intake = SqlIntakeReader(conn)
         self.timeline = SqlTimelineRepository(conn)
         self.outbox = SqlOutboxRepository(conn)
         self.after_sales = SqlAfterSalesRepository(conn)

@@ -6,7 +6,7 @@ writers), then re-reads the ledger, checks, and writes: two concurrent refunds c
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -189,7 +189,7 @@ class AfterSalesService:
                     remark="极速审核",
                     facts={"rule": match.rule, "matched": list(match.conditions)},
                 )
-            approval = await uow.approvals.pending_for(result.id)
+            approval = await _review_under_way(uow, result)
             await uow.commit()
         return self._view(result, principal, now, approval)
 
@@ -229,12 +229,11 @@ class AfterSalesService:
         await self._review(uow, current, ledger, verdict.approval_id, principal, action, body, now)
 
     async def _locked(self, uow: UnitOfWork, principal: Principal, ref: UUID | str) -> tuple[AfterSalesOrder, Ledger]:
-        """The after-sales order and its sales order's ledger, locked in the order every writer takes: the sales
-        order row first (as creation does), then the after-sales row."""
-        peek = await _visible(uow, principal, ref)
-        order = present(await uow.orders.get(peek.order_no, for_update=True), "the after-sales order's sales order")
+        """The after-sales order and its sales order's ledger totals, locked in the order every writer takes: the
+        sales order row first (as creation does), then the after-sales row."""
+        ledger = await uow.after_sales.lock_ledger(ref)
         current = await _visible(uow, principal, ref, for_update=True)
-        return current, await uow.after_sales.ledger(order)
+        return current, present(ledger, "the after-sales order's sales order")
 
     async def _review(
         self,
@@ -276,7 +275,7 @@ class AfterSalesService:
                 after = await self._move(uow, current, ledger, principal, action, body, now)
                 if after.status == "cancelled":
                     await self._approvals.cancel_pending(uow, after.id, now)
-            approval = await uow.approvals.pending_for(after.id)
+            approval = await _review_under_way(uow, after)
             await uow.commit()
         return self._view(after, principal, now, approval)
 
@@ -308,11 +307,9 @@ class AfterSalesService:
             public=move.transition.public,
             remark_public=principal.is_customer or getattr(move.payload, "remark_public", False),
         )
-        await _record(uow, after, principal, now, change)
-        if after.status != current.status and after.status in REQUESTS:
-            await uow.outbox.add(
-                OutboxEvent(new_id(), REQUESTS[after.status], "after_sales", after.id, now, _instruction(after))
-            )
+        requested = after.status != current.status and after.status in REQUESTS
+        instructions = [_instruction_event(after, now)] if requested else []
+        await _record(uow, after, principal, now, change, instructions)
         return after
 
     async def _settle(self, uow: UnitOfWork, ledger: Ledger, current: AfterSalesOrder, move: Move) -> None:
@@ -328,7 +325,7 @@ class AfterSalesService:
     async def get(self, principal: Principal, ref: UUID | str) -> AfterSalesView:
         async with self._uow.read() as uow:
             order = await _visible(uow, principal, ref)
-            approval = await uow.approvals.pending_for(order.id) if order.status == "under_review" else None
+            approval = await _review_under_way(uow, order)
         return self._view(order, principal, self._clock.now(), approval)
 
     async def list(self, principal: Principal, where: AfterSalesFilter, page: PageRequest) -> Page[AfterSalesView]:
@@ -455,6 +452,11 @@ async def _business_line(uow: UnitOfWork, lines: Iterable[AfterSalesLine] | Iter
     return product.data.product_line if product else None
 
 
+async def _review_under_way(uow: UnitOfWork, order: AfterSalesOrder) -> Approval | None:
+    """The review approval the view draws its buttons from; only an order under review has one."""
+    return await uow.approvals.pending_for(order.id) if order.status == "under_review" else None
+
+
 async def _linked_ticket(uow: UnitOfWork, draft: AfterSalesDraft, order: SalesOrder) -> UUID | None:
     """A complaint can lead to an after-sales order; the ticket must be the same customer's."""
     if draft.ticket is None:
@@ -485,8 +487,12 @@ async def _visible(
     return order
 
 
+def _instruction_event(order: AfterSalesOrder, now: datetime) -> OutboxEvent:
+    """Entering a state in REQUESTS asks the payment centre or the warehouse to act, with what they need."""
+    return OutboxEvent(new_id(), REQUESTS[order.status], "after_sales", order.id, now, _instruction(order))
+
+
 def _instruction(order: AfterSalesOrder) -> dict[str, Any]:
-    """What the payment centre or the warehouse needs to act."""
     return {
         "after_sales_id": str(order.id),
         "number": order.number,
@@ -506,7 +512,12 @@ def _subject(order: AfterSalesOrder) -> Subject:
 
 
 async def _record(
-    uow: UnitOfWork, order: AfterSalesOrder, principal: Principal, now: datetime, change: Change
+    uow: UnitOfWork,
+    order: AfterSalesOrder,
+    principal: Principal,
+    now: datetime,
+    change: Change,
+    also: Sequence[OutboxEvent] = (),
 ) -> TimelineEntry:
     facts = {
         "after_sales_id": str(order.id),
@@ -518,4 +529,4 @@ async def _record(
         "amount": order.amount,
         "currency": order.currency,
     }
-    return await record_change(uow, "after_sales", order.id, facts, principal.subject, now, change)
+    return await record_change(uow, "after_sales", order.id, facts, principal.subject, now, change, also)

@@ -121,7 +121,7 @@ class ApprovalEngine:
             decided_at=None if levels else now,
         )
         await uow.approvals.add(approval)
-        await _event(uow, approval, "approval.requested", now)
+        await uow.outbox.add(_event(approval, "approval.requested", now))
         await self._notify_level(uow, approval, req.subject, now)
         return approval
 
@@ -138,15 +138,16 @@ class ApprovalEngine:
     ) -> Approval:
         """Record one decision; tell the next level's approvers, or the requester when the chain is over."""
         after = decide(approval, principal, decision, comment, data, now)
-        await uow.approvals.update(after)
-        for vote in after.votes:
-            if vote.decided_at == now and vote not in approval.votes:
-                await _timeline(uow, after, vote, now)
-        if after.status is Status.PENDING:
+        decided = [vote for vote in after.votes if vote.decided_at == now and vote not in approval.votes]
+        await uow.approvals.update(after, decided)
+        finished = after.status is not Status.PENDING
+        events = [_event(after, f"approval.{after.status.value}", now)] if finished else []
+        for n, vote in enumerate(decided, start=1):
+            await uow.timeline.add(_timeline_entry(after, vote, now), events if n == len(decided) else ())
+        if not finished:
             if after.current_level != approval.current_level:
                 await self._notify_level(uow, after, subject, now)
             return after
-        await _event(uow, after, f"approval.{after.status.value}", now)
         verdict = {"zh-CN": "已通过" if after.status is Status.APPROVED else "被驳回", "en": after.status.value}
         await notify(
             uow,
@@ -175,7 +176,7 @@ class ApprovalEngine:
         if pending is not None:
             cancelled = cancel(pending, now)
             await uow.approvals.update(cancelled)
-            await _event(uow, cancelled, "approval.cancelled", now)
+            await uow.outbox.add(_event(cancelled, "approval.cancelled", now))
 
     async def _notify_level(self, uow: UnitOfWork, approval: Approval, subject: Subject, now: datetime) -> None:
         recipients: list[str] = []
@@ -222,25 +223,23 @@ async def _resolve(uow: UnitOfWork, spec: LevelSpec, owner: str | None) -> list[
     return [f"{ROLE_PREFIX}{Role.MANAGER.value}"]
 
 
-async def _timeline(uow: UnitOfWork, approval: Approval, vote: Vote, now: datetime) -> None:
+def _timeline_entry(approval: Approval, vote: Vote, now: datetime) -> TimelineEntry:
     """Each decision on the subject's (internal) timeline: who decided which level, and why."""
     level = approval.levels[vote.level]
-    await uow.timeline.add(
-        TimelineEntry(
-            new_id(),
-            approval.subject_id,
-            now,
-            vote.decided_by or "",
-            "approval",
-            f"approval_{vote.decision.value if vote.decision else 'pending'}",
-            remark=vote.comment,
-            payload={"approval_id": str(approval.id), "level": vote.level, "level_name": level.name, **vote.data},
-            public=False,
-        )
+    return TimelineEntry(
+        new_id(),
+        approval.subject_id,
+        now,
+        vote.decided_by or "",
+        "approval",
+        f"approval_{vote.decision.value if vote.decision else 'pending'}",
+        remark=vote.comment,
+        payload={"approval_id": str(approval.id), "level": vote.level, "level_name": level.name, **vote.data},
+        public=False,
     )
 
 
-async def _event(uow: UnitOfWork, approval: Approval, type_: str, now: datetime) -> None:
+def _event(approval: Approval, type_: str, now: datetime) -> OutboxEvent:
     payload = {
         "approval_id": str(approval.id),
         "kind": approval.kind.value,
@@ -250,7 +249,7 @@ async def _event(uow: UnitOfWork, approval: Approval, type_: str, now: datetime)
         "level": approval.current_level,
         "requested_by": approval.requested_by,
     }
-    await uow.outbox.add(OutboxEvent(new_id(), type_, "approval", approval.id, now, payload))
+    return OutboxEvent(new_id(), type_, "approval", approval.id, now, payload)
 
 
 def approval_not_found(approval_id: UUID) -> NotFound:

@@ -3,6 +3,7 @@ in the caller's transaction (nothing is sent from here)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,11 +30,19 @@ class Change:
 
 
 async def record_change(
-    uow: UnitOfWork, aggregate: str, subject_id: UUID, facts: dict[str, Any], actor: str, now: datetime, change: Change
+    uow: UnitOfWork,
+    aggregate: str,
+    subject_id: UUID,
+    facts: dict[str, Any],
+    actor: str,
+    now: datetime,
+    change: Change,
+    also: Sequence[OutboxEvent] = (),
 ) -> TimelineEntry:
-    """The timeline entry and the `<aggregate>.created`, `.commented` or `.<action>` outbox event of one change.
-    The event is `facts` (the aggregate's own fields: id, number, status, ...) plus who acted, the state it left
-    and whether the customer sees the entry."""
+    """The timeline entry and the `<aggregate>.created`, `.commented` or `.<action>` outbox event of one change,
+    with the change's other events (`also`: instructions to other systems), written together. The event is `facts`
+    (the aggregate's own fields: id, number, status, ...) plus who acted, the state it left and whether the customer
+    sees the entry."""
     entry = TimelineEntry(
         new_id(),
         subject_id,
@@ -48,9 +57,9 @@ async def record_change(
         change.public,
         change.remark_public,
     )
-    await uow.timeline.add(entry)
     kind, action = change.kind, change.action
     suffix = "created" if kind == "created" else "commented" if kind == "comment" else action
     event = {**facts, "from_status": change.from_status, "actor": actor, "public": change.public}
-    await uow.outbox.add(OutboxEvent(new_id(), f"{aggregate}.{suffix}", aggregate, subject_id, now, event))
+    changed = OutboxEvent(new_id(), f"{aggregate}.{suffix}", aggregate, subject_id, now, event)
+    await uow.timeline.add(entry, [changed, *also])
     return entry

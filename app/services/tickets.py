@@ -98,20 +98,22 @@ class TicketService:
         self._on_finished.append(hook)
 
     async def _views(
-        self, uow: UnitOfWork, tickets: Sequence[Ticket], principal: Principal, now: datetime
+        self, uow: UnitOfWork, tickets: Sequence[Ticket], principal: Principal, now: datetime, *, new: bool = False
     ) -> list[TicketView]:
-        contexts = await self.contexts_in(uow, tickets, principal, now)
+        contexts = await self.contexts_in(uow, tickets, principal, now, new=new)
         return [TicketView(ctx.ticket, TICKET.available(ctx, principal)) for ctx in contexts]
 
     async def _view(self, uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime) -> TicketView:
         return (await self._views(uow, [ticket], principal, now))[0]
 
     async def contexts_in(
-        self, uow: UnitOfWork, tickets: Sequence[Ticket], principal: Principal, now: datetime
+        self, uow: UnitOfWork, tickets: Sequence[Ticket], principal: Principal, now: datetime, *, new: bool = False
     ) -> list[TicketContext]:
         """What the guards see for each ticket, loaded the same way for a single read, a page and an action: one
-        query per page for the tasks, and the caller's own agent record once when some ticket could be claimed."""
-        unfinished = await uow.tasks.unfinished_by_ticket([t.id for t in tickets if t.is_open])
+        query per page for the tasks (none for tickets just created: `new`), and the caller's own agent record once
+        when some ticket could be claimed."""
+        open_ids = [] if new else [t.id for t in tickets if t.is_open]
+        unfinished = await uow.tasks.unfinished_by_ticket(open_ids)
         claimable = principal.has_any(ASSIGNEE_ROLES) and any(t.status == "new" for t in tickets)
         taker = await _taker(uow, principal.subject) if claimable else Taker()
         return [TicketContext(t, now, self._policy, unfinished.get(t.id, ()), taker) for t in tickets]
@@ -139,7 +141,7 @@ class TicketService:
             )
             await uow.tickets.add(ticket)
             await _record(uow, ticket, principal, now, Change("created", "create", to_status=ticket.status))
-            view = await self._view(uow, ticket, principal, now)
+            [view] = await self._views(uow, [ticket], principal, now, new=True)
             await uow.commit()
         return view
 
@@ -286,7 +288,8 @@ async def _check_intake(
 ) -> tuple[str | None, date | None, date | None]:
     """(business line, warranty end, purchase date) of a valid intake; every bad reference named in one 422."""
     errors: list[FieldError] = []
-    if not await uow.customers.existing_numbers({customer_no}):
+    facts = await uow.intake.facts(customer_no, draft.order_no, draft.sku, draft.group_key)
+    if not facts.customer_known:
         errors.append(FieldError("/customer_no", f"unknown customer '{customer_no}'"))
     purchase_date = draft.purchase_date
     if purchase_date is not None and purchase_date > now.date():
@@ -294,22 +297,20 @@ async def _check_intake(
     if draft.expected_by is not None and draft.expected_by < now:
         errors.append(FieldError("/expected_by", "the expected handling time has passed"))
     if draft.order_no is not None:
-        order = await uow.orders.get(draft.order_no)
-        if order is None or order.data.customer_no != customer_no:
+        if facts.order_customer_no != customer_no or facts.order_placed_at is None:
             errors.append(FieldError("/order_no", "no such order for this customer"))
         else:
-            purchase_date = purchase_date or order.data.placed_at.date()
-            if draft.sku is not None and draft.sku not in order.data.skus:
+            purchase_date = purchase_date or facts.order_placed_at.date()
+            if draft.sku is not None and not facts.sku_on_order:
                 errors.append(FieldError("/sku", f"'{draft.sku}' is not on order {draft.order_no}"))
     business_line, warranty_until = None, None
     if draft.sku is not None:
-        product = await uow.products.get(draft.sku)
-        if product is None:
+        if not facts.product_known or facts.warranty_months is None:
             errors.append(FieldError("/sku", f"unknown product '{draft.sku}'"))
         else:
-            business_line = product.data.product_line
-            warranty_until = warranty_end(purchase_date, product.data.warranty_months)
-    if draft.group_key is not None and not await uow.groups.existing_keys({draft.group_key}):
+            business_line = facts.product_line
+            warranty_until = warranty_end(purchase_date, facts.warranty_months)
+    if draft.group_key is not None and not facts.group_known:
         errors.append(FieldError("/group_key", f"unknown group '{draft.group_key}'"))
     if errors:
         raise InvalidInput("The ticket cannot be taken in as sent", code="invalid_ticket", errors=errors)

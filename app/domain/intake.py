@@ -1,0 +1,28 @@
+"""What a ticket's intake checks about the references it names, read at once (受理校验)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeFacts:
+    """For the customer, order, product and group a new ticket names: whether each exists, and what intake takes
+    from them. Fields about a reference that was not named are None/False."""
+
+    customer_known: bool
+    order_customer_no: str | None = None  # the named order's customer; None when there is no such order
+    order_placed_at: datetime | None = None
+    sku_on_order: bool = False
+    product_known: bool = False
+    product_line: str | None = None
+    warranty_months: int | None = None
+    group_known: bool = False
+
+
+class IntakeReader(Protocol):
+    async def facts(
+        self, customer_no: str, order_no: str | None, sku: str | None, group_key: str | None
+    ) -> IntakeFacts: ...

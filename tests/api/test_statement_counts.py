@@ -1,0 +1,95 @@
+"""What one request costs the database, counted by statement: a budget per hot path, so that statements cannot
+creep back in (ticket create ≤ 7, an after-sales action ≤ 10). PostgreSQL writes a timeline entry and its outbox
+events in one statement; SQLite has no data-modifying CTE, so there each entry costs one more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from app.domain.principal import Role
+from tests.factories import seed_reference_data, seed_shop, ticket_body
+
+AUTO_REVIEW = {
+    "enabled": True,
+    "types": ["refund"],
+    "max_amount": None,
+    "only_before_shipping": False,
+    "customer_levels": [],
+    "max_recent_after_sales": None,
+    "lightning_refund_levels": [],
+}
+
+
+@contextmanager
+def counted(app) -> Iterator[list[str]]:
+    """Every statement the app sends while the block runs (transaction control excluded)."""
+    engine = app.state.services.database.engine.sync_engine
+    statements: list[str] = []
+
+    def note(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
+        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
+            statements.append(statement[:120])
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def _show(statements: list[str]) -> str:
+    return "\n".join(statements)
+
+
+def budget(app, statements: int, entries: int) -> int:
+    """`statements` on PostgreSQL; on SQLite one more for each of the request's `entries` timeline entries."""
+    return statements if app.state.services.database.engine.dialect.name == "postgresql" else statements + entries
+
+
+async def test_creating_a_ticket_takes_at_most_seven_statements(app, client, auth):
+    await seed_reference_data(client, auth)
+    headers = auth(Role.INTEGRATION)
+    await client.post("/v1/tickets", json=ticket_body(), headers=headers)  # warm: first-use reads are not the path
+
+    with counted(app) as statements:
+        response = await client.post("/v1/tickets", json=ticket_body(), headers=headers)
+
+    assert response.status_code == 201, response.text
+    assert len(statements) <= budget(app, 7, entries=1), _show(statements)
+
+
+@pytest.mark.parametrize("step", ["payment_accepted", "payment_succeeded"])
+async def test_an_after_sales_step_takes_at_most_ten_statements(app, client, auth, step):
+    await seed_shop(client, auth)
+    await client.put("/v1/settings/auto-review", json=AUTO_REVIEW, headers=auth(Role.MANAGER))
+    body = {"order_no": "SO-UNPICKED", "type": "refund", "reason_code": "changed_mind"}
+    refund = (await client.post("/v1/after-sales", json=body, headers=auth(Role.CUSTOMER))).json()
+    payment = auth(Role.INTEGRATION, sub="payment-centre")
+    if step == "payment_succeeded":
+        await client.post(f"/v1/after-sales/{refund['id']}/actions/payment_accepted", json={}, headers=payment)
+
+    with counted(app) as statements:
+        response = await client.post(f"/v1/after-sales/{refund['id']}/actions/{step}", json={}, headers=payment)
+
+    assert response.status_code == 200, response.text
+    assert len(statements) <= budget(app, 10, entries=1), _show(statements)
+
+
+async def test_a_reviewers_approval_takes_at_most_ten_statements(app, client, auth):
+    await seed_shop(client, auth)
+    lines = [{"sku": "SKU-1", "quantity": 1}]
+    body = {"order_no": "SO-C-1", "type": "return_refund", "reason_code": "damaged", "lines": lines}
+    created = (await client.post("/v1/after-sales", json=body, headers=auth(Role.CUSTOMER))).json()
+
+    with counted(app) as statements:
+        response = await client.post(
+            f"/v1/after-sales/{created['id']}/actions/approve", json={}, headers=auth(Role.REVIEWER)
+        )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "awaiting_return"
+    assert len(statements) <= budget(app, 10, entries=2), _show(statements)  # the vote's entry and the order's
