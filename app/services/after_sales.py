@@ -169,11 +169,11 @@ class AfterSalesService:
             )
             ledger = ledger.reserve(created, order.data.lines, self._compensation_percent)
             await uow.after_sales.save_ledger(ledger)
-            await uow.after_sales.add(created)
+            recent = await uow.after_sales.recent_count(created.customer_no, now - RECENT_WINDOW)  # before this one
+            match, misses = auto_review(rules, draft.type, amount, order, level, recent)
             await _record(uow, created, principal, now, Change("created", "create", to_status="under_review"))
-            recent = await uow.after_sales.recent_count(created.customer_no, now - RECENT_WINDOW)
-            match, misses = auto_review(rules, draft.type, amount, order, level, recent - 1)
             if match is None:
+                await uow.after_sales.add(created)
                 review_needed = Change("updated", "review_needed", payload={"reasons": misses}, public=False)
                 await _record(uow, created, AUTO_REVIEWER, now, review_needed)
                 result = await self._request_review(uow, created, ledger, principal, now)
@@ -188,6 +188,7 @@ class AfterSalesService:
                     now,
                     remark="极速审核",
                     facts={"rule": match.rule, "matched": list(match.conditions)},
+                    stored=False,
                 )
             approval = await _review_under_way(uow, result)
             await uow.commit()
@@ -290,12 +291,16 @@ class AfterSalesService:
         now: datetime,
         remark: str | None = None,
         facts: dict[str, Any] | None = None,
+        *,
+        stored: bool = True,
     ) -> AfterSalesOrder:
+        """Take the action and write what follows from it; `stored` False: the order is new (approved as it is
+        created) and is inserted as it stands after the move."""
         ctx = self._context(current, now)
         move = AFTER_SALES_WORKFLOWS[current.type].decide(ctx, principal, action, body)
         after = apply(ctx, principal, move)
         await self._settle(uow, ledger, current, move)
-        await uow.after_sales.update(after)
+        await (uow.after_sales.update(after) if stored else uow.after_sales.add(after))
         payload = move.payload.model_dump(mode="json", exclude={"remark", "remark_public"}, exclude_none=True)
         change = Change(
             "action",
