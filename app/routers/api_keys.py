@@ -12,6 +12,7 @@ from app.schemas.api_keys import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut
 from app.schemas.common import PageOut, problems
 from app.web.auth import Admin
 from app.web.pagination import page_out, page_request
+from app.web.responses import extended
 from app.web.wiring import Svc
 
 router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
@@ -21,7 +22,7 @@ router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
 async def create_api_key(body: ApiKeyIn, principal: Admin, svc: Svc) -> ApiKeyCreatedOut:
     """Issue a key scoped to roles. The secret is in this response only; it is stored hashed."""
     issued = await svc.api_keys.create(principal.subject, body.name, frozenset(body.roles))
-    return ApiKeyCreatedOut(**ApiKeyOut.of(issued.key).model_dump(), key=issued.plaintext)
+    return extended(ApiKeyOut.of(issued.key), ApiKeyCreatedOut, key=issued.plaintext)
 
 
 @router.get("", responses=problems(422))

@@ -24,6 +24,7 @@ from app.services.webhooks import EndpointDraft, NewSecret
 from app.web.auth import Integrator
 from app.web.pagination import page_out, page_request
 from app.web.preconditions import Guarded, set_etag
+from app.web.responses import extended
 from app.web.wiring import Svc
 
 router = APIRouter(tags=["webhooks"])
@@ -31,7 +32,7 @@ Page = Annotated[PageRequest, Depends(page_request)]
 
 
 def _with_secret(created: NewSecret) -> EndpointWithSecretOut:
-    return EndpointWithSecretOut(**EndpointOut.of(created.endpoint).model_dump(), secret=created.secret)
+    return extended(EndpointOut.of(created.endpoint), EndpointWithSecretOut, secret=created.secret)
 
 
 @router.post("/v1/webhook-endpoints", status_code=status.HTTP_201_CREATED, responses=problems(422))

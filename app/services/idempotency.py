@@ -9,10 +9,6 @@ from app.domain.errors import Conflict, FieldError, InvalidInput
 from app.domain.idempotency import HEADER, IdempotentRequest, KeyStatus, StoredResponse, worth_keeping
 from app.domain.unit_of_work import UnitOfWorkFactory
 
-# A claim can lose to a record that disappears before it is read (its request failed and freed the key, or it
-# expired): then claiming again settles it.
-_CLAIM_ATTEMPTS = 3
-
 
 class IdempotencyService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock, ttl: timedelta) -> None:
@@ -23,26 +19,25 @@ class IdempotencyService:
     async def begin(self, request: IdempotentRequest) -> StoredResponse | None:
         """None when the key is now held for this request (committed): run it, then `finish` it. Otherwise the
         stored answer of the first request with this key, to be replayed. Conflict while the first request still
-        runs; InvalidInput when the key was used for a different request."""
-        for _ in range(_CLAIM_ATTEMPTS):
-            now = self._clock.now()
-            async with self._uow.write() as uow:
-                if await uow.idempotency_keys.claim(request, now, now + self._ttl):
-                    await uow.commit()
-                    return None
-                record = await uow.idempotency_keys.get(request.caller, request.key)
-            if record is None or record.expires_at <= now:
-                continue
-            if record.request.fingerprint != request.fingerprint:
-                raise InvalidInput(
-                    f"This {HEADER} was used for a different request ({record.request.method} {record.request.path}"
-                    " or another body); send a new key for a new request",
-                    code="idempotency_key_reused",
-                    errors=[FieldError(HEADER, "already used for a different request", location="header")],
-                )
-            if record.status is KeyStatus.DONE and record.response is not None:
-                return record.response
-            break
+        runs; InvalidInput when the key was used for a different request.
+
+        One short write: the claim takes over an expired or abandoned record itself, and a live record it loses to
+        stays locked (PostgreSQL) or alone (SQLite's single writer) until it has been read here."""
+        now = self._clock.now()
+        async with self._uow.write() as uow:
+            if await uow.idempotency_keys.claim(request, now, now + self._ttl):
+                await uow.commit()
+                return None
+            record = await uow.idempotency_keys.get(request.caller, request.key)
+        if record is not None and record.request.fingerprint != request.fingerprint:
+            raise InvalidInput(
+                f"This {HEADER} was used for a different request ({record.request.method} {record.request.path}"
+                " or another body); send a new key for a new request",
+                code="idempotency_key_reused",
+                errors=[FieldError(HEADER, "already used for a different request", location="header")],
+            )
+        if record is not None and record.status is KeyStatus.DONE and record.response is not None:
+            return record.response
         raise Conflict(
             f"A request with this {HEADER} is still being processed; retry after it has finished",
             code="idempotency_key_in_flight",

@@ -8,25 +8,44 @@ import structlog
 from fastapi import Depends, Header, Path, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
+from starlette.types import Scope
 
 from app.domain.errors import Forbidden, Unauthenticated
 from app.domain.principal import CASE_HANDLERS, MANAGERS, STAFF_ROLES, Principal, Role
 from app.integrations.inbound import SignedMessage
-from app.web.wiring import Services, services
+from app.web.wiring import Services, services_of
 
 _bearer = HTTPBearer(auto_error=False, description="JWT from your identity provider or `aftersales token`.")
 _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key from `POST /v1/api-keys`.")
+_IDENTITY = "aftersales.identity"
 
 
-async def authenticate(
-    svc: Annotated[Services, Depends(services)],
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-    api_key: Annotated[str | None, Security(_api_key)],
-) -> Principal:
-    principal = await identify(svc, bearer.credentials if bearer is not None else None, api_key)
-    structlog.contextvars.bind_contextvars(subject=principal.subject)
+async def authenticate(request: Request, bearer: HTTPAuthorizationCredentials | None, api_key: str | None) -> Principal:
+    """The caller of this request, and one unit of their rate budget spent. A middleware that authenticated them
+    already (idempotency keys are per caller) left its outcome in the scope: it is taken, not repeated."""
+    svc = services_of(request)
+    principal = identified(request.scope)
+    if principal is None:
+        principal = await identify(svc, bearer.credentials if bearer is not None else None, api_key)
+        structlog.contextvars.bind_contextvars(subject=principal.subject)
     svc.rate_limiter.check(principal.subject)
     return principal
+
+
+def remember_identity(scope: Scope, outcome: Principal | Unauthenticated) -> None:
+    """Keeps who a middleware found the caller to be (or why not), so that the route does not authenticate again:
+    an API key costs a database read and a hash. The subject is bound to the log lines from here on."""
+    scope["state"] = {**scope.get("state", {}), _IDENTITY: outcome}
+    if isinstance(outcome, Principal):
+        structlog.contextvars.bind_contextvars(subject=outcome.subject)
+
+
+def identified(scope: Scope) -> Principal | None:
+    """The caller a middleware already authenticated, None when none tried; their refusal is raised again."""
+    outcome = scope.get("state", {}).get(_IDENTITY)
+    if isinstance(outcome, Unauthenticated):
+        raise outcome
+    return outcome
 
 
 async def identify(svc: Services, bearer_token: str | None, api_key: str | None) -> Principal:
@@ -50,7 +69,15 @@ class Allow:
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
-    async def __call__(self, request: Request, principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def __call__(
+        self,
+        request: Request,
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+        api_key: Annotated[str | None, Security(_api_key)],
+    ) -> Principal:
+        # Authenticates itself rather than depending on a separate `authenticate`: each dependency FastAPI solves
+        # costs every request, and a route has exactly one permission.
+        principal = await authenticate(request, bearer, api_key)
         if not principal.has_any(self.roles):
             raise Forbidden(
                 f"{request.method} {request.url.path} needs one of the roles: {', '.join(sorted(self.roles))}",
@@ -88,7 +115,6 @@ class Signed:
         self,
         request: Request,
         source: Annotated[str, Path(description="The sending system: payment_centre, wms, erp or crm.")],
-        svc: Annotated[Services, Depends(services)],
         webhook_id: Annotated[str | None, Header(description="The event's id; a redelivery carries the same.")] = None,
         webhook_timestamp: Annotated[
             str | None, Header(description="When it was signed: whole seconds since 1970, within 5 minutes of now.")
@@ -98,6 +124,7 @@ class Signed:
             Header(description="`v1,<base64 HMAC-SHA256 of id.timestamp.body>`; several separated by spaces."),
         ] = None,
     ) -> SignedMessage:
+        svc = services_of(request)
         message = svc.inbound_verifier.verify(
             source,
             await request.body(),

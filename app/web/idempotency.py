@@ -17,7 +17,7 @@ from app.domain.errors import DomainError, FieldError, Unauthenticated
 from app.domain.idempotency import HEADER, IdempotentRequest, StoredResponse, caller_scope, fingerprint, key_problem
 from app.domain.principal import Principal
 from app.services.idempotency import IdempotencyService
-from app.web.auth import bearer_token, identify
+from app.web.auth import bearer_token, identify, remember_identity
 from app.web.problems import PROBLEM_MEDIA_TYPE, domain_error_response, problem_response
 from app.web.wiring import Services
 
@@ -71,11 +71,10 @@ class IdempotencyMiddleware:
         if body is None:
             return  # the client went away before sending its request
         receive = _replaying(body, receive)
-        caller = await self._caller(headers)
+        caller = await self._caller(scope, headers)
         if caller is None:
             await self.app(scope, receive, send)  # the route answers 401; nothing is kept
             return
-        structlog.contextvars.bind_contextvars(subject=caller.subject)  # also on the log line of a replay
         request = IdempotentRequest(
             caller=caller_scope(caller.subject),
             key=key,
@@ -93,12 +92,16 @@ class IdempotencyMiddleware:
             return
         await self._run(scope, receive, send, request)
 
-    async def _caller(self, headers: Headers) -> Principal | None:
-        """The caller as the routes authenticate them, or None: the route then refuses the request itself."""
+    async def _caller(self, scope: Scope, headers: Headers) -> Principal | None:
+        """The caller as the routes authenticate them, or None: the route then refuses the request itself. Either
+        way the route takes the outcome from here instead of authenticating again."""
         try:
-            return await identify(self.services, bearer_token(headers.get("authorization")), headers.get("x-api-key"))
-        except Unauthenticated:
+            caller = await identify(self.services, bearer_token(headers.get("authorization")), headers.get("x-api-key"))
+        except Unauthenticated as refused:
+            remember_identity(scope, refused)
             return None
+        remember_identity(scope, caller)  # the subject is on the log line of a replay too
+        return caller
 
     async def _run(self, scope: Scope, receive: Receive, send: Send, request: IdempotentRequest) -> None:
         """Run the request while holding its key; the answer is kept before its last byte goes out, so a client

@@ -9,7 +9,7 @@ from fastapi import Depends, Header
 Language = Literal["zh", "en"]
 
 
-def language(
+async def language(
     accept_language: Annotated[
         str | None, Header(description="`zh-CN` (default) or `en` for labels and messages.")
     ] = None,

@@ -55,7 +55,7 @@ def _digits(value: object) -> object:
     return value
 
 
-def page_request(
+async def page_request(
     limit: Annotated[  # Query before the validator, or its ge/le reach the document as unknown keywords
         int, Query(ge=1, le=MAX_LIMIT, description="Items per page."), BeforeValidator(_digits)
     ] = DEFAULT_LIMIT,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Response
+from fastapi import Depends, Header, Request, Response
 
 from app.domain.preconditions import Precondition, entity_tags
-from app.web.wiring import Services, services
+from app.web.wiring import services_of
 
 
 def etag(version: int) -> str:
@@ -18,8 +18,8 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag(version)
 
 
-def precondition(
-    svc: Annotated[Services, Depends(services)],
+async def precondition(
+    request: Request,
     if_match: Annotated[
         str | None, Header(max_length=1024, description="ETag last read; the change is refused (412) if stale.")
     ] = None,
@@ -30,7 +30,7 @@ def precondition(
     return Precondition(
         if_match=entity_tags(if_match, "If-Match") if if_match is not None else None,
         create_only=if_none_match is not None and entity_tags(if_none_match, "If-None-Match") == "*",
-        required=svc.settings.require_if_match,
+        required=services_of(request).settings.require_if_match,
     )
 
 

@@ -17,6 +17,7 @@ from app.web.body_guard import BodyRefused, charset_refusal, guarded
 from app.web.problems import PROBLEM_MEDIA_TYPE, body_refused_response, problem_body, unavailable_response
 
 REQUEST_ID_HEADER = "x-request-id"
+_REQUEST_ID_NAME = REQUEST_ID_HEADER.encode()
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 log = structlog.get_logger("aftersales.http")
@@ -31,6 +32,8 @@ class BodyTooLarge(HTTPException):
 
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        # The labelled children per (method, route, status), so that a request costs no label lookup.
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.requests = Counter(
             "http_requests_total", "HTTP requests by route and status", ["method", "route", "status"], registry=registry
         )
@@ -41,6 +44,14 @@ class HttpMetrics:
             registry=registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
         )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        children = self._children.get((method, route, status))
+        if children is None:
+            children = (self.requests.labels(method, route, str(status)), self.latency.labels(method, route))
+            self._children[method, route, status] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 class RequestContextMiddleware:
@@ -65,7 +76,7 @@ class RequestContextMiddleware:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status, response_started = message["status"], True
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                message["headers"] = [*message.get("headers", []), (_REQUEST_ID_NAME, request_id.encode())]
             await send(message)
 
         try:
@@ -105,8 +116,7 @@ class RequestContextMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.requests.labels(scope["method"], route, str(status)).inc()
-            self.metrics.latency.labels(scope["method"], route).observe(elapsed)
+            self.metrics.observe(scope["method"], route, status, elapsed)
             log.info(
                 "request",
                 method=scope["method"],
@@ -137,7 +147,7 @@ class RequestContextMiddleware:
 
 def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
-        if name == REQUEST_ID_HEADER.encode():
+        if name == _REQUEST_ID_NAME:
             candidate = value.decode("latin-1")
             if _VALID_REQUEST_ID.match(candidate):
                 return candidate

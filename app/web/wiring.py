@@ -191,8 +191,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
 
 
-def services(request: Request) -> Services:
-    return request.app.state.services
+def services_of(request: Request) -> Services:
+    """The services, for a dependency that has the request anyway: one more dependency costs a solve per request."""
+    services: Services = request.app.state.services
+    return services
+
+
+async def services(request: Request) -> Services:
+    return services_of(request)
 
 
 Svc = Annotated[Services, Depends(services)]
