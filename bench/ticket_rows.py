@@ -8,6 +8,7 @@ filters meet the selectivity they would meet in production.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -97,3 +98,10 @@ async def key_at_depth(conn: asyncpg.Connection, depth: int) -> UUID:
     """The id `depth` rows down the newest-first list: the cursor a client holds after paging that far."""
     value: Any = await conn.fetchval("SELECT id FROM tickets ORDER BY id DESC OFFSET $1 LIMIT 1", depth)
     return UUID(str(value))
+
+
+async def created_span(conn: asyncpg.Connection) -> tuple[datetime, datetime]:
+    """When the oldest and the newest bulk rows were created (their ids are in creation order)."""
+    oldest = await conn.fetchval("SELECT created_at FROM tickets ORDER BY id LIMIT 1")
+    newest = await conn.fetchval("SELECT created_at FROM tickets ORDER BY id DESC LIMIT 1")
+    return oldest, newest

@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
+from app.domain.errors import FieldError, InvalidInput
 from app.domain.pagination import Page, PageRequest
 from app.domain.principal import Principal
 from app.domain.urging import MAX_ESCALATION_LEVEL, UrgePolicy
@@ -277,6 +278,78 @@ class TicketFilter:
     updated_to: datetime | None = None
     text: str | None = None
     business_lines: frozenset[str] | None = None  # tickets of these lines (or of none); None: all
+
+    def check_served(self, sort: TicketSort) -> None:
+        """Refuse a combination of filters that no index reads in page order, so that every list page costs a page
+        whatever the table size: a page is read through one index (once per status and value asked for, merged),
+        never by filtering or sorting the whole table. With `customer_no` any filter goes: it narrows one
+        customer's tickets."""
+        if self.customer_no is not None:
+            return
+        given = {name for name in _PARAMETERS if getattr(self, name) not in (None, ())}
+        refused: dict[str, str] = {}
+        leading = [name for name in LEADING_FILTERS if name in given]
+        if len(leading) > 1:
+            refused |= dict.fromkeys(leading, f"combine at most one of {_names(LEADING_FILTERS)} (and status)")
+        if "text" in given:
+            refused["text"] = "needs customer_no: text is searched within one customer's tickets"
+        for name in BY_STATUS_FILTERS:
+            values = len(set(getattr(self, name)))
+            if values > 1 and values * (len(set(self.statuses)) or UNSTATED_READS) > MAX_READS:
+                refused[name] = (
+                    f"with {values} values, name at most {MAX_READS // values} states in status"
+                    if self.statuses
+                    else f"name at most {MAX_READS // UNSTATED_READS} values, or status too"
+                )
+        if "tag" in given and "statuses" in given:
+            refused["tag"] = "cannot be combined with status"
+        created = [name for name in ("created_from", "created_to") if name in given]
+        if created and ("statuses" in given or leading):
+            refused |= dict.fromkeys(created, "combines only with customer_no")
+        if sort is TicketSort.UPDATED:
+            unsorted = [*created, *(name for name in UNSORTED_BY_UPDATE if name in given)]
+            refused |= dict.fromkeys(unsorted, "not with sort=updated")
+        else:
+            refused |= {name: "needs sort=updated" for name in ("updated_from", "updated_to") if name in given}
+        if refused:
+            named = _names(sorted(refused))
+            raise InvalidInput(
+                f"No index serves {named} together; see the parameters' descriptions for what combines",
+                code="validation_failed",
+                errors=[FieldError(_PARAMETERS[name], why, location="query") for name, why in sorted(refused.items())],
+            )
+
+
+_PARAMETERS = {
+    "statuses": "status",
+    "priorities": "priority",
+    "types": "type",
+    "channels": "channel",
+    "assignee": "assignee",
+    "group_key": "group",
+    "customer_no": "customer_no",
+    "tag": "tag",
+    "created_from": "created_from",
+    "created_to": "created_to",
+    "updated_from": "updated_from",
+    "updated_to": "updated_to",
+    "text": "q",
+}
+"""Each filter's query parameter, as the refusals name them."""
+LEADING_FILTERS = ("assignee", "group_key", "priorities", "types", "channels", "tag")
+"""Filters that each lead a list page's index: a page names at most one of them, beside `status`."""
+UNSORTED_BY_UPDATE = ("group_key", "priorities", "types", "channels", "tag")
+"""Leading filters whose index is in creation order only."""
+BY_STATUS_FILTERS = ("priorities", "types", "channels")
+"""Leading filters whose index begins with status: a page reads it once per state and value, merged."""
+MAX_READS = 16
+"""Index reads one page may merge: each costs about a page of keys, and the statement grows with them."""
+UNSTATED_READS = 8
+"""Reads per value of a BY_STATUS filter when no status is named: one per ticket state."""
+
+
+def _names(fields_: Collection[str]) -> str:
+    return ", ".join(_PARAMETERS[name] for name in fields_)
 
 
 @dataclass(frozen=True, slots=True)

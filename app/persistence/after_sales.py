@@ -23,11 +23,12 @@ from app.domain.after_sales import (
     CompensationKind,
     Shipment,
 )
+from app.domain.errors import FieldError, InvalidInput
 from app.domain.ledger import Ledger, LineHold
 from app.domain.orders import SalesOrder
 from app.domain.pagination import Page, PageRequest
 from app.domain.tickets import Attachment
-from app.persistence.keyset import fetch_page
+from app.persistence.keyset import fetch_merged_page
 from app.persistence.numbering import next_number
 from app.persistence.settings_store import load_setting, save_setting
 from app.persistence.tables import after_sales_lines, after_sales_orders, order_ledgers, sales_orders
@@ -145,6 +146,53 @@ _LOCK_LEDGER_BY_ID = _lock_ledger(after_sales_orders.c.id)
 _LOCK_LEDGER_BY_NUMBER = _lock_ledger(after_sales_orders.c.number)
 
 
+def _narrowed(where: AfterSalesFilter) -> bool:
+    """One customer's or one sales order's after-sales orders: few, so any other filter may narrow them."""
+    return where.customer_no is not None or where.order_no is not None
+
+
+def _list_key(where: AfterSalesFilter) -> Any:
+    """A created range is read from the created_at index in its order; every other page in id order."""
+    c = after_sales_orders.c
+    ranged = where.created_from is not None or where.created_to is not None
+    return [c.created_at, c.id] if ranged and not _narrowed(where) else c.id
+
+
+def _seek_parts(where: AfterSalesFilter) -> list[AfterSalesFilter]:
+    """The filter as disjoint parts that each seek one index in id order (assignee, then status; status, then
+    type; type; status), or the filter refused when no index serves it."""
+    if _narrowed(where):
+        return [where]
+    _check_served(where)
+    statuses = tuple(dict.fromkeys(where.statuses))
+    types = tuple(dict.fromkeys(where.types))
+    if types and statuses:
+        return [replace(where, statuses=(s,), types=(t,)) for s in statuses for t in types]
+    if len(types) > 1:
+        return [replace(where, types=(t,)) for t in types]
+    if len(statuses) > 1:
+        return [replace(where, statuses=(s,)) for s in statuses]
+    return [where]
+
+
+def _check_served(where: AfterSalesFilter) -> None:
+    refused: dict[str, str] = {}
+    if where.assignee is not None and where.types:
+        refused |= dict.fromkeys(("assignee", "type"), "combine at most one of assignee, type (and status)")
+    if where.created_from is not None or where.created_to is not None:
+        others = [name for name, value in (("status", where.statuses), ("type", where.types)) if value]
+        if others or where.assignee is not None:
+            for name in ("created_from", "created_to"):
+                if getattr(where, name) is not None:
+                    refused[name] = "combines only with customer_no or order_no"
+    if refused:
+        raise InvalidInput(
+            f"No index serves {', '.join(sorted(refused))} together; see the parameters' descriptions",
+            code="validation_failed",
+            errors=[FieldError(name, why, location="query") for name, why in sorted(refused.items())],
+        )
+
+
 class SqlAfterSalesRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -202,8 +250,9 @@ class SqlAfterSalesRepository:
         await self._conn.execute(stmt)
 
     async def list(self, where: AfterSalesFilter, page: PageRequest) -> Page[AfterSalesOrder]:
-        stmt = select(after_sales_orders).where(*_conditions(where))
-        rows, next_key = await fetch_page(self._conn, stmt, after_sales_orders.c.id, page)
+        """Newest first, one index read per part of the filter (see `_seek_parts`), merged."""
+        parts = [_conditions(part) for part in _seek_parts(where)]
+        rows, next_key = await fetch_merged_page(self._conn, after_sales_orders, parts, _list_key(where), page)
         lines = await self._lines([row.id for row in rows])
         return Page([_entity(row, lines[row.id]) for row in rows], next_key)
 

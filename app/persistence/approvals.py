@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -27,7 +28,7 @@ from app.domain.approvals import (
     Vote,
 )
 from app.domain.pagination import Page, PageRequest
-from app.persistence.keyset import fetch_page
+from app.persistence.keyset import fetch_merged_page
 from app.persistence.settings_store import load_setting, save_setting
 from app.persistence.tables import approval_approvers, approvals
 
@@ -109,6 +110,31 @@ _DECIDE_VOTE = update(approval_approvers).where(
 """Statements built once: their compiled forms are cached."""
 
 
+def _conditions(where: ApprovalFilter) -> list[Any]:
+    c = approvals.c
+    conditions: list[Any] = []
+    if where.statuses:
+        conditions.append(c.status.in_([s.value for s in where.statuses]))
+    if where.kind is not None:
+        conditions.append(c.subject_kind == where.kind.value)
+    if where.subject_id is not None:
+        conditions.append(c.subject_id == where.subject_id)
+    if where.approver is not None:
+        a = approval_approvers.c
+        principal = where.approver
+        conditions += [
+            c.status == Status.PENDING.value,
+            c.requested_by != principal.subject,
+            exists().where(
+                a.approval_id == c.id,
+                a.level == c.current_level,
+                a.decision.is_(None),
+                a.approver.in_(_slots(principal.subject, frozenset(r.value for r in principal.roles))),
+            ),
+        ]
+    return conditions
+
+
 class SqlApprovalRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -166,29 +192,15 @@ class SqlApprovalRepository:
 
     async def list(self, where: ApprovalFilter, page: PageRequest) -> Page[Approval]:
         """Newest first. With `approver`: pending approvals whose current level has an open slot for the
-        principal (their user id or one of their roles), found through the slot index."""
-        c = approvals.c
-        conditions: list[Any] = []
-        if where.statuses:
-            conditions.append(c.status.in_([s.value for s in where.statuses]))
-        if where.kind is not None:
-            conditions.append(c.subject_kind == where.kind.value)
-        if where.subject_id is not None:
-            conditions.append(c.subject_id == where.subject_id)
+        principal (their user id or one of their roles), read from the pending ones (work in progress, not history)
+        and checked through the slot index. Otherwise one index read per status asked for (per status for a
+        `kind` alone), merged."""
         if where.approver is not None:
-            a = approval_approvers.c
-            principal = where.approver
-            conditions += [
-                c.status == Status.PENDING.value,
-                c.requested_by != principal.subject,
-                exists().where(
-                    a.approval_id == c.id,
-                    a.level == c.current_level,
-                    a.decision.is_(None),
-                    a.approver.in_(_slots(principal.subject, frozenset(r.value for r in principal.roles))),
-                ),
-            ]
-        rows, next_key = await fetch_page(self._conn, select(approvals).where(*conditions), c.id, page)
+            parts = [_conditions(where)]
+        else:
+            statuses = tuple(dict.fromkeys(where.statuses)) or (tuple(Status) if where.kind is not None else ())
+            parts = [_conditions(replace(where, statuses=(s,))) for s in statuses] or [_conditions(where)]
+        rows, next_key = await fetch_merged_page(self._conn, approvals, parts, approvals.c.id, page)
         votes = await self._votes([row.id for row in rows])
         return Page([_entity(row, votes[row.id]) for row in rows], next_key)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -9,9 +10,10 @@ from uuid import UUID
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.errors import FieldError, InvalidInput
 from app.domain.inbound import InboundEvent, InboundFilter, InboundStatus
 from app.domain.pagination import Page, PageRequest
-from app.persistence.keyset import fetch_page
+from app.persistence.keyset import fetch_merged_page
 from app.persistence.tables import inbound_events
 
 
@@ -27,6 +29,16 @@ def _entity(row: Row[Any]) -> InboundEvent:
         detail=row.detail,
         processed_at=row.processed_at,
     )
+
+
+def _conditions(where: InboundFilter) -> list[Any]:
+    c = inbound_events.c
+    conditions = [c.status == where.status.value] if where.status is not None else []
+    if where.source is not None:
+        conditions.append(c.source == where.source)
+    if where.type is not None:
+        conditions.append(c.type == where.type)
+    return conditions
 
 
 class SqlInboundEventRepository:
@@ -83,12 +95,19 @@ class SqlInboundEventRepository:
         return _entity(row) if row else None
 
     async def list(self, where: InboundFilter, page: PageRequest) -> Page[InboundEvent]:
-        stmt = select(inbound_events)
-        if where.source is not None:
-            stmt = stmt.where(inbound_events.c.source == where.source)
-        if where.status is not None:
-            stmt = stmt.where(inbound_events.c.status == where.status.value)
-        if where.type is not None:
-            stmt = stmt.where(inbound_events.c.type == where.type)
-        rows, next_key = await fetch_page(self._conn, stmt, inbound_events.c.id, page)
+        """Newest first. A source or a type is read from its (status, …, id) index once per state and merged when
+        no status is named; naming both is refused, as no index serves them together."""
+        if where.source is not None and where.type is not None:
+            raise InvalidInput(
+                "No index serves source and type together; name one of them",
+                code="validation_failed",
+                errors=[
+                    FieldError(name, "combine at most one of source, type", location="query")
+                    for name in ("source", "type")
+                ],
+            )
+        named = (where.status,) if where.status is not None else tuple(InboundStatus)
+        statuses = named if where.source is not None or where.type is not None else (where.status,)
+        parts = [_conditions(replace(where, status=status)) for status in statuses]
+        rows, next_key = await fetch_merged_page(self._conn, inbound_events, parts, inbound_events.c.id, page)
         return Page([_entity(row) for row in rows], next_key)

@@ -17,6 +17,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
+    text,
     true,
 )
 
@@ -205,6 +206,21 @@ tickets = Table(
     Index(None, "group_key", "id"),
     Index(None, "updated_at", "id"),
     Index(None, "order_no"),
+    Index(None, "assignee", "status", "id"),
+    Index(None, "status", "priority", "id"),
+    Index(None, "status", "type", "id"),
+    Index(None, "status", "channel", "id"),
+    Index(None, "created_at", "id"),
+    Index(None, "customer_no", "updated_at", "id"),
+    # The claim pool's tickets of no group, oldest first: `group_key IS NULL` does not order an index by what
+    # follows it, as an equality does.
+    Index(
+        "ix_tickets_ungrouped_status_id",
+        "status",
+        "id",
+        postgresql_where=text("group_key IS NULL"),
+        sqlite_where=text("group_key IS NULL"),
+    ),
 )
 
 ticket_tags = Table(
@@ -296,6 +312,9 @@ after_sales_orders = Table(
     Index(None, "assignee", "status", "id"),
     Index(None, "type", "id"),
     Index(None, "business_line", "id"),
+    Index(None, "assignee", "id"),
+    Index(None, "status", "type", "id"),
+    Index(None, "created_at", "id"),
 )
 
 after_sales_lines = Table(
@@ -370,12 +389,16 @@ tasks = Table(
     Column("created_by", String(128), nullable=False),
     *_audit_columns(),
     Index(None, "ticket_id", "id"),
-    Index(None, "parent_id"),
+    Index(None, "parent_id", "id"),
     Index(None, "assignee", "id"),
     Index(None, "status", "id"),
     Index(None, "due_at", "id"),
     Index(None, "next_reminder_at"),
     Index(None, "assignee", "completed_at"),
+    Index(None, "assignee", "status", "id"),
+    Index(None, "group_key", "status", "id"),
+    Index(None, "status", "due_at", "id"),
+    Index(None, "assignee", "status", "due_at", "id"),
 )
 
 approvals = Table(
@@ -397,6 +420,7 @@ approvals = Table(
     *_audit_columns(),
     Index(None, "subject_id", "id"),
     Index(None, "status", "id"),
+    Index(None, "status", "subject_kind", "id"),
 )
 
 approval_approvers = Table(
@@ -466,6 +490,7 @@ webhook_deliveries = Table(
     UniqueConstraint("endpoint_id", "event_id"),
     Index(None, "status", "next_attempt_at"),
     Index(None, "endpoint_id", "created_at"),
+    Index(None, "endpoint_id", "status", "id"),
 )
 
 webhook_attempts = Table(
@@ -495,6 +520,8 @@ inbound_events = Table(
     Column("processed_at", UtcDateTime),
     UniqueConstraint("source", "webhook_id"),
     Index(None, "status", "id"),
+    Index(None, "status", "source", "id"),
+    Index(None, "status", "type", "id"),
 )
 
 idempotency_keys = Table(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,6 +12,7 @@ from uuid import UUID
 from sqlalchemy import Row, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.errors import FieldError, InvalidInput
 from app.domain.pagination import Page, PageRequest
 from app.domain.tasks import (
     OPEN_STATUSES,
@@ -23,9 +24,10 @@ from app.domain.tasks import (
     WorkHoursRow,
 )
 from app.domain.tickets import Attachment
-from app.persistence.keyset import fetch_page
+from app.persistence.keyset import fetch_merged_page
 from app.persistence.numbering import next_number
 from app.persistence.tables import tasks
+from app.workflows.task import TASK
 
 _PLAIN = (
     "ticket_id",
@@ -81,6 +83,63 @@ def _ref(row: Row[Any]) -> TaskRef:
     return TaskRef(row.id, row.number, row.status)
 
 
+def _conditions(where: TaskFilter) -> list[Any]:
+    c = tasks.c
+    conditions: list[Any] = []
+    for column, value in (
+        (c.assignee, where.assignee),
+        (c.ticket_id, where.ticket_id),
+        (c.group_key, where.group_key),
+        (c.parent_id, where.parent_id),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if where.statuses:
+        conditions.append(c.status.in_(where.statuses))
+    if where.business_lines is not None:
+        conditions.append(or_(c.business_line.is_(None), c.business_line.in_(where.business_lines)))
+    if where.due_before is not None:
+        conditions.append(c.due_at < where.due_before)
+    if where.overdue_at is not None:
+        conditions += [c.due_at < where.overdue_at, c.status.in_(OPEN_STATUSES)]
+    return conditions
+
+
+def _seek_parts(where: TaskFilter) -> list[TaskFilter]:
+    """The filter as disjoint parts that each seek one index in page order: one per state where the index
+    begins with (or follows the leading filter by) status. One ticket's tasks, or one task's subtasks, are few
+    and read in one part. No part at all: the states asked for are not open, but the list is of open tasks."""
+    if where.ticket_id is not None or where.parent_id is not None:
+        return [where]
+    by_due = where.due_before is not None or where.overdue_at is not None
+    _check_served(where, by_due)
+    statuses = tuple(dict.fromkeys(where.statuses))
+    if where.overdue_at is not None:
+        statuses = tuple(s for s in statuses or OPEN_STATUSES if s in OPEN_STATUSES)
+        if not statuses:
+            return []
+    every_state = where.group_key is not None or (by_due and where.assignee is not None)
+    if not statuses and every_state:
+        statuses = tuple(state.name for state in TASK.states)
+    if len(statuses) < 2 and not (by_due and statuses):
+        return [replace(where, statuses=statuses)]
+    return [replace(where, statuses=(status,)) for status in statuses]
+
+
+def _check_served(where: TaskFilter, by_due: bool) -> None:
+    refused: dict[str, str] = {}
+    if where.assignee is not None and where.group_key is not None:
+        refused |= dict.fromkeys(("assignee", "group"), "combine at most one of assignee, group (and status)")
+    elif where.group_key is not None and by_due:
+        refused["group"] = "not with due_before or overdue"
+    if refused:
+        raise InvalidInput(
+            f"No index serves {', '.join(sorted(refused))} together; see the parameters' descriptions",
+            code="validation_failed",
+            errors=[FieldError(name, why, location="query") for name, why in sorted(refused.items())],
+        )
+
+
 class SqlTaskRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -103,30 +162,14 @@ class SqlTaskRepository:
         await self._conn.execute(update(tasks).where(tasks.c.id == task.id).values(**_values(task)))
 
     async def list(self, where: TaskFilter, page: PageRequest) -> Page[Task]:
-        """Newest first by default; `due_before` and `overdue_at` lists run soonest-due first (what to do next)."""
-        c = tasks.c
-        conditions: list[Any] = []
-        for column, value in (
-            (c.assignee, where.assignee),
-            (c.ticket_id, where.ticket_id),
-            (c.group_key, where.group_key),
-            (c.parent_id, where.parent_id),
-        ):
-            if value is not None:
-                conditions.append(column == value)
-        if where.statuses:
-            conditions.append(c.status.in_(where.statuses))
-        if where.business_lines is not None:
-            conditions.append(or_(c.business_line.is_(None), c.business_line.in_(where.business_lines)))
+        """Newest first by default; `due_before` and `overdue_at` lists run soonest-due first (what to do next). One
+        index read per part of the filter (see `_seek_parts`), merged."""
         by_due = where.due_before is not None or where.overdue_at is not None
-        if where.due_before is not None:
-            conditions.append(c.due_at < where.due_before)
-        if where.overdue_at is not None:
-            conditions += [c.due_at < where.overdue_at, c.status.in_(OPEN_STATUSES)]
-        key = [c.due_at, c.id] if by_due else c.id
-        rows, next_key = await fetch_page(
-            self._conn, select(tasks).where(*conditions), key, page, descending=not by_due
-        )
+        key = [tasks.c.due_at, tasks.c.id] if by_due else tasks.c.id
+        parts = [_conditions(part) for part in _seek_parts(where)]
+        if not parts:
+            return Page([], None)
+        rows, next_key = await fetch_merged_page(self._conn, tasks, parts, key, page, descending=not by_due)
         return Page([_entity(row) for row in rows], next_key)
 
     async def unfinished_of_ticket(self, ticket_id: UUID) -> list[TaskRef]:

@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, Row, and_, delete, exists, func, insert, or_, select, union_all, update
+from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
@@ -31,9 +31,10 @@ from app.domain.tickets import (
     TicketType,
     WarrantyStatus,
 )
-from app.persistence.keyset import fetch_page, page_statement
+from app.persistence.keyset import fetch_merged_page, fetch_page, page_statement
 from app.persistence.numbering import next_number
 from app.persistence.tables import ticket_tags, tickets
+from app.workflows.ticket import TICKET
 
 _IDENTITY = ("id", "number", "created_at")  # written once, on insert
 _CONVERTED = ("channel", "type", "priority", "warranty_status", "tags", "contact", "attachments", "resolution")
@@ -128,13 +129,21 @@ class SqlTicketRepository:
         await self._write_tags(ticket)
 
     async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]:
-        parts = [filter_conditions(part) for part in _by_status(where)]
-        rows, next_key = await _merged_page(self._conn, parts, SORT_KEY[sort], page)
+        """One index read per part of the filter (see `seek_parts`), merged; combinations no index serves are
+        refused before any SQL is sent."""
+        where.check_served(sort)
+        if where.tag is not None and where.customer_no is None:
+            rows, next_key = await _tagged_page(self._conn, where, page)
+        else:
+            parts = [filter_conditions(part) for part in seek_parts(where)]
+            rows, next_key = await fetch_merged_page(self._conn, tickets, parts, list_key(where, sort), page)
         return Page([_entity(row) for row in rows], next_key)
 
     async def pool(self, scope: PoolScope, page: PageRequest) -> Page[Ticket]:
         """Oldest first: the ticket waiting longest is claimed first."""
-        rows, next_key = await _merged_page(self._conn, _pool_parts(scope), tickets.c.id, page, descending=False)
+        rows, next_key = await fetch_merged_page(
+            self._conn, tickets, _pool_parts(scope), tickets.c.id, page, descending=False
+        )
         return Page([_entity(row) for row in rows], next_key)
 
     async def pool_stats(self, scope: PoolScope) -> PoolStats:
@@ -157,6 +166,49 @@ SORT_KEY: dict[TicketSort, Any] = {
     TicketSort.CREATED: tickets.c.id,  # ids are time-ordered (UUIDv7): newest created first
     TicketSort.UPDATED: [tickets.c.updated_at, tickets.c.id],
 }
+CREATED_RANGE_KEY = [tickets.c.created_at, tickets.c.id]
+"""A created_from/created_to page walks the created_at index. Not the id's time: ids are minted after intake's
+reads, from the system clock, and created_at from the service's clock, so the two may disagree."""
+_BY_STATUS = ("priorities", "types", "channels")
+"""Filters whose index begins with status: without a status, such a page is read once per state and merged."""
+
+
+def list_key(where: TicketFilter, sort: TicketSort) -> Any:
+    """The page order for these filters: the sort's own key, unless a created range leads the index read."""
+    if where.customer_no is None and (where.created_from is not None or where.created_to is not None):
+        return CREATED_RANGE_KEY
+    return SORT_KEY[sort]
+
+
+def seek_parts(where: TicketFilter) -> list[TicketFilter]:
+    """The filter as disjoint parts that each seek one index in page order: one per status and value of the
+    leading filter (`status IN (a, b)` cannot be read from one index in id order). One customer's tickets are read
+    in one part, the other filters narrowing them."""
+    if where.customer_no is not None:
+        return [where]
+    leading = next((name for name in _BY_STATUS if getattr(where, name)), None)
+    statuses = tuple(dict.fromkeys(where.statuses))
+    if leading is not None:
+        states = statuses or tuple(state.name for state in TICKET.states)
+        values = tuple(dict.fromkeys(getattr(where, leading)))
+        return [replace(where, statuses=(s,), **{leading: (v,)}) for s in states for v in values]
+    if len(statuses) < 2:
+        return [where]
+    return [replace(where, statuses=(status,)) for status in statuses]
+
+
+async def _tagged_page(
+    conn: AsyncConnection, where: TicketFilter, page: PageRequest
+) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
+    """Tickets of one tag, newest first: a page of ticket ids from the tag index (an index-only read in ticket
+    order), then their rows. Nothing but the business-line scope filters it (`TicketFilter.check_served`)."""
+    tag = ticket_tags.c
+    keys = select(tag.ticket_id).where(tag.tag == where.tag)
+    if where.business_lines is not None:
+        keys = keys.join(tickets, tickets.c.id == tag.ticket_id).where(*_business_line_scope(where.business_lines))
+    ids = page_statement(keys, tag.ticket_id, page).subquery()
+    stmt = select(tickets, ids.c.ticket_id).join(ids, ids.c.ticket_id == tickets.c.id)
+    return await fetch_page(conn, stmt, ids.c.ticket_id, page)
 
 
 def filter_conditions(where: TicketFilter) -> list[Any]:
@@ -200,43 +252,6 @@ def _business_line_scope(lines: frozenset[str] | None) -> list[Any]:
     if lines is None:
         return []
     return [or_(tickets.c.business_line.is_(None), tickets.c.business_line.in_(lines))]
-
-
-def _by_status(where: TicketFilter) -> list[TicketFilter]:
-    """One filter per status asked for, so that each is a seek of an index that begins with (…, status)."""
-    statuses = tuple(dict.fromkeys(where.statuses))
-    if len(statuses) < 2:
-        return [where]
-    return [replace(where, statuses=(status,)) for status in statuses]
-
-
-async def _merged_page(
-    conn: AsyncConnection,
-    parts: Sequence[list[Any]],
-    key: Column[Any] | Sequence[Column[Any]],
-    page: PageRequest,
-    *,
-    descending: bool = True,
-) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
-    """The page of tickets matching any of the disjoint `parts` (lists of conditions).
-
-    Each part is its own keyset page of sort keys only (an index seek); the union of those, at most len(parts) ×
-    (limit + 1) keys, is merged in key order, cut to a page and joined to its rows. Keys only, because the database
-    merges them as cheaply as rows and the statement is built per request: a union of full rows costs more to build
-    in Python than to run."""
-    if len(parts) == 1:
-        return await fetch_page(conn, select(tickets).where(*parts[0]), key, page, descending=descending)
-    columns = [key] if isinstance(key, Column) else list(key)
-    keys = [
-        page_statement(select(*columns).where(*part), key, page, descending=descending).subquery() for part in parts
-    ]
-    merged = union_all(*(select(*part.c) for part in keys)).subquery()
-    order = [merged.c[c.name].desc() if descending else merged.c[c.name].asc() for c in columns]
-    stmt = select(tickets).join(merged, tickets.c.id == merged.c.id).order_by(*order).limit(page.limit + 1)
-    rows = (await conn.execute(stmt)).all()
-    if len(rows) <= page.limit:
-        return rows, None
-    return rows[: page.limit], tuple(rows[page.limit - 1]._mapping[c] for c in columns)
 
 
 def _escape_like(text_: str) -> str:

@@ -24,7 +24,7 @@ from app.domain.webhooks import (
     WebhookEndpoint,
     event_body,
 )
-from app.persistence.keyset import fetch_page
+from app.persistence.keyset import fetch_merged_page, fetch_page
 from app.persistence.tables import outbox, webhook_attempts, webhook_deliveries, webhook_endpoints
 from app.persistence.upserts import insert_or_ignore
 
@@ -284,10 +284,11 @@ class SqlWebhookRepository:
         return _delivery(row, (await self._history([row.id]))[row.id]) if row else None
 
     async def deliveries(self, endpoint_id: UUID, status: DeliveryStatus | None, page: PageRequest) -> Page[Delivery]:
-        stmt = select(webhook_deliveries).where(webhook_deliveries.c.endpoint_id == endpoint_id)
-        if status is not None:
-            stmt = stmt.where(webhook_deliveries.c.status == status.value)
-        rows, next_key = await fetch_page(self._conn, stmt, webhook_deliveries.c.id, page)
+        """Newest first, from the (endpoint, status, id) index: once per state, merged, when no status is named."""
+        d = webhook_deliveries.c
+        statuses = (status,) if status is not None else tuple(DeliveryStatus)
+        parts = [[d.endpoint_id == endpoint_id, d.status == s.value] for s in statuses]
+        rows, next_key = await fetch_merged_page(self._conn, webhook_deliveries, parts, d.id, page)
         history = await self._history([row.id for row in rows])
         return Page([_delivery(row, history[row.id]) for row in rows], next_key)
 

@@ -28,7 +28,7 @@ STATES = frozenset(state.name for workflow in AFTER_SALES_WORKFLOWS.values() for
 Page = Annotated[PageRequest, Depends(page_request)]
 
 
-def after_sales_ref(
+async def after_sales_ref(
     id: Annotated[str, Path(description="The after-sales order's UUID or its number, e.g. AS-2026-000045.")],
 ) -> UUID | str:
     return uuid_or_number(id)
@@ -83,21 +83,31 @@ def after_sales_ticket(ref: str | None) -> UUID | str | None:
         return ref
 
 
+_ONE_OF = "Combine at most one of `assignee`, `type` (besides `status`), unless `customer_no` or `order_no` is given."
+_NARROWS = "One customer's (or sales order's) after-sales orders; every other filter then narrows them."
+_CREATED = "Created at or after / before this instant; with no other filter but `customer_no` or `order_no`."
+
+
 @router.get("/v1/after-sales", responses=problems(422))
 async def list_after_sales(
     principal: Anyone,
     language: Lang,
     page: Page,
     svc: Svc,
-    type_: Annotated[list[AfterSalesType] | None, Query(alias="type")] = None,
-    status_: Annotated[list[str] | None, Query(alias="status", max_length=20)] = None,
-    customer_no: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
-    order_no: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
-    assignee: Annotated[str | None, Query(max_length=128, description="User id, or `me`.")] = None,
-    created_from: Annotated[QueryInstant | None, Query()] = None,
-    created_to: Annotated[QueryInstant | None, Query()] = None,
+    type_: Annotated[
+        list[AfterSalesType] | None, Query(alias="type", description=f"Any of these types. {_ONE_OF}")
+    ] = None,
+    status_: Annotated[
+        list[str] | None, Query(alias="status", max_length=20, description="Any of these states; not with `created_*`.")
+    ] = None,
+    customer_no: Annotated[str | None, Query(pattern=KEY_PATTERN, description=_NARROWS)] = None,
+    order_no: Annotated[str | None, Query(pattern=KEY_PATTERN, description=_NARROWS)] = None,
+    assignee: Annotated[str | None, Query(max_length=128, description=f"User id, or `me`. {_ONE_OF}")] = None,
+    created_from: Annotated[QueryInstant | None, Query(description=_CREATED)] = None,
+    created_to: Annotated[QueryInstant | None, Query(description=_CREATED)] = None,
 ) -> PageOut[AfterSalesOut]:
-    """After-sales orders matching every filter, newest first. Customers get only their own."""
+    """After-sales orders matching every filter, newest first. Customers get only their own. Every page is read
+    through an index in page order; a combination no index serves is refused with 422 naming the parameters."""
     where = AfterSalesFilter(
         types=tuple(type_ or ()),
         statuses=one_of(status_, STATES, "status"),

@@ -58,9 +58,12 @@ async def list_inbound_events(
     _: Integrator,
     page: Page,
     svc: Svc,
-    source: Annotated[InboundSource | None, Query(description="Only events from this source.")] = None,
+    source: Annotated[InboundSource | None, Query(description="Only events from this source. Not with `type`.")] = None,
     status_: Annotated[InboundStatus | None, Query(alias="status")] = None,
-    type_: Annotated[str | None, Query(alias="type", pattern=EVENT_TYPE_PATTERN)] = None,
+    type_: Annotated[
+        str | None,
+        Query(alias="type", pattern=EVENT_TYPE_PATTERN, description="Only events of this type. Not with `source`."),
+    ] = None,
 ) -> PageOut[InboundEventOut]:
     """Inbound events, newest first, by source, status and type (admins and integrations)."""
     where = InboundFilter(source=source.value if source else None, status=status_, type=type_)

@@ -32,11 +32,13 @@ Page = Annotated[PageRequest, Depends(page_request)]
 MAX_REPORT_DAYS = 366
 
 
-def task_ref(id: Annotated[str, Path(description="The task's UUID or its number, e.g. TK-2026-000123.")]) -> UUID | str:
+async def task_ref(
+    id: Annotated[str, Path(description="The task's UUID or its number, e.g. TK-2026-000123.")],
+) -> UUID | str:
     return uuid_or_number(id)
 
 
-def ticket_ref(
+async def ticket_ref(
     id: Annotated[str, Path(description="The ticket's UUID or its number, e.g. T-2026-000123.")],
 ) -> UUID | str:
     return uuid_or_number(id)
@@ -73,15 +75,32 @@ async def list_tasks(
     language: Lang,
     page: Page,
     svc: Svc,
-    assignee: Annotated[str | None, Query(max_length=128, description="User id, or `me`.")] = None,
+    assignee: Annotated[
+        str | None,
+        Query(
+            max_length=128,
+            description="User id, or `me`. Not with `group` (unless `ticket_id` or `parent_id` is given).",
+        ),
+    ] = None,
     status_: Annotated[list[str] | None, Query(alias="status", description="Any of these states.")] = None,
-    ticket_id: Annotated[UUID | None, Query(description="Tasks of this ticket.")] = None,
-    group: Annotated[str | None, Query(pattern=KEY_PATTERN)] = None,
-    parent_id: Annotated[UUID | None, Query(description="Subtasks of this task.")] = None,
+    ticket_id: Annotated[
+        UUID | None, Query(description="Tasks of this ticket; every other filter then narrows them.")
+    ] = None,
+    group: Annotated[
+        str | None,
+        Query(
+            pattern=KEY_PATTERN,
+            description="Not with `assignee`, `due_before` or `overdue` (unless `ticket_id` or `parent_id` is given).",
+        ),
+    ] = None,
+    parent_id: Annotated[
+        UUID | None, Query(description="Subtasks of this task; every other filter then narrows them.")
+    ] = None,
     due_before: Annotated[QueryInstant | None, Query(description="Required completion before this time.")] = None,
     overdue: Annotated[bool, Query(description="Only open tasks past their required time.")] = False,
 ) -> PageOut[TaskOut]:
-    """Tasks matching every filter, newest first; with `due_before` or `overdue`, soonest due first."""
+    """Tasks matching every filter, newest first; with `due_before` or `overdue`, soonest due first. Every page is
+    read through an index in page order; a combination no index serves is refused with 422 naming the parameters."""
     where = TaskFilter(
         assignee=principal.subject if assignee == "me" else assignee,
         statuses=one_of(status_, (state.name for state in TASK.states), "status"),

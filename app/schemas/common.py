@@ -116,3 +116,10 @@ def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 def upserted(model: type[BaseModel], *statuses: int) -> dict[int | str, dict[str, Any]]:
     """Responses of a PUT upsert: 200 replaced (the default response), 201 created, and its problems."""
     return {201: {"model": model, "description": "Created."}, **problems(*statuses)}
+
+
+Phone = Annotated[
+    str,
+    Field(pattern=r"^\+?[0-9][0-9 ()-]{2,30}$", max_length=32, examples=["+86 400-800-8888"]),
+]
+"""A phone number as people write it, at most 32 characters (the stored column's width)."""

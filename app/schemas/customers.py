@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 from uuid import UUID
 
 from pydantic import ConfigDict, Field
 
 from app.domain.customers import ContactChannel, ContactKind, Customer, CustomerData, CustomerLevel
 from app.schemas.after_sales import AfterSalesSummaryOut
-from app.schemas.common import Input, Line, Output
+from app.schemas.common import Input, Line, Output, Phone
 from app.schemas.contracts import ContractOut
 from app.schemas.orders import OrderOut
 from app.schemas.tickets import TicketSummaryOut
-
-Phone = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 ()-]{2,31}$", examples=["+86 400-800-8888"])]
 
 
 class ContactChannelIn(Input):

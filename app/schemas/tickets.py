@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 from app.domain.principal import Principal
 from app.domain.tickets import TICKET_FIELDS, Channel, Contact, Priority, Ticket, TicketType, WarrantyStatus
 from app.schemas.attachments import AttachmentIn, AttachmentOut
-from app.schemas.common import KEY_PATTERN, CustomerNo, Input, Line, OrderNo, Output, Sku
+from app.schemas.common import KEY_PATTERN, CustomerNo, Input, Line, OrderNo, Output, Phone, Sku
 from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
 from app.workflows.engine import AvailableAction, Workflow
 from app.workflows.ticket import solution_text
@@ -22,7 +22,7 @@ View = Literal["agent", "customer"]
 
 class ContactIn(Input):
     name: Line | None = Field(None, max_length=200)
-    phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 ()-]{2,31}$")
+    phone: Phone | None = None
     email: EmailStr | None = None
 
     def to_domain(self) -> Contact:

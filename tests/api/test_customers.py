@@ -123,3 +123,15 @@ async def test_overview_of_another_customer_answers_404(client, auth):
     response = await client.get("/v1/customers/C-2/overview", headers=auth(Role.CUSTOMER, customer_no="C-1"))
 
     assert response.status_code == 404
+
+
+async def test_a_phone_fits_its_column_or_is_refused(client, auth):
+    headers = auth(Role.INTEGRATION)
+    longest = "+" + "8" * 31  # 32 characters: the stored width
+
+    kept = await client.put("/v1/customers/C-P", json=customer_body(phone=longest), headers=headers)
+    refused = await client.put("/v1/customers/C-Q", json=customer_body(phone=longest + "8"), headers=headers)
+
+    assert kept.status_code == 201, kept.text
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["pointer"] == "#/phone"
