@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event
 
 from app.domain.principal import Role
 from tests.factories import seed_reference_data, seed_shop, ticket_body
+from tests.sql_capture import sent_statements
 
 AUTO_REVIEW = {
     "enabled": True,
@@ -26,19 +26,11 @@ AUTO_REVIEW = {
 
 @contextmanager
 def counted(app) -> Iterator[list[str]]:
-    """Every statement the app sends while the block runs (transaction control excluded)."""
-    engine = app.state.services.database.engine.sync_engine
-    statements: list[str] = []
-
-    def note(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
-            statements.append(statement[:120])
-
-    event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", note)
+    """Every statement the app sends while the block runs (transaction control excluded), cut to 120 characters."""
+    with sent_statements(app.state.services.database.engine.sync_engine) as sent:
+        shown: list[str] = []
+        yield shown
+    shown.extend(statement[:120] for statement, _parameters in sent)
 
 
 def _show(statements: list[str]) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.after_sales import AfterSalesFilter, AfterSalesType
@@ -34,6 +34,7 @@ from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.tasks import SqlTaskRepository
 from app.persistence.webhooks import SqlWebhookRepository
 from tests.integration.test_ticket_indexes import SCANS
+from tests.sql_capture import executed_plans
 
 pytestmark = pytest.mark.postgres_only
 
@@ -233,26 +234,6 @@ async def spread(app, request) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-async def _executed_plans(conn: AsyncConnection, read: Callable[[], Awaitable[Any]]) -> list[dict]:
-    sent: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            sent.append((statement, parameters))
-
-    engine = conn.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        await read()
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    plans = []
-    for statement, parameters in sent:
-        result = await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
-        plans.append(result.scalar_one()[0])
-    return plans
-
-
 @pytest.mark.parametrize("name", list(CASES))
 async def test_every_list_filter_of_the_api_has_a_sample_here(app, name):
     path = CASES[name].path
@@ -271,7 +252,7 @@ async def test_every_served_filter_combination_reads_about_a_page(spread, reques
             sorting = "on" if case.narrowing & set(combo) else "off"
             await spread.execute(text(f"SET LOCAL enable_sort = {sorting}"))
             try:
-                plans = await _executed_plans(spread, lambda f=fields: case.read(spread, f, PageRequest(LIMIT)))
+                plans = await executed_plans(spread, lambda f=fields: case.read(spread, f, PageRequest(LIMIT)))
             except InvalidInput:
                 continue  # refused before any SQL
             served += 1

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
-from sqlalchemy import Column, event, text
+from sqlalchemy import Column, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.errors import InvalidInput
@@ -19,6 +19,7 @@ from app.domain.ids import new_id
 from app.domain.pagination import PageRequest
 from app.domain.tickets import Channel, PoolScope, Priority, TicketFilter, TicketSort, TicketType
 from app.persistence.tickets import SqlTicketRepository, list_key, seek_parts
+from tests.sql_capture import executed_plans
 
 pytestmark = pytest.mark.postgres_only
 
@@ -114,26 +115,6 @@ async def planner(app) -> AsyncIterator[AsyncConnection]:
         yield conn
 
 
-async def _sent_plans(conn: AsyncConnection, read) -> list[dict]:
-    """The executed plans (EXPLAIN ANALYZE) of every statement `read(repository)` sends."""
-    sent: list[tuple[str, object]] = []
-
-    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
-        sent.append((statement, parameters))
-
-    engine = conn.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        await read(SqlTicketRepository(conn))
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    plans = []
-    for statement, parameters in sent:
-        result = await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
-        plans.append(result.scalar_one()[0])
-    return plans
-
-
 async def test_every_list_filter_of_the_api_has_a_sample_here(app):
     assert _list_parameters(app) == set(SAMPLES)
 
@@ -153,7 +134,9 @@ async def test_every_served_filter_combination_reads_about_a_page(planner, sort,
         key = list_key(where, sort)
         columns = [key] if isinstance(key, Column) else key
         page = PageRequest(LIMIT, after=tuple(AFTER[c.type.python_type] for c in columns) if deep else None)
-        plans = await _sent_plans(planner, lambda repo, where=where, page=page: repo.list(where, sort, page))
+        plans = await executed_plans(
+            planner, lambda where=where, page=page: SqlTicketRepository(planner).list(where, sort, page)
+        )
         bound = (len(seek_parts(where)) + 2) * (LIMIT + 1) + 50  # keys per part, the page's rows, a customer's
         for plan in plans:
             read, sequential = _rows_read(plan)
@@ -172,7 +155,7 @@ async def test_the_claim_pool_reads_about_a_page_per_group(planner, groups):
     await planner.exec_driver_sql("ANALYZE tickets")
     scope = PoolScope(groups=groups, business_lines=None)
 
-    plans = await _sent_plans(planner, lambda repo: repo.pool(scope, FIRST))
+    plans = await executed_plans(planner, lambda: SqlTicketRepository(planner).pool(scope, FIRST))
 
     parts = 1 + len(groups or ())  # no group, then each group
     bound = (parts + 1) * (LIMIT + 1)  # a page of keys per part, then the page's rows
@@ -200,6 +183,6 @@ REPOSITORY_PAGES = {
 async def test_the_repository_pages_read_the_index_made_for_them(planner, name):
     where, sort, index = REPOSITORY_PAGES[name]
 
-    plans = await _sent_plans(planner, lambda repo: repo.list(where, sort, FIRST))
+    plans = await executed_plans(planner, lambda: SqlTicketRepository(planner).list(where, sort, FIRST))
 
     assert index in json.dumps(plans), plans

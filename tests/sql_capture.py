@@ -1,0 +1,40 @@
+"""The SQL an app sends, caught on the engine: to count it (statement budgets) or to explain it (index plans)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK")
+
+
+@contextmanager
+def sent_statements(engine: Engine) -> Iterator[list[tuple[str, Any]]]:
+    """(statement, parameters) of everything sent while the block runs, transaction control left out."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn, _cursor, statement, parameters, _context, _many) -> None:
+        if statement.split(None, 1)[0].upper() not in TRANSACTION_CONTROL:
+            sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+
+async def executed_plans(conn: AsyncConnection, read: Callable[[], Awaitable[Any]]) -> list[dict]:
+    """The executed plans (EXPLAIN ANALYZE, JSON) of every SELECT that `read()` sends on `conn`'s engine."""
+    with sent_statements(conn.engine.sync_engine) as sent:
+        await read()
+    plans = []
+    for statement, parameters in sent:
+        if statement.lstrip().upper().startswith("SELECT"):
+            result = await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
+            plans.append(result.scalar_one()[0])
+    return plans
