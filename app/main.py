@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from app.domain.clock import Clock
-from app.openapi_document import install_docs, openapi_of, operation_id
+from app.openapi_document import install_docs, openapi_of
 from app.routers import (
     after_sales,
     api_keys,
@@ -33,8 +33,8 @@ from app.settings import Settings, get_settings
 from app.web.idempotency import IdempotencyMiddleware
 from app.web.logging import configure_logging
 from app.web.problems import install_problem_handlers
-from app.web.query_params import reject_repeated_scalars
 from app.web.request_context import HttpMetrics, RequestContextMiddleware
+from app.web.routes import mount, operation_id
 from app.web.wiring import build_services
 from app.workers.jobs import jobs
 from app.workers.runner import JobRunner
@@ -81,11 +81,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         docs_url=None,  # served from the package's own assets below, not from a CDN
         redoc_url=None,
         generate_unique_id_function=operation_id,
-        dependencies=[Depends(reject_repeated_scalars)],
     )
     app.state.services = services
     install_problem_handlers(app)
-    for module in (
+    routers = (
         ops,
         me,
         notifications,
@@ -103,8 +102,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         webhooks,
         inbound,
         api_keys,
-    ):
-        app.include_router(module.router)
+    )
+    mount(app, (module.router for module in routers))
     # Added before RequestContextMiddleware, so it runs inside it: the request id and the body cap apply to it.
     app.add_middleware(IdempotencyMiddleware, services=services)
     app.add_middleware(

@@ -14,7 +14,6 @@ import yaml
 from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
-from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -31,13 +30,6 @@ _REF = re.compile(r'"\$ref": "#/components/schemas/([^"]+)"')
 PRECONDITION_HEADERS = {"if-match", "if-none-match"}
 NOT_PROBLEMS = {("/readyz", "get", "503")}
 """Error responses whose body is a report of its own rather than a problem (the load balancer's readiness)."""
-
-
-def operation_id(route: APIRoute) -> str:
-    """camelCase of the endpoint function's name (`act_on_after_sales` → `actOnAfterSales`): short, and unchanged
-    when the path changes, so generated SDKs keep their method names."""
-    first, *rest = route.name.split("_")
-    return first + "".join(word.capitalize() for word in rest)
 
 
 def openapi_of(app: FastAPI) -> dict[str, Any]:

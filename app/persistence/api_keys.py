@@ -13,6 +13,7 @@ from app.domain.api_keys import ApiKey
 from app.domain.pagination import Page, PageRequest
 from app.domain.principal import Role
 from app.persistence.keyset import fetch_page
+from app.persistence.lookups import Lookup
 from app.persistence.tables import api_keys
 
 
@@ -30,6 +31,9 @@ def _entity(row: Row[Any]) -> ApiKey:
     )
 
 
+_BY_ID = Lookup(api_keys, api_keys.c.id)
+
+
 class SqlApiKeyRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -39,8 +43,7 @@ class SqlApiKeyRepository:
         return _entity(row) if row else None
 
     async def get(self, id: UUID, *, for_update: bool = False) -> ApiKey | None:
-        stmt = select(api_keys).where(api_keys.c.id == id)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _BY_ID.row(self._conn, id, for_update=for_update)
         return _entity(row) if row else None
 
     async def add(self, key: ApiKey) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.contracts import ContractData, ServiceContract, SlaLevel
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_page
+from app.persistence.lookups import Lookup
 from app.persistence.tables import service_contracts
 
 
@@ -43,13 +44,15 @@ def _entity(row: Row[Any]) -> ServiceContract:
     )
 
 
+_BY_NUMBER = Lookup(service_contracts, service_contracts.c.contract_no)
+
+
 class SqlContractRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def get(self, contract_no: str, *, for_update: bool = False) -> ServiceContract | None:
-        stmt = select(service_contracts).where(service_contracts.c.contract_no == contract_no)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _BY_NUMBER.row(self._conn, contract_no, for_update=for_update)
         return _entity(row) if row else None
 
     async def add(self, contract: ServiceContract) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.customers import ContactChannel, ContactKind, Customer, CustomerData, CustomerLevel
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_page
+from app.persistence.lookups import Lookup
 from app.persistence.tables import customers
 
 
@@ -48,13 +49,15 @@ def _entity(row: Row[Any]) -> Customer:
     )
 
 
+_BY_NUMBER = Lookup(customers, customers.c.customer_no)
+
+
 class SqlCustomerRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def get(self, customer_no: str, *, for_update: bool = False) -> Customer | None:
-        stmt = select(customers).where(customers.c.customer_no == customer_no)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _BY_NUMBER.row(self._conn, customer_no, for_update=for_update)
         return _entity(row) if row else None
 
     async def add(self, customer: Customer) -> None:

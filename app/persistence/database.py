@@ -7,6 +7,7 @@ SQLite: writers are serialised inside the process by one asyncio lock and open w
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
@@ -22,20 +23,33 @@ _SQLITE_PRAGMAS = (
 )
 
 
-class Database:
-    """Owns the engine; hands out connections for reading and (serialised on SQLite) for writing."""
+PING_AFTER_IDLE_SECONDS = 5.0
+"""A pooled PostgreSQL connection idle this long is pinged before use: the server or a proxy may have dropped it."""
 
-    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+
+class Database:
+    """Owns the engine; hands out connections for reading (`read_engine`) and, serialised on SQLite, for writing
+    (`write_engine`)."""
+
+    def __init__(
+        self, url: str, *, pool_size: int = 10, echo: bool = False, ping_after_idle: float = PING_AFTER_IDLE_SECONDS
+    ) -> None:
         self.url = url
         self.is_sqlite = make_url(url).get_backend_name() == "sqlite"
         options: dict[str, Any] = {"echo": echo}
         if not self.is_sqlite:
-            options.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            options.update(pool_size=pool_size, max_overflow=pool_size)
         self.engine: AsyncEngine = create_async_engine(url, **options)
+        if not self.is_sqlite:
+            _install_idle_ping(self.engine, ping_after_idle)
         if self.is_sqlite:
             _install_sqlite_transaction_control(self.engine)
+            self.read_engine = self.engine
             self.write_engine = self.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
         else:
+            # Reads run without BEGIN and ROLLBACK, two round trips each: under READ COMMITTED every statement
+            # sees its own snapshot in a transaction too, so autocommit reads see exactly what they saw before.
+            self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
             self.write_engine = self.engine
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
@@ -49,6 +63,27 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+def _install_idle_ping(engine: AsyncEngine, ping_after_idle: float) -> None:
+    """`pool_pre_ping`, but only for connections that sat idle: a ping is a round trip, and under load (every
+    connection back in the pool within milliseconds) it was a request's most expensive statement for nothing.
+    A connection that fails its ping is discarded and the pool hands out another (SQLAlchemy's disconnect
+    handling: `DisconnectionError` from a checkout listener)."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < ping_after_idle:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError("a pooled connection failed its ping") from error
 
 
 def _install_sqlite_transaction_control(engine: AsyncEngine) -> None:

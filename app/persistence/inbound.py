@@ -14,6 +14,7 @@ from app.domain.errors import FieldError, InvalidInput
 from app.domain.inbound import InboundEvent, InboundFilter, InboundStatus
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_merged_page
+from app.persistence.lookups import Lookup
 from app.persistence.tables import inbound_events
 
 
@@ -41,6 +42,9 @@ def _conditions(where: InboundFilter) -> list[Any]:
     return conditions
 
 
+_BY_SOURCE_ID = Lookup(inbound_events, inbound_events.c.source, inbound_events.c.webhook_id)
+
+
 class SqlInboundEventRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -50,10 +54,7 @@ class SqlInboundEventRepository:
         return _entity(row) if row else None
 
     async def find(self, source: str, webhook_id: str, *, for_update: bool = False) -> InboundEvent | None:
-        stmt = select(inbound_events).where(
-            inbound_events.c.source == source, inbound_events.c.webhook_id == webhook_id
-        )
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _BY_SOURCE_ID.row(self._conn, source, webhook_id, for_update=for_update)
         return _entity(row) if row else None
 
     async def add(self, event: InboundEvent) -> None:

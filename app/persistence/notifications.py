@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.notifications import Notification, NotificationKind, Subject
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_page
+from app.persistence.lookups import Lookup
 from app.persistence.tables import notifications
 from app.persistence.upserts import insert_or_ignore
 
@@ -32,6 +33,9 @@ def _entity(row: Row[Any]) -> Notification:
         read_at=row.read_at,
         dedupe_key=row.dedupe_key,
     )
+
+
+_BY_ID = Lookup(notifications, notifications.c.id, notifications.c.recipient)
 
 
 class SqlNotificationRepository:
@@ -61,10 +65,7 @@ class SqlNotificationRepository:
         return (await self._conn.execute(stmt)).first() is not None
 
     async def get(self, recipient: str, notification_id: UUID, *, for_update: bool = False) -> Notification | None:
-        stmt = select(notifications).where(
-            notifications.c.id == notification_id, notifications.c.recipient == recipient
-        )
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _BY_ID.row(self._conn, notification_id, recipient, for_update=for_update)
         return _entity(row) if row else None
 
     async def mark_read(self, notification: Notification, at: datetime) -> Notification:

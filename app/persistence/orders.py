@@ -21,6 +21,7 @@ from app.domain.orders import (
 )
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_page
+from app.persistence.lookups import Lookup
 from app.persistence.tables import order_lines, sales_orders
 
 
@@ -67,13 +68,15 @@ def _entity(row: Row[Any], lines: Sequence[OrderLine]) -> SalesOrder:
     )
 
 
+_BY_NUMBER = Lookup(sales_orders, sales_orders.c.order_no)
+
+
 class SqlOrderRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def get(self, order_no: str, *, for_update: bool = False) -> SalesOrder | None:
-        stmt = select(sales_orders).where(sales_orders.c.order_no == order_no)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _BY_NUMBER.row(self._conn, order_no, for_update=for_update)
         if row is None:
             return None
         return _entity(row, (await self._lines([row.id]))[row.id])

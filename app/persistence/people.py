@@ -11,6 +11,7 @@ from app.domain.pagination import Page, PageRequest
 from app.domain.people import Agent, AgentData, Group, GroupData
 from app.domain.principal import Role
 from app.persistence.keyset import fetch_page
+from app.persistence.lookups import Lookup
 from app.persistence.tables import agent_group_members, agents, groups
 
 _LISTS = ("groups", "skills", "regions", "product_lines")
@@ -58,13 +59,16 @@ def _group(row: Row[Any]) -> Group:
     return Group(row.id, row.key, data, row.version, row.created_at, row.updated_at)
 
 
+_AGENT = Lookup(agents, agents.c.user_id)
+_GROUP = Lookup(groups, groups.c.key)
+
+
 class SqlAgentRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def get(self, user_id: str, *, for_update: bool = False) -> Agent | None:
-        stmt = select(agents).where(agents.c.user_id == user_id)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _AGENT.row(self._conn, user_id, for_update=for_update)
         return _agent(row) if row else None
 
     async def add(self, agent: Agent) -> None:
@@ -112,8 +116,7 @@ class SqlGroupRepository:
         self._conn = conn
 
     async def get(self, key: str, *, for_update: bool = False) -> Group | None:
-        stmt = select(groups).where(groups.c.key == key)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _GROUP.row(self._conn, key, for_update=for_update)
         return _group(row) if row else None
 
     async def add(self, group: Group) -> None:

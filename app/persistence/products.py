@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.pagination import Page, PageRequest
 from app.domain.products import Product, ProductData
 from app.persistence.keyset import fetch_page
+from app.persistence.lookups import Lookup
 from app.persistence.tables import products
 
 
@@ -38,13 +39,15 @@ def _entity(row: Row[Any]) -> Product:
     )
 
 
+_BY_SKU = Lookup(products, products.c.sku)
+
+
 class SqlProductRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
     async def get(self, sku: str, *, for_update: bool = False) -> Product | None:
-        stmt = select(products).where(products.c.sku == sku)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _BY_SKU.row(self._conn, sku, for_update=for_update)
         return _entity(row) if row else None
 
     async def add(self, product: Product) -> None:

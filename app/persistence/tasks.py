@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, case, func, insert, or_, select, update
+from sqlalchemy import Row, Select, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.errors import FieldError, InvalidInput
@@ -25,6 +25,7 @@ from app.domain.tasks import (
 )
 from app.domain.tickets import Attachment
 from app.persistence.keyset import fetch_merged_page
+from app.persistence.lookups import Lookup
 from app.persistence.numbering import next_number
 from app.persistence.tables import tasks
 from app.workflows.task import TASK
@@ -58,6 +59,21 @@ _PLAIN = (
     "version",
     "updated_at",
 )
+
+
+def _unfinished_numbers(column: Any) -> Select[Any]:
+    """Built once per key column: each page's query then comes from SQLAlchemy's compiled cache."""
+    return (
+        select(column, tasks.c.number)
+        .where(column.in_(bindparam("keys", expanding=True)), tasks.c.status.in_(UNFINISHED_STATUSES))
+        .order_by(tasks.c.id)
+    )
+
+
+_BY_ID = Lookup(tasks, tasks.c.id)
+_BY_NUMBER = Lookup(tasks, tasks.c.number)
+_UNFINISHED_BY_TICKET = _unfinished_numbers(tasks.c.ticket_id)
+_UNFINISHED_BY_PARENT = _unfinished_numbers(tasks.c.parent_id)
 
 
 def _values(task: Task) -> dict[str, Any]:
@@ -148,9 +164,7 @@ class SqlTaskRepository:
         return await next_number(self._conn, "task")
 
     async def get(self, ref: UUID | str, *, for_update: bool = False) -> Task | None:
-        key = tasks.c.id == ref if isinstance(ref, UUID) else tasks.c.number == ref
-        stmt = select(tasks).where(key)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await (_BY_ID if isinstance(ref, UUID) else _BY_NUMBER).row(self._conn, ref, for_update=for_update)
         return _entity(row) if row else None
 
     async def add(self, task: Task) -> None:
@@ -183,21 +197,16 @@ class SqlTaskRepository:
     async def unfinished_by_ticket(self, ticket_ids: Collection[UUID]) -> dict[UUID, tuple[str, ...]]:
         """Numbers of each ticket's unfinished tasks, for a whole page of tickets in one query (through the
         (ticket_id, id) index); tickets without any are absent."""
-        return await self._numbers_by(tasks.c.ticket_id, ticket_ids)
+        return await self._numbers_by(_UNFINISHED_BY_TICKET, ticket_ids)
 
     async def open_subtasks_by_parent(self, parent_ids: Collection[UUID]) -> dict[UUID, tuple[str, ...]]:
         """Numbers of each task's unfinished subtasks, for a whole page of tasks in one query."""
-        return await self._numbers_by(tasks.c.parent_id, parent_ids)
+        return await self._numbers_by(_UNFINISHED_BY_PARENT, parent_ids)
 
-    async def _numbers_by(self, column: Any, keys: Collection[UUID]) -> dict[UUID, tuple[str, ...]]:
+    async def _numbers_by(self, stmt: Select[Any], keys: Collection[UUID]) -> dict[UUID, tuple[str, ...]]:
         found: dict[UUID, list[str]] = defaultdict(list)
         if keys:
-            stmt = (
-                select(column, tasks.c.number)
-                .where(column.in_(list(keys)), tasks.c.status.in_(UNFINISHED_STATUSES))
-                .order_by(tasks.c.id)
-            )
-            for key, number in await self._conn.execute(stmt):
+            for key, number in await self._conn.execute(stmt, {"keys": list(keys)}):
                 found[key].append(number)
         return {key: tuple(numbers) for key, numbers in found.items()}
 

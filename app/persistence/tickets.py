@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
@@ -32,6 +32,7 @@ from app.domain.tickets import (
     WarrantyStatus,
 )
 from app.persistence.keyset import fetch_merged_page, fetch_page, page_statement
+from app.persistence.lookups import Lookup
 from app.persistence.numbering import next_number
 from app.persistence.tables import ticket_tags, tickets
 from app.workflows.ticket import TICKET
@@ -40,6 +41,19 @@ _IDENTITY = ("id", "number", "created_at")  # written once, on insert
 _CONVERTED = ("channel", "type", "priority", "warranty_status", "tags", "contact", "attachments", "resolution")
 _PLAIN = tuple(name for name in TICKET_FIELDS if name not in (*_IDENTITY, *_CONVERTED))
 """Every other field of the entity is stored as it is, in the column of its name."""
+
+
+# Built once: a request then finds each statement in SQLAlchemy's compiled cache instead of building it anew.
+_BY_ID = Lookup(tickets, tickets.c.id)
+_BY_NUMBER = Lookup(tickets, tickets.c.number)
+_ADD = insert(tickets)
+_UPDATE = update(tickets).where(tickets.c.id == bindparam("ticket_id"))
+_ADD_TAGS = insert(ticket_tags)
+_DELETE_TAGS = delete(ticket_tags).where(ticket_tags.c.ticket_id == bindparam("ticket_id"))
+_OPEN_COUNT = select(func.count()).where(
+    tickets.c.assignee == bindparam("assignee"),
+    tickets.c.status.in_(("assigned", "in_progress", "waiting_on_customer")),
+)
 
 
 def _values(ticket: Ticket) -> dict[str, Any]:
@@ -104,9 +118,7 @@ class SqlTicketRepository:
         return await next_number(self._conn, "ticket")
 
     async def get(self, ref: UUID | str, *, for_update: bool = False) -> Ticket | None:
-        key = tickets.c.id == ref if isinstance(ref, UUID) else tickets.c.number == ref
-        stmt = select(tickets).where(key)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await (_BY_ID if isinstance(ref, UUID) else _BY_NUMBER).row(self._conn, ref, for_update=for_update)
         return _entity(row) if row else None
 
     async def assignees(self, ids: Collection[UUID]) -> dict[UUID, str | None]:
@@ -119,13 +131,13 @@ class SqlTicketRepository:
 
     async def add(self, ticket: Ticket) -> None:
         await self._conn.execute(
-            insert(tickets).values(id=ticket.id, number=ticket.number, created_at=ticket.created_at, **_values(ticket))
+            _ADD, {"id": ticket.id, "number": ticket.number, "created_at": ticket.created_at, **_values(ticket)}
         )
         await self._write_tags(ticket)
 
     async def update(self, ticket: Ticket) -> None:
-        await self._conn.execute(update(tickets).where(tickets.c.id == ticket.id).values(**_values(ticket)))
-        await self._conn.execute(delete(ticket_tags).where(ticket_tags.c.ticket_id == ticket.id))
+        await self._conn.execute(_UPDATE, {"ticket_id": ticket.id, **_values(ticket)})
+        await self._conn.execute(_DELETE_TAGS, {"ticket_id": ticket.id})
         await self._write_tags(ticket)
 
     async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]:
@@ -152,14 +164,11 @@ class SqlTicketRepository:
         return PoolStats(total, oldest)
 
     async def open_count(self, assignee: str) -> int:
-        stmt = select(func.count()).where(
-            tickets.c.assignee == assignee, tickets.c.status.in_(("assigned", "in_progress", "waiting_on_customer"))
-        )
-        return (await self._conn.execute(stmt)).scalar_one()
+        return (await self._conn.execute(_OPEN_COUNT, {"assignee": assignee})).scalar_one()
 
     async def _write_tags(self, ticket: Ticket) -> None:
         if ticket.tags:
-            await self._conn.execute(insert(ticket_tags), [{"ticket_id": ticket.id, "tag": t} for t in ticket.tags])
+            await self._conn.execute(_ADD_TAGS, [{"ticket_id": ticket.id, "tag": t} for t in ticket.tags])
 
 
 SORT_KEY: dict[TicketSort, Any] = {

@@ -70,7 +70,7 @@ class SqlUnitOfWorkFactory:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlUnitOfWork]:
-        async with self._transaction(self._database.engine) as uow:
+        async with self._transaction(self._database.read_engine) as uow:
             yield uow
 
     @asynccontextmanager

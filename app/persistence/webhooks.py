@@ -25,6 +25,7 @@ from app.domain.webhooks import (
     event_body,
 )
 from app.persistence.keyset import fetch_merged_page, fetch_page
+from app.persistence.lookups import Lookup
 from app.persistence.tables import outbox, webhook_attempts, webhook_deliveries, webhook_endpoints
 from app.persistence.upserts import insert_or_ignore
 
@@ -86,6 +87,10 @@ def _matching(patterns: tuple[str, ...]) -> Any:
     return or_(*conditions)
 
 
+_ENDPOINT = Lookup(webhook_endpoints, webhook_endpoints.c.id)
+_DELIVERY = Lookup(webhook_deliveries, webhook_deliveries.c.id)
+
+
 class SqlWebhookRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
@@ -98,8 +103,7 @@ class SqlWebhookRepository:
         )
 
     async def get_endpoint(self, endpoint_id: UUID, *, for_update: bool = False) -> WebhookEndpoint | None:
-        stmt = select(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _ENDPOINT.row(self._conn, endpoint_id, for_update=for_update)
         return _endpoint(row) if row else None
 
     async def update_endpoint(self, endpoint: WebhookEndpoint) -> None:
@@ -279,8 +283,7 @@ class SqlWebhookRepository:
             )
 
     async def get_delivery(self, delivery_id: UUID, *, for_update: bool = False) -> Delivery | None:
-        stmt = select(webhook_deliveries).where(webhook_deliveries.c.id == delivery_id)
-        row = (await self._conn.execute(stmt.with_for_update() if for_update else stmt)).first()
+        row = await _DELIVERY.row(self._conn, delivery_id, for_update=for_update)
         return _delivery(row, (await self._history([row.id]))[row.id]) if row else None
 
     async def deliveries(self, endpoint_id: UUID, status: DeliveryStatus | None, page: PageRequest) -> Page[Delivery]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+from fastapi import Body, Depends, Path, Query, Response, status
 
 from app.domain.after_sales import AfterSalesFilter, AfterSalesType
 from app.domain.pagination import PageRequest
@@ -20,10 +20,11 @@ from app.web.pagination import page_out, page_request
 from app.web.preconditions import Guarded, set_etag
 from app.web.query_params import one_of
 from app.web.refs import uuid_or_number
+from app.web.routes import api_router
 from app.web.wiring import Svc
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
 
-router = APIRouter(tags=["after-sales"])
+router = api_router(tags=["after-sales"])
 STATES = frozenset(state.name for workflow in AFTER_SALES_WORKFLOWS.values() for state in workflow.states)
 Page = Annotated[PageRequest, Depends(page_request)]
 

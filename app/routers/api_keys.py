@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 
 from app.domain.pagination import PageRequest
 from app.schemas.api_keys import ApiKeyCreatedOut, ApiKeyIn, ApiKeyOut
@@ -13,9 +13,10 @@ from app.schemas.common import PageOut, problems
 from app.web.auth import Admin
 from app.web.pagination import page_out, page_request
 from app.web.responses import extended
+from app.web.routes import api_router
 from app.web.wiring import Svc
 
-router = APIRouter(prefix="/v1/api-keys", tags=["api keys"])
+router = api_router(prefix="/v1/api-keys", tags=["api keys"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problems(422))

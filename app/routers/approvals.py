@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from app.domain.approvals import ApprovalFilter, Status, SubjectKind
 from app.domain.pagination import PageRequest
@@ -15,9 +15,10 @@ from app.schemas.common import PageOut, problems
 from app.web.auth import SettingsWriter, Staff
 from app.web.pagination import page_out, page_request
 from app.web.preconditions import Guarded, set_etag
+from app.web.routes import api_router
 from app.web.wiring import Svc
 
-router = APIRouter(tags=["approvals"])
+router = api_router(tags=["approvals"])
 Page = Annotated[PageRequest, Depends(page_request)]
 
 

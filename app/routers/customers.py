@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import Depends, Response
 
 from app.domain.pagination import PageRequest
 from app.schemas.after_sales import AfterSalesSummaryOut
@@ -18,10 +18,11 @@ from app.web.language import Lang
 from app.web.pagination import encode_cursor, page_out, page_request
 from app.web.preconditions import Guarded
 from app.web.responses import saved, versioned
+from app.web.routes import api_router
 from app.web.wiring import Svc
 from app.workflows.ticket import TICKET
 
-router = APIRouter(prefix="/v1/customers", tags=["customers"])
+router = api_router(prefix="/v1/customers", tags=["customers"])
 
 
 @router.put("/{customer_no}", responses=upserted(CustomerOut, 412, 422, 428))

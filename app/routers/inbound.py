@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.domain.inbound import InboundFilter, InboundSource, InboundStatus
 from app.domain.pagination import PageRequest
@@ -20,9 +20,10 @@ from app.schemas.inbound import (
 )
 from app.web.auth import Integrator, SignedBySource
 from app.web.pagination import page_out, page_request
+from app.web.routes import api_router
 from app.web.wiring import Svc
 
-router = APIRouter(tags=["inbound events"])
+router = api_router(tags=["inbound events"])
 Page = Annotated[PageRequest, Depends(page_request)]
 
 _SIGNED_BODY: dict[str, Any] = {

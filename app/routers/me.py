@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.schemas.common import problems
 from app.schemas.ops import MeOut
 from app.web.auth import Anyone
+from app.web.routes import api_router
 
-router = APIRouter(prefix="/v1/me", tags=["people"])
+router = api_router(prefix="/v1/me", tags=["people"])
 
 
 @router.get("", responses=problems())

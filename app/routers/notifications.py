@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Query
+from fastapi import Depends, Path, Query
 
 from app.domain.pagination import PageRequest
 from app.schemas.common import problems
@@ -13,9 +13,10 @@ from app.schemas.notifications import InboxOut, NotificationOut, ReadAllOut
 from app.web.auth import Staff
 from app.web.language import Lang
 from app.web.pagination import encode_cursor, page_request
+from app.web.routes import api_router
 from app.web.wiring import Svc
 
-router = APIRouter(prefix="/v1/me/notifications", tags=["notifications"])
+router = api_router(prefix="/v1/me/notifications", tags=["notifications"])
 
 
 @router.get("", responses=problems(422))

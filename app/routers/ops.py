@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.schemas.ops import HealthOut, ReadinessOut
+from app.web.routes import api_router
 from app.web.wiring import Svc
 
-router = APIRouter(tags=["ops"])
+router = api_router(tags=["ops"])
 
 
 @router.get("/healthz")

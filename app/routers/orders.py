@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 
 from app.domain.pagination import PageRequest
 from app.schemas.common import KEY_PATTERN, KeyPath, PageOut, problems, upserted
@@ -13,9 +13,10 @@ from app.web.auth import Anyone, ReferenceWriter
 from app.web.pagination import page_out, page_request
 from app.web.preconditions import Guarded
 from app.web.responses import saved, versioned
+from app.web.routes import api_router
 from app.web.wiring import Svc
 
-router = APIRouter(prefix="/v1/orders", tags=["orders"])
+router = api_router(prefix="/v1/orders", tags=["orders"])
 
 
 @router.put("/{order_no}", responses=upserted(OrderOut, 409, 412, 422, 428))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import Depends, Path, Query, Response
 
 from app.domain.pagination import PageRequest
 from app.schemas.common import KeyPath, PageOut, problems, upserted
@@ -13,9 +13,10 @@ from app.web.auth import PeopleWriter, StaffOrIntegration
 from app.web.pagination import page_out, page_request
 from app.web.preconditions import Guarded
 from app.web.responses import saved, versioned
+from app.web.routes import api_router
 from app.web.wiring import Svc
 
-router = APIRouter(tags=["people"])
+router = api_router(tags=["people"])
 
 UserIdPath = Annotated[str, Path(pattern=USER_ID_PATTERN, description="The agent's user id (JWT `sub`).")]
 

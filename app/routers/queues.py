@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
 from app.domain.pagination import PageRequest
 from app.schemas.common import PageOut, problems
@@ -12,10 +12,11 @@ from app.schemas.tickets import PoolOut, TicketOut
 from app.web.auth import Worker
 from app.web.language import Lang
 from app.web.pagination import encode_cursor, page_out, page_request
+from app.web.routes import api_router
 from app.web.wiring import Svc
 from app.workflows.ticket import TICKET
 
-router = APIRouter(prefix="/v1/queues", tags=["queues"])
+router = api_router(prefix="/v1/queues", tags=["queues"])
 
 
 @router.get("/pool", responses=problems(422))

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+from fastapi import Body, Depends, Path, Query, Response, status
 
 from app.domain.errors import FieldError, InvalidInput
 from app.domain.pagination import PageRequest
@@ -24,10 +24,11 @@ from app.web.pagination import encode_cursor, page_out, page_request
 from app.web.preconditions import Guarded, set_etag
 from app.web.query_params import one_of
 from app.web.refs import uuid_or_number
+from app.web.routes import api_router
 from app.web.wiring import Svc
 from app.workflows.task import TASK
 
-router = APIRouter(tags=["tasks"])
+router = api_router(tags=["tasks"])
 Page = Annotated[PageRequest, Depends(page_request)]
 MAX_REPORT_DAYS = 366
 

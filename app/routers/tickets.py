@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Response, status
+from fastapi import Body, Depends, Path, Query, Response, status
 
 from app.domain.pagination import PageRequest
 from app.domain.tickets import Channel, Priority, TicketFilter, TicketSort, TicketType
@@ -20,10 +20,11 @@ from app.web.preconditions import Guarded, set_etag
 from app.web.query_params import one_of
 from app.web.refs import uuid_or_number
 from app.web.responses import extended
+from app.web.routes import api_router
 from app.web.wiring import Svc
 from app.workflows.ticket import TICKET
 
-router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
+router = api_router(prefix="/v1/tickets", tags=["tickets"])
 
 
 async def ticket_ref(

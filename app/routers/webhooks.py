@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.domain.pagination import PageRequest
 from app.domain.webhooks import DeliveryStatus
@@ -25,9 +25,10 @@ from app.web.auth import Integrator
 from app.web.pagination import page_out, page_request
 from app.web.preconditions import Guarded, set_etag
 from app.web.responses import extended
+from app.web.routes import api_router
 from app.web.wiring import Svc
 
-router = APIRouter(tags=["webhooks"])
+router = api_router(tags=["webhooks"])
 Page = Annotated[PageRequest, Depends(page_request)]
 
 

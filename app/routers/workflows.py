@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from app.domain.errors import NotFound
 from app.schemas.common import problems
 from app.schemas.workflows import WorkflowOut, WorkflowSummaryOut
 from app.web.auth import Anyone
 from app.web.language import Lang
+from app.web.routes import api_router
 from app.workflows.registry import WORKFLOWS
 
-router = APIRouter(prefix="/v1/workflows", tags=["workflows"])
+router = api_router(prefix="/v1/workflows", tags=["workflows"])
 
 
 @router.get("", responses=problems())

@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.domain.principal import Role
 from app.web.auth import Allow, Signed
+from app.web.query_params import reject_repeated_scalars
+
+
+def operation_id(route: APIRoute) -> str:
+    """camelCase of the endpoint function's name (`act_on_after_sales` → `actOnAfterSales`): short, and unchanged
+    when the path changes, so generated SDKs keep their method names."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def api_router(*, tags: list[str], prefix: str = "") -> APIRouter:
+    """A module's router, with what every operation shares set where its routes are made (FastAPI applies a
+    router's dependencies and id function as it creates each route), so that `mount` can lay them flat."""
+    return APIRouter(
+        prefix=prefix,
+        tags=tags,  # type: ignore[arg-type]
+        dependencies=[Depends(reject_repeated_scalars)],
+        generate_unique_id_function=operation_id,
+    )
+
+
+def mount(app: FastAPI, routers: Iterable[APIRouter]) -> None:
+    """The routers' routes straight on the app's own list, as if declared on it. An included router is matched
+    through a layer of per-request bookkeeping (about a tenth of a small request's CPU, measured); a flat list of
+    routes is what Starlette matches fastest, and what the routes of `api_router` need no include for."""
+    for router in routers:
+        app.router.routes.extend(router.routes)
 
 
 def api_routes(app: FastAPI) -> Iterator[APIRoute]:

@@ -8,11 +8,13 @@ from datetime import timedelta
 
 import asyncpg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.domain.clock import SystemClock
 from app.domain.principal import Role
 from app.main import create_app
+from app.persistence.database import Database, is_unavailable
 from tests.conftest import client_for, make_settings
 from tests.databases import _asyncpg_dsn
 from tests.factories import product_body
@@ -93,3 +95,29 @@ def _token(app, role: Role) -> dict[str, str]:
         subject="probe", roles=[role], now=SystemClock().now(), ttl=timedelta(hours=1)
     )
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("ping_after_idle, replaced", [(0.0, True), (3600.0, False)], ids=["pinged", "not pinged"])
+async def test_a_pooled_connection_dropped_while_idle_is_replaced_when_pinged(database_url, ping_after_idle, replaced):
+    """Its backend is terminated while it sits in the pool (a server restart, a proxy's idle timeout). A connection
+    idle longer than `ping_after_idle` is pinged on checkout and, dead, replaced; one that is not pinged fails (the
+    counter-case: it shows the ping is what saves the request)."""
+    database = Database(database_url, pool_size=1, ping_after_idle=ping_after_idle)
+    try:
+        async with database.engine.connect() as conn:
+            pooled = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+        killer = await asyncpg.connect(_asyncpg_dsn(database_url))
+        try:
+            assert await killer.fetchval("SELECT pg_terminate_backend($1)", pooled)
+        finally:
+            await killer.close()
+        if replaced:
+            async with database.engine.connect() as conn:
+                assert (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one() != pooled
+        else:
+            with pytest.raises(Exception) as failed:
+                await database.ping()
+            assert is_unavailable(failed.value)
+    finally:
+        await database.dispose()
