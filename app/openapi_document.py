@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse
 from app.schemas.common import PROBLEM_DESCRIPTIONS
 from app.schemas.workflows import ACTION_PAYLOADS_KEY, action_payload_components
 from app.settings import Settings
+from app.web.auth import SECURITY_SCHEMES
 from app.web.idempotency import document_idempotency_key
 from app.web.problems import PROBLEM_MEDIA_TYPE
 from app.web.routes import api_routes, declared_roles, is_signed
@@ -52,14 +53,25 @@ def _operations(schema: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]
 
 
 def _declare_permissions(schema: dict[str, Any], app: FastAPI) -> None:
+    """Each operation's roles (`x-roles`) and how its caller authenticates (`security`, right after its id)."""
+    schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
     for route in api_routes(app):
         roles = declared_roles(route)
         for method in route.methods:
-            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+            path_item = schema["paths"].get(route.path_format, {})
+            operation = path_item.get(method.lower())
             if operation is not None and roles is not None:
+                path_item[method.lower()] = operation = _with_security(operation)
                 operation["x-roles"] = sorted(role.value for role in roles)
             elif operation is not None and is_signed(route):
                 operation["x-signature"] = "standard-webhooks"  # authenticated by its signed body, not a role
+
+
+def _with_security(operation: dict[str, Any]) -> dict[str, Any]:
+    keys = list(operation)
+    at = keys.index("operationId") + 1 if "operationId" in keys else len(keys)
+    items = list(operation.items())
+    return dict([*items[:at], ("security", [{name: []} for name in SECURITY_SCHEMES]), *items[at:]])
 
 
 def _transport_problems(schema: dict[str, Any]) -> None:

@@ -120,6 +120,9 @@ class DateOverride:
 class NoBusinessTime(InvalidInput):
     """The calendar has no working time from some date on, so a duration running past it never falls due."""
 
+    code = "no_business_time"
+    title = "No business time"
+
 
 @dataclass(frozen=True)
 class BusinessCalendar:
@@ -146,7 +149,7 @@ class BusinessCalendar:
         set_(self, "overrides", tuple(self.overrides))
         errors = _calendar_errors(self)
         if errors:
-            raise InvalidInput("The business calendar cannot be used as sent", errors=errors)
+            raise InvalidInput("The business calendar cannot be used as sent", code="invalid_calendar", errors=errors)
         set_(self, "_zone", ZoneInfo(self.time_zone))
         set_(self, "_days", tuple(_spans_of(day) for day in self.weekly))
         set_(self, "_by_date", {o.date: _spans_of(o.intervals) for o in self.overrides})

@@ -81,6 +81,9 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ProblemCode("approval_not_found", 404, "Approval not found", "No approval with this id (or not visible)."),
     ProblemCode("agent_not_found", 404, "Agent not found", "No agent with this user id."),
     ProblemCode("group_not_found", 404, "Group not found", "No group with this key."),
+    ProblemCode(
+        "business_calendar_not_found", 404, "Business calendar not found", "No business calendar with this key."
+    ),
     ProblemCode("notification_not_found", 404, "Notification not found", "No notification of yours with this id."),
     ProblemCode("api_key_not_found", 404, "API key not found", "No API key with this id."),
     ProblemCode(
@@ -194,6 +197,18 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ),
     ProblemCode("not_eligible", 422, "Not eligible", "The order or lines are not eligible for this after-sales type."),
     ProblemCode("invalid_endpoint", 422, "Invalid webhook endpoint", "The URL or event types cannot be used."),
+    ProblemCode(
+        "invalid_calendar",
+        422,
+        "Invalid business calendar",
+        "The calendar, or the holidays or ICS file seeding it, cannot be used as sent; `errors` names each field.",
+    ),
+    ProblemCode(
+        "no_business_time",
+        422,
+        "No business time",
+        "The calendar's working time runs out (or lies past 2100) before the duration does: nothing would fall due.",
+    ),
     # 429, 5xx
     ProblemCode(
         "rate_limited", 429, "Too many requests", "Too many requests (or urges) in the window; see `Retry-After`."

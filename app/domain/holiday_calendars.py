@@ -56,12 +56,29 @@ def with_public_holidays(
     """`calendar` with `country`'s public holidays closed and its weekend working days open with the calendar's
     usual Monday–Friday hours (the most common of them); the calendar's own override of a date wins over the table's.
     The result is validated like any calendar: seeded dates outside `valid_from`/`valid_to` are refused."""
-    usual = Counter(day for day in calendar.weekly[:5] if day).most_common(1)
-    seeded = overrides_from_holidays(country, years, subdivision, workday_intervals=usual[0][0] if usual else ())
+    seeded = overrides_from_holidays(country, years, subdivision, workday_intervals=usual_weekday_hours(calendar))
     own = {override.date for override in calendar.overrides}
     merged = sorted((*calendar.overrides, *(o for o in seeded if o.date not in own)), key=lambda o: o.date)
     return replace(calendar, overrides=tuple(merged))
 
 
+def usual_weekday_hours(calendar: BusinessCalendar) -> tuple[Interval, ...]:
+    """The calendar's most common Monday–Friday hours (none when it has none): the hours of a 调休 working day."""
+    usual = Counter(day for day in calendar.weekly[:5] if day).most_common(1)
+    return usual[0][0] if usual else ()
+
+
+def table_years(country: str) -> range | None:
+    """The years the package's table for `country` covers (a year outside it has no holidays at all, silently), or
+    None when the tables do not know the country."""
+    code = country.strip().upper()
+    if code not in holidays.list_supported_countries():
+        return None
+    table = holidays.country_holidays(code)
+    return range(table.start_year, table.end_year + 1)
+
+
 def _refused(pointer: str, detail: str) -> InvalidInput:
-    return InvalidInput(f"Public holidays cannot be seeded: {detail}", errors=[FieldError(pointer, detail)])
+    return InvalidInput(
+        f"Public holidays cannot be seeded: {detail}", code="invalid_calendar", errors=[FieldError(pointer, detail)]
+    )

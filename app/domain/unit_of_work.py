@@ -8,6 +8,7 @@ from typing import Protocol
 from app.domain.after_sales import AfterSalesRepository
 from app.domain.api_keys import ApiKeyRepository
 from app.domain.approvals import ApprovalRepository
+from app.domain.business_calendars import BusinessCalendarRepository
 from app.domain.contracts import ContractRepository
 from app.domain.customers import CustomerRepository
 from app.domain.events import OutboxRepository, TimelineRepository
@@ -42,6 +43,7 @@ class UnitOfWork(Protocol):
     idempotency_keys: IdempotencyKeyRepository
     webhooks: WebhookRepository
     inbound_events: InboundEventRepository
+    business_calendars: BusinessCalendarRepository
 
     async def commit(self) -> None: ...
 

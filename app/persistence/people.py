@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
+from sqlalchemy import Row, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
 from app.domain.people import Agent, AgentData, Group, GroupData
 from app.domain.principal import Role
+from app.domain.tickets import HELD_STATES
 from app.persistence.keyset import fetch_page
-from app.persistence.lookups import Lookup
-from app.persistence.tables import agent_group_members, agents, groups
+from app.persistence.lookups import Lookup, equals_any
+from app.persistence.tables import agent_group_members, agents, groups, tickets
 
 _LISTS = ("groups", "skills", "regions", "product_lines")
 
@@ -61,6 +62,15 @@ def _group(row: Row[Any]) -> Group:
 
 _AGENT = Lookup(agents, agents.c.user_id)
 _GROUP = Lookup(groups, groups.c.key)
+_HELD = (
+    select(func.count())
+    .where(tickets.c.assignee == agents.c.user_id, equals_any(tickets.c.status, HELD_STATES))
+    .scalar_subquery()
+)
+_WORKLOAD = select(agents, case((agents.c.max_open_tickets.is_not(None), _HELD)).label("held_tickets")).where(
+    agents.c.user_id == bindparam("user_id")
+)
+"""The held-ticket count is read only for agents with a limit (through the assignee index)."""
 
 
 class SqlAgentRepository:
@@ -70,6 +80,10 @@ class SqlAgentRepository:
     async def get(self, user_id: str, *, for_update: bool = False) -> Agent | None:
         row = await _AGENT.row(self._conn, user_id, for_update=for_update)
         return _agent(row) if row else None
+
+    async def workload(self, user_id: str) -> tuple[Agent, int | None] | None:
+        row = (await self._conn.execute(_WORKLOAD, {"user_id": user_id})).first()
+        return (_agent(row), row.held_tickets) if row else None
 
     async def add(self, agent: Agent) -> None:
         values = _agent_values(agent)

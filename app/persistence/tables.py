@@ -540,3 +540,18 @@ idempotency_keys = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Index(None, "expires_at"),
 )
+
+
+business_calendars = Table(
+    "business_calendars",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("time_zone", String(64), nullable=False),
+    Column("weekly", JsonDocument, nullable=False),
+    Column("overrides", JsonDocument, nullable=False),
+    Column("valid_from", Date),
+    Column("valid_to", Date),
+    *_audit_columns(),
+)

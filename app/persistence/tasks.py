@@ -25,7 +25,7 @@ from app.domain.tasks import (
 )
 from app.domain.tickets import Attachment
 from app.persistence.keyset import fetch_merged_page
-from app.persistence.lookups import Lookup
+from app.persistence.lookups import Lookup, equals_any
 from app.persistence.numbering import next_number
 from app.persistence.tables import tasks
 from app.workflows.task import TASK
@@ -61,13 +61,15 @@ _PLAIN = (
 )
 
 
-def _unfinished_numbers(column: Any) -> Select[Any]:
-    """Built once per key column: each page's query then comes from SQLAlchemy's compiled cache."""
-    return (
-        select(column, tasks.c.number)
-        .where(column.in_(bindparam("keys", expanding=True)), tasks.c.status.in_(UNFINISHED_STATUSES))
-        .order_by(tasks.c.id)
-    )
+def _unfinished_numbers(column: Any) -> dict[bool, Select[Any]]:
+    """Built once per key column, for one key and for a page of them: each query then comes from SQLAlchemy's
+    compiled cache, and one key needs no IN list rendered."""
+    unfinished = equals_any(tasks.c.status, UNFINISHED_STATUSES)
+    numbers = select(column, tasks.c.number).order_by(tasks.c.id)
+    return {
+        True: numbers.where(column == bindparam("key"), unfinished),
+        False: numbers.where(column.in_(bindparam("keys", expanding=True)), unfinished),
+    }
 
 
 _BY_ID = Lookup(tasks, tasks.c.id)
@@ -203,10 +205,14 @@ class SqlTaskRepository:
         """Numbers of each task's unfinished subtasks, for a whole page of tasks in one query."""
         return await self._numbers_by(_UNFINISHED_BY_PARENT, parent_ids)
 
-    async def _numbers_by(self, stmt: Select[Any], keys: Collection[UUID]) -> dict[UUID, tuple[str, ...]]:
+    async def _numbers_by(
+        self, statements: dict[bool, Select[Any]], keys: Collection[UUID]
+    ) -> dict[UUID, tuple[str, ...]]:
         found: dict[UUID, list[str]] = defaultdict(list)
         if keys:
-            for key, number in await self._conn.execute(stmt, {"keys": list(keys)}):
+            one = len(keys) == 1
+            params = {"key": next(iter(keys))} if one else {"keys": list(keys)}
+            for key, number in await self._conn.execute(statements[one], params):
                 found[key].append(number)
         return {key: tuple(numbers) for key, numbers in found.items()}
 

@@ -11,15 +11,17 @@ from dataclasses import asdict, replace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, delete, exists, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
+from app.domain.tasks import UNFINISHED_STATUSES
 from app.domain.tickets import (
     TICKET_FIELDS,
     Attachment,
     Channel,
     Contact,
+    GuardedTicket,
     PoolScope,
     PoolStats,
     Priority,
@@ -32,9 +34,9 @@ from app.domain.tickets import (
     WarrantyStatus,
 )
 from app.persistence.keyset import fetch_merged_page, fetch_page, page_statement
-from app.persistence.lookups import Lookup
+from app.persistence.lookups import Lookup, equals_any
 from app.persistence.numbering import next_number
-from app.persistence.tables import ticket_tags, tickets
+from app.persistence.tables import tasks, ticket_tags, tickets
 from app.workflows.ticket import TICKET
 
 _IDENTITY = ("id", "number", "created_at")  # written once, on insert
@@ -46,14 +48,29 @@ _PLAIN = tuple(name for name in TICKET_FIELDS if name not in (*_IDENTITY, *_CONV
 # Built once: a request then finds each statement in SQLAlchemy's compiled cache instead of building it anew.
 _BY_ID = Lookup(tickets, tickets.c.id)
 _BY_NUMBER = Lookup(tickets, tickets.c.number)
+
+
+def _with_unfinished_tasks(key: Any) -> dict[bool, Select[Any]]:
+    """A ticket with its unfinished tasks' numbers, oldest first, in one statement (plain and locking the ticket):
+    what its guards need, without a second round trip. The numbers come comma-joined (they hold no comma)."""
+    ordered = (
+        select(tasks.c.number)
+        .where(tasks.c.ticket_id == tickets.c.id, equals_any(tasks.c.status, UNFINISHED_STATUSES))
+        .order_by(tasks.c.id)
+        .correlate(tickets)
+        .subquery()
+    )
+    numbers = select(func.aggregate_strings(ordered.c.number, ",")).scalar_subquery().label("unfinished_tasks")
+    plain = select(tickets, numbers).where(key == bindparam("ref"))
+    return {False: plain, True: plain.with_for_update(of=tickets)}
+
+
+_GUARDED_BY_ID = _with_unfinished_tasks(tickets.c.id)
+_GUARDED_BY_NUMBER = _with_unfinished_tasks(tickets.c.number)
 _ADD = insert(tickets)
 _UPDATE = update(tickets).where(tickets.c.id == bindparam("ticket_id"))
 _ADD_TAGS = insert(ticket_tags)
 _DELETE_TAGS = delete(ticket_tags).where(ticket_tags.c.ticket_id == bindparam("ticket_id"))
-_OPEN_COUNT = select(func.count()).where(
-    tickets.c.assignee == bindparam("assignee"),
-    tickets.c.status.in_(("assigned", "in_progress", "waiting_on_customer")),
-)
 
 
 def _values(ticket: Ticket) -> dict[str, Any]:
@@ -121,6 +138,13 @@ class SqlTicketRepository:
         row = await (_BY_ID if isinstance(ref, UUID) else _BY_NUMBER).row(self._conn, ref, for_update=for_update)
         return _entity(row) if row else None
 
+    async def get_guarded(self, ref: UUID | str, *, for_update: bool = False) -> GuardedTicket | None:
+        statements = _GUARDED_BY_ID if isinstance(ref, UUID) else _GUARDED_BY_NUMBER
+        row = (await self._conn.execute(statements[for_update], {"ref": ref})).first()
+        if row is None:
+            return None
+        return GuardedTicket(_entity(row), tuple(row.unfinished_tasks.split(",")) if row.unfinished_tasks else ())
+
     async def assignees(self, ids: Collection[UUID]) -> dict[UUID, str | None]:
         """Each ticket's assignee, for a page of its tasks in one query (a task's coordinator is its ticket's
         assignee)."""
@@ -135,10 +159,12 @@ class SqlTicketRepository:
         )
         await self._write_tags(ticket)
 
-    async def update(self, ticket: Ticket) -> None:
+    async def update(self, ticket: Ticket, before: Ticket) -> None:
+        """`before` is the ticket as read: its tag index is rewritten only when the tags changed."""
         await self._conn.execute(_UPDATE, {"ticket_id": ticket.id, **_values(ticket)})
-        await self._conn.execute(_DELETE_TAGS, {"ticket_id": ticket.id})
-        await self._write_tags(ticket)
+        if ticket.tags != before.tags:
+            await self._conn.execute(_DELETE_TAGS, {"ticket_id": ticket.id})
+            await self._write_tags(ticket)
 
     async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]:
         """One index read per part of the filter (see `seek_parts`), merged; combinations no index serves are
@@ -162,9 +188,6 @@ class SqlTicketRepository:
         stmt = select(func.count(), func.min(tickets.c.created_at)).where(*pool_conditions(scope))
         total, oldest = (await self._conn.execute(stmt)).one()
         return PoolStats(total, oldest)
-
-    async def open_count(self, assignee: str) -> int:
-        return (await self._conn.execute(_OPEN_COUNT, {"assignee": assignee})).scalar_one()
 
     async def _write_tags(self, ticket: Ticket) -> None:
         if ticket.tags:

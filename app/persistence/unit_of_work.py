@@ -12,6 +12,7 @@ from app.domain.errors import Conflict
 from app.persistence.after_sales import SqlAfterSalesRepository
 from app.persistence.api_keys import SqlApiKeyRepository
 from app.persistence.approvals import SqlApprovalRepository
+from app.persistence.business_calendars import SqlBusinessCalendarRepository
 from app.persistence.contracts import SqlContractRepository
 from app.persistence.customers import SqlCustomerRepository
 from app.persistence.database import Database
@@ -54,6 +55,7 @@ class SqlUnitOfWork:
         self.idempotency_keys = SqlIdempotencyKeyRepository(conn)
         self.webhooks = SqlWebhookRepository(conn)
         self.inbound_events = SqlInboundEventRepository(conn)
+        self.business_calendars = SqlBusinessCalendarRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()
@@ -70,13 +72,15 @@ class SqlUnitOfWorkFactory:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlUnitOfWork]:
-        async with self._transaction(self._database.read_engine) as uow:
+        async with self._transaction(self._database.engine, read=True) as uow:
             yield uow
 
     @asynccontextmanager
-    async def _transaction(self, engine: AsyncEngine) -> AsyncIterator[SqlUnitOfWork]:
+    async def _transaction(self, engine: AsyncEngine, *, read: bool = False) -> AsyncIterator[SqlUnitOfWork]:
         try:
             async with engine.connect() as conn:
+                if read:
+                    await self._database.read_options(conn)
                 await conn.begin()
                 yield SqlUnitOfWork(conn)
                 # Leaving without commit: closing the connection rolls the transaction back.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from app.services.business_calendars import EVENT_TYPES as BUSINESS_CALENDAR_TYPES
 from app.services.reference_events import UPSERTED_TYPES
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS
 from app.workflows.engine import Workflow
@@ -24,4 +25,5 @@ def event_types() -> frozenset[str]:
     types |= {f"approval.{outcome}" for outcome in ("requested", "approved", "rejected", "cancelled")}
     types.add("notification.created")
     types |= UPSERTED_TYPES
+    types |= BUSINESS_CALENDAR_TYPES
     return frozenset(types)

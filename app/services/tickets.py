@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import Any
@@ -20,6 +20,7 @@ from app.domain.tickets import (
     Attachment,
     Channel,
     Contact,
+    GuardedTicket,
     PoolScope,
     PoolStats,
     Priority,
@@ -98,22 +99,42 @@ class TicketService:
         self._on_finished.append(hook)
 
     async def _views(
-        self, uow: UnitOfWork, tickets: Sequence[Ticket], principal: Principal, now: datetime, *, new: bool = False
+        self,
+        uow: UnitOfWork,
+        tickets: Sequence[Ticket],
+        principal: Principal,
+        now: datetime,
+        *,
+        new: bool = False,
+        known: Mapping[UUID, tuple[str, ...]] | None = None,
     ) -> list[TicketView]:
-        contexts = await self.contexts_in(uow, tickets, principal, now, new=new)
+        contexts = await self.contexts_in(uow, tickets, principal, now, new=new, known=known)
         return [TicketView(ctx.ticket, TICKET.available(ctx, principal)) for ctx in contexts]
 
-    async def _view(self, uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime) -> TicketView:
-        return (await self._views(uow, [ticket], principal, now))[0]
+    async def _view(
+        self, uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime, unfinished: tuple[str, ...]
+    ) -> TicketView:
+        """One ticket whose unfinished tasks were read with it (`get_guarded`)."""
+        return (await self._views(uow, [ticket], principal, now, known={ticket.id: unfinished}))[0]
 
     async def contexts_in(
-        self, uow: UnitOfWork, tickets: Sequence[Ticket], principal: Principal, now: datetime, *, new: bool = False
+        self,
+        uow: UnitOfWork,
+        tickets: Sequence[Ticket],
+        principal: Principal,
+        now: datetime,
+        *,
+        new: bool = False,
+        known: Mapping[UUID, tuple[str, ...]] | None = None,
     ) -> list[TicketContext]:
-        """What the guards see for each ticket, loaded the same way for a single read, a page and an action: one
-        query per page for the tasks (none for tickets just created: `new`), and the caller's own agent record once
-        when some ticket could be claimed."""
+        """What the guards see for each ticket, loaded the same way for a single read, a page and an action: the
+        unfinished tasks `known` already (read with the ticket), else one query per page (none for tickets just
+        created: `new`), and the caller's own agent record once when some ticket could be claimed."""
         open_ids = [] if new else [t.id for t in tickets if t.is_open]
-        unfinished = await uow.tasks.unfinished_by_ticket(open_ids)
+        if known is not None:
+            unfinished = {ticket_id: known.get(ticket_id, ()) for ticket_id in open_ids}
+        else:
+            unfinished = await uow.tasks.unfinished_by_ticket(open_ids)
         claimable = principal.has_any(ASSIGNEE_ROLES) and any(t.status == "new" for t in tickets)
         taker = await _taker(uow, principal.subject) if claimable else Taker()
         return [TicketContext(t, now, self._policy, unfinished.get(t.id, ()), taker) for t in tickets]
@@ -147,8 +168,8 @@ class TicketService:
 
     async def get(self, principal: Principal, ref: UUID | str) -> TicketView:
         async with self._uow.read() as uow:
-            ticket = await _visible(uow, principal, ref)
-            return await self._view(uow, ticket, principal, self._clock.now())
+            found = await _visible_guarded(uow, principal, ref)
+            return await self._view(uow, found.ticket, principal, self._clock.now(), found.unfinished_tasks)
 
     async def list(
         self, principal: Principal, where: TicketFilter, sort: TicketSort, page: PageRequest
@@ -166,7 +187,8 @@ class TicketService:
     ) -> TicketView:
         """Edit the fields that are not workflow state; each change is recorded on the (internal) timeline."""
         async with self._uow.write() as uow:
-            ticket = await _visible(uow, principal, ref, for_update=True)
+            found = await _visible_guarded(uow, principal, ref, for_update=True)
+            ticket, unfinished = found.ticket, found.unfinished_tasks
             precondition.check(ticket.version)
             if not ticket.is_open:
                 raise Conflict(
@@ -179,13 +201,13 @@ class TicketService:
             diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(ticket, k) != v}
             now = self._clock.now()
             if not diff:
-                return await self._view(uow, ticket, principal, now)
+                return await self._view(uow, ticket, principal, now, unfinished)
             before = ticket
             ticket = replace(ticket, **diff, version=ticket.version + 1, updated_at=now)
             payload = {k: {"from": _plain(getattr(before, k)), "to": _plain(v)} for k, v in diff.items()}
-            await uow.tickets.update(ticket)
+            await uow.tickets.update(ticket, before)
             await _record(uow, ticket, principal, now, Change("updated", "update", payload=payload, public=False))
-            view = await self._view(uow, ticket, principal, now)
+            view = await self._view(uow, ticket, principal, now, unfinished)
             await uow.commit()
         return view
 
@@ -193,19 +215,29 @@ class TicketService:
         self, principal: Principal, ref: UUID | str, action: str, body: dict[str, Any], precondition: Precondition
     ) -> TicketView:
         async with self._uow.write() as uow:
-            ticket = await _visible(uow, principal, ref, for_update=True)
-            precondition.check(ticket.version)
+            found = await _visible_guarded(uow, principal, ref, for_update=True)
+            precondition.check(found.ticket.version)
             now = self._clock.now()
-            after = await self.act_in(uow, ticket, principal, action, body, now)
-            view = await self._view(uow, after, principal, now)
+            after = await self.act_in(uow, found.ticket, principal, action, body, now, found.unfinished_tasks)
+            # A ticket action changes no task, except the hooks of a finished ticket, whose tasks no guard reads.
+            view = await self._view(uow, after, principal, now, found.unfinished_tasks)
             await uow.commit()
         return view
 
     async def act_in(
-        self, uow: UnitOfWork, ticket: Ticket, principal: Principal, action: str, body: dict[str, Any], now: datetime
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        principal: Principal,
+        action: str,
+        body: dict[str, Any],
+        now: datetime,
+        unfinished: tuple[str, ...] | None = None,
     ) -> Ticket:
-        """One action on a ticket already locked in `uow` (tasks assign and resolve their ticket this way too)."""
-        [ctx] = await self.contexts_in(uow, [ticket], principal, now)
+        """One action on a ticket already locked in `uow` (tasks assign and resolve their ticket this way too), with
+        its `unfinished` tasks when they were read with it."""
+        known = None if unfinished is None else {ticket.id: unfinished}
+        [ctx] = await self.contexts_in(uow, [ticket], principal, now, known=known)
         move = TICKET.decide(ctx, principal, action, body)
         after = apply(ctx, principal, move)
         named = getattr(move.payload, "assignee", None)
@@ -213,7 +245,7 @@ class TicketService:
             await _check_assignee(uow, named, "/assignee")
         if after.group_key != ticket.group_key and after.group_key is not None:
             await _check_group(uow, after.group_key, "/group")
-        await uow.tickets.update(after)
+        await uow.tickets.update(after, ticket)
         fields_sent = move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True)
         change = Change(
             "action", action, ticket.status, after.status, move.payload.remark, fields_sent, move.transition.public
@@ -319,15 +351,16 @@ async def _check_intake(
 
 async def _taker(uow: UnitOfWork, user_id: str) -> Taker:
     """Whether `user_id` can take one more ticket on: a registered, active agent below their open-ticket limit."""
-    agent = await uow.agents.get(user_id)
-    if agent is None:
+    found = await uow.agents.workload(user_id)
+    if found is None:
         return Taker(problem="not a registered agent")
+    agent, held = found
     if not agent.data.active:
         return Taker(problem="inactive")
     if not agent.data.roles & ASSIGNEE_ROLES:
         return Taker(problem="lacks the agent role")
     limit = agent.data.max_open_tickets
-    if limit is not None and await uow.tickets.open_count(user_id) >= limit:
+    if limit is not None and held is not None and held >= limit:
         return Taker(full_at=limit)
     return Taker()
 
@@ -355,15 +388,27 @@ async def _check_group(uow: UnitOfWork, key: str, pointer: str) -> None:
         )
 
 
+async def _visible_guarded(
+    uow: UnitOfWork, principal: Principal, ref: UUID | str, *, for_update: bool = False
+) -> GuardedTicket:
+    """`_visible`, with the ticket's unfinished tasks read in the same statement."""
+    if isinstance(ref, str) and not is_ticket_number(ref):
+        raise ticket_not_found(ref)
+    found = await uow.tickets.get_guarded(ref, for_update=for_update)
+    if found is None or not _may_see(principal, found.ticket):
+        raise ticket_not_found(ref)
+    return found
+
+
+def _may_see(principal: Principal, ticket: Ticket) -> bool:
+    return principal.can_see_customer(ticket.customer_no) and principal.can_see_business_line(ticket.business_line)
+
+
 async def _visible(uow: UnitOfWork, principal: Principal, ref: UUID | str, *, for_update: bool = False) -> Ticket:
     if isinstance(ref, str) and not is_ticket_number(ref):
         raise ticket_not_found(ref)
     ticket = await uow.tickets.get(ref, for_update=for_update)
-    if (
-        ticket is None
-        or not principal.can_see_customer(ticket.customer_no)
-        or not principal.can_see_business_line(ticket.business_line)
-    ):
+    if ticket is None or not _may_see(principal, ticket):
         raise ticket_not_found(ref)
     return ticket
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import structlog
-from fastapi import Depends, Header, Path, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Header, Path, Request
 from fastapi.security.utils import get_authorization_scheme_param
 from starlette.types import Scope
 
@@ -15,18 +14,30 @@ from app.domain.principal import CASE_HANDLERS, MANAGERS, STAFF_ROLES, Principal
 from app.integrations.inbound import SignedMessage
 from app.web.wiring import Services, services_of
 
-_bearer = HTTPBearer(auto_error=False, description="JWT from your identity provider or `aftersales token`.")
-_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key from `POST /v1/api-keys`.")
 _IDENTITY = "aftersales.identity"
+SECURITY_SCHEMES = {
+    "HTTPBearer": {
+        "type": "http",
+        "description": "JWT from your identity provider or `aftersales token`.",
+        "scheme": "bearer",
+    },
+    "APIKeyHeader": {
+        "type": "apiKey",
+        "description": "API key from `POST /v1/api-keys`.",
+        "in": "header",
+        "name": "X-API-Key",
+    },
+}
+"""How a caller authenticates, as the OpenAPI document declares it for every operation with an `Allow`."""
 
 
-async def authenticate(request: Request, bearer: HTTPAuthorizationCredentials | None, api_key: str | None) -> Principal:
+async def authenticate(request: Request, bearer: str | None, api_key: str | None) -> Principal:
     """The caller of this request, and one unit of their rate budget spent. A middleware that authenticated them
     already (idempotency keys are per caller) left its outcome in the scope: it is taken, not repeated."""
     svc = services_of(request)
     principal = identified(request.scope)
     if principal is None:
-        principal = await identify(svc, bearer.credentials if bearer is not None else None, api_key)
+        principal = await identify(svc, bearer, api_key)
         structlog.contextvars.bind_contextvars(subject=principal.subject)
     svc.rate_limiter.check(principal.subject)
     return principal
@@ -69,15 +80,12 @@ class Allow:
     def __init__(self, *roles: Role) -> None:
         self.roles = frozenset(roles)
 
-    async def __call__(
-        self,
-        request: Request,
-        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
-        api_key: Annotated[str | None, Security(_api_key)],
-    ) -> Principal:
-        # Authenticates itself rather than depending on a separate `authenticate`: each dependency FastAPI solves
-        # costs every request, and a route has exactly one permission.
-        principal = await authenticate(request, bearer, api_key)
+    async def __call__(self, request: Request) -> Principal:
+        # Reads the credentials itself rather than through FastAPI's security dependencies: each dependency FastAPI
+        # solves costs every request, and a route has exactly one permission. The OpenAPI document declares the
+        # schemes from SECURITY_SCHEMES for every route with an `Allow` (openapi_document).
+        headers = request.headers
+        principal = await authenticate(request, bearer_token(headers.get("authorization")), headers.get("x-api-key"))
         if not principal.has_any(self.roles):
             raise Forbidden(
                 f"{request.method} {request.url.path} needs one of the roles: {', '.join(sorted(self.roles))}",

@@ -26,6 +26,7 @@ from app.schemas.inbound import ReferenceDataReader
 from app.services.after_sales import AfterSalesPolicy, AfterSalesService
 from app.services.api_keys import ApiKeyService
 from app.services.approvals import ApprovalEngine, ApprovalService, default_chains
+from app.services.business_calendars import BusinessCalendarService
 from app.services.contracts import ContractService
 from app.services.customers import CustomerService
 from app.services.health import HealthService
@@ -67,6 +68,7 @@ class Services:
     webhooks: WebhookService
     inbound_verifier: InboundVerifier
     inbound: InboundService
+    business_calendars: BusinessCalendarService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, then the database pools."""
@@ -188,6 +190,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         webhooks=webhook_service(settings, uow, clock),
         inbound_verifier=inbound_verifier(settings, clock),
         inbound=inbound_service(uow, clock, after_sales, settings),
+        business_calendars=BusinessCalendarService(uow, clock),
     )
 
 

@@ -205,13 +205,14 @@ def _input_models() -> list[type[StrictInput]]:
 
 
 def _fields_named(model: type[StrictInput], probe: Any, error_types: set[str]) -> set[str]:
-    """The fields of `model` that refuse `probe` with one of `error_types`."""
+    """The fields of `model` that refuse `probe` with one of `error_types`, sent alone or as a list's item."""
     refused = set()
     for name in model.model_fields:
-        try:
-            model.model_validate({name: probe})
-        except ValidationError as exc:
-            refused |= {name for e in exc.errors() if e["loc"][:1] == (name,) and e["type"] in error_types}
+        for value in (probe, [probe]):
+            try:
+                model.model_validate({name: value})
+            except ValidationError as exc:
+                refused |= {name for e in exc.errors() if e["loc"][:1] == (name,) and e["type"] in error_types}
     return refused
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from app.domain.principal import Role
-from tests.factories import seed_reference_data, seed_shop, ticket_body
+from tests.factories import seed_reference_data, seed_service_desk, seed_shop, ticket_body
 from tests.sql_capture import sent_statements
 
 AUTO_REVIEW = {
@@ -85,3 +85,39 @@ async def test_a_reviewers_approval_takes_at_most_ten_statements(app, client, au
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "awaiting_return"
     assert len(statements) <= budget(app, 10, entries=2), _show(statements)  # the vote's entry and the order's
+
+
+async def test_reading_a_ticket_is_one_statement_and_two_when_it_could_be_claimed(app, client, auth):
+    """The ticket and its unfinished tasks come in one statement; a ticket in the claim pool adds the caller's
+    workload (their agent record and held-ticket count, in one more)."""
+    await seed_reference_data(client, auth)
+    created = (await client.post("/v1/tickets", json=ticket_body(), headers=auth(Role.INTEGRATION))).json()
+    agent = auth(Role.AGENT)
+
+    with counted(app) as claimable:
+        pooled = await client.get(f"/v1/tickets/{created['id']}", headers=agent)
+    with counted(app) as customer_read:
+        own = await client.get(f"/v1/tickets/{created['number']}", headers=auth(Role.CUSTOMER))
+
+    assert (pooled.status_code, own.status_code) == (200, 200)
+    assert len(claimable) <= 2, _show(claimable)
+    assert len(customer_read) <= 1, _show(customer_read)
+
+
+async def test_a_ticket_action_reads_the_ticket_once(app, client, auth):
+    await seed_service_desk(client, auth)
+    created = (await client.post("/v1/tickets", json=ticket_body(), headers=auth(Role.INTEGRATION))).json()
+    manager = auth(Role.MANAGER)
+    assign = {"assignee": "agent-1"}
+    response = await client.post(f"/v1/tickets/{created['id']}/actions/assign", json=assign, headers=manager)
+    assert response.status_code == 200, response.text
+
+    with counted(app) as statements:
+        started = await client.post(
+            f"/v1/tickets/{created['id']}/actions/start", json={}, headers=auth(Role.AGENT, sub="agent-1")
+        )
+
+    assert started.status_code == 200, started.text
+    reads = [s for s in statements if s.startswith("SELECT tickets.")]
+    assert len(reads) == 1, _show(statements)
+    assert len(statements) <= budget(app, 3, entries=1), _show(statements)  # read and lock, update, timeline

@@ -29,7 +29,12 @@ def sdk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
     """The SDK, generated once per test session (generation takes seconds), offline, without formatter hooks."""
     root = tmp_path_factory.mktemp("sdk")
     config = root / "config.yaml"
-    config.write_text(f"package_name_override: {PACKAGE}\npost_hooks: []\n", encoding="utf-8")
+    # The generator knows JSON, form, multipart and octet-stream bodies; an ICS upload is bytes to it.
+    config.write_text(
+        f"package_name_override: {PACKAGE}\npost_hooks: []\n"
+        "content_type_overrides:\n  text/calendar: application/octet-stream\n",
+        encoding="utf-8",
+    )
     generated = subprocess.run(  # noqa: S603 - our own venv's generator on our own document
         [
             str(GENERATOR),

@@ -18,7 +18,9 @@ from app.persistence.unit_of_work import SqlUnitOfWorkFactory
 async def test_events_of_one_change_are_numbered_in_recorded_order(app, count):
     now = datetime.now(UTC)
     subject = new_id()
-    entry = TimelineEntry(new_id(), subject, now, "agent-1", "action", "start", "new", "in_progress", None, {}, True, True)
+    entry = TimelineEntry(
+        new_id(), subject, now, "agent-1", "action", "start", "new", "in_progress", None, {}, True, True
+    )
     events = [OutboxEvent(new_id(), f"ticket.step_{n}", "ticket", subject, now, {"n": n}) for n in range(count)]
     factory = SqlUnitOfWorkFactory(app.state.services.database)
     async with factory.write() as uow:

@@ -209,7 +209,7 @@ def _pointers(**fields) -> list[str]:
     fields.setdefault("weekly", weekdays(CN_DAY))
     with pytest.raises(InvalidInput) as refused:
         BusinessCalendar(**fields)
-    assert refused.value.code == "invalid_input"
+    assert refused.value.code == "invalid_calendar"
     return [error.pointer for error in refused.value.errors]
 
 
