@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         docs_url=None,  # served from the package's own assets below, not from a CDN
         redoc_url=None,
         generate_unique_id_function=operation_id,
+        telemetry=None if settings.opentelemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     app.state.services = services
     install_problem_handlers(app)

@@ -30,7 +30,7 @@ def _json_text(value: Any) -> str:
 
 
 JSON_CODEC = {"json_serializer": _json_text, "json_deserializer": orjson.loads}
-"""orjson reads and writes JSON columns: the standard library's json took a tenth of a ticket read's CPU."""
+"""orjson reads and writes JSON columns: the standard library's json took a few percent of a ticket read's CPU."""
 
 
 PING_AFTER_IDLE_SECONDS = 5.0
