@@ -84,6 +84,7 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ProblemCode(
         "business_calendar_not_found", 404, "Business calendar not found", "No business calendar with this key."
     ),
+    ProblemCode("sla_policy_not_found", 404, "SLA policy not found", "No SLA policy with this key."),
     ProblemCode("notification_not_found", 404, "Notification not found", "No notification of yours with this id."),
     ProblemCode("api_key_not_found", 404, "API key not found", "No API key with this id."),
     ProblemCode(
@@ -148,6 +149,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ),
     ProblemCode("approval_closed", 409, "Approval closed", "There is no pending approval to decide."),
     ProblemCode("already_decided", 409, "Already decided", "The caller has already decided this approval."),
+    ProblemCode(
+        "sla_default_required",
+        409,
+        "SLA default required",
+        "The change would leave a subject's last SLA policy with conditions: the last one must be the default.",
+    ),
     # 412, 428: preconditions
     ProblemCode(
         "etag_mismatch", 412, "ETag mismatch", "`If-Match` does not match the current `ETag`: read again and retry."
@@ -208,6 +215,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         422,
         "No business time",
         "The calendar's working time runs out (or lies past 2100) before the duration does: nothing would fall due.",
+    ),
+    ProblemCode(
+        "invalid_sla_policy",
+        422,
+        "Invalid SLA policy",
+        "The SLA policy, or the order given, would leave a subject's policies unusable; `errors` names each field.",
     ),
     # 429, 5xx
     ProblemCode(

@@ -125,13 +125,28 @@ ESCALATION_RECIPIENTS = frozenset({"assignee", "supervisor", "managers"})
 """Who can be told: the handler, the handler's supervisor (主管), the managers of the subject's business line."""
 
 
+REASSIGN_TO_POOL = "pool"
+"""`reassign_to` naming the claim pool (待领取池): a breach takes the subject from its handler and offers it to anyone
+who may claim it. Any other name is a group's key (tickets only: after-sales orders have no group)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Escalation:
-    """Whom a warning and a breach notify, and whether a breach raises the subject's escalation level (超时升级)."""
+    """Whom a warning and a breach notify, and what a breach changes: the subject's escalation level (超时升级), its
+    priority one step up (`raise_priority`, tickets only, never above urgent), and who holds it (`reassign_to`: the
+    claim pool or a group's key; None keeps the handler)."""
 
     on_warning: frozenset[str] = frozenset({"assignee"})
     on_breach: frozenset[str] = frozenset({"assignee", "supervisor"})
     raise_level: bool = True
+    raise_priority: bool = False
+    reassign_to: str | None = None
+
+
+def raised_priority(priority: str) -> Priority:
+    """One step up (low → normal → high → urgent); urgent stays urgent."""
+    ladder = list(Priority)
+    return ladder[min(ladder.index(Priority(priority)) + 1, len(ladder) - 1)]
 
 
 @dataclass(frozen=True)
@@ -255,10 +270,11 @@ class SubjectStates:
 @dataclass(frozen=True, slots=True)
 class PolicyTerms:
     """What policies may name: each subject's states (from its workflows) and, when given, the business calendars
-    that exist."""
+    and the groups that exist."""
 
     states: Mapping[Subject, SubjectStates]
     calendars: Collection[str] | None = None
+    groups: Collection[str] | None = None
 
 
 _KEY = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
@@ -275,15 +291,11 @@ def policy_errors(policy: SlaPolicy, terms: PolicyTerms) -> list[FieldError]:
         known = ", ".join(Subject)
         return [*errors, FieldError("/subject", f"{policy.subject!r} is not a subject ({known})")]
     states = terms.states.get(policy.subject, SubjectStates(frozenset()))
-    errors += _condition_errors(policy)
+    errors += _condition_errors(policy, terms.groups)
     errors += _target_errors(policy, states, terms.calendars)
     errors += _pause_errors(policy, states)
     errors += _warning_errors(policy.warning)
-    for name, recipients in (("on_warning", policy.escalation.on_warning), ("on_breach", policy.escalation.on_breach)):
-        unknown = sorted(set(recipients) - ESCALATION_RECIPIENTS)
-        if unknown:
-            known = ", ".join(sorted(ESCALATION_RECIPIENTS))
-            errors.append(FieldError(f"/escalation/{name}", f"unknown recipients {', '.join(unknown)} ({known})"))
+    errors += _escalation_errors(policy, terms.groups)
     return errors
 
 
@@ -321,7 +333,7 @@ def check_policies(policies: Sequence[SlaPolicy], terms: PolicyTerms) -> None:
         raise InvalidInput("The SLA policies cannot be used as sent", errors=errors)
 
 
-def _condition_errors(policy: SlaPolicy) -> list[FieldError]:
+def _condition_errors(policy: SlaPolicy, groups: Collection[str] | None) -> list[FieldError]:
     errors: list[FieldError] = []
     fields_ = CONDITION_FIELDS[policy.subject]
     for name, values in policy.conditions.items():
@@ -339,6 +351,8 @@ def _condition_errors(policy: SlaPolicy) -> list[FieldError]:
         elif kind == TEXT:
             if any(not isinstance(v, str) or not v for v in values):
                 errors.append(FieldError(where, "accepts non-empty texts only"))
+            elif name == "group_key" and groups is not None and (unknown := sorted(set(values) - set(groups))):
+                errors.append(FieldError(where, f"no group {', '.join(map(repr, unknown))}"))
         elif isinstance(kind, type):
             allowed = {member.value for member in kind}
             unknown = sorted(str(v) for v in values if v not in allowed)
@@ -427,6 +441,33 @@ def _warning_errors(warning: WarningRule | None) -> list[FieldError]:
     if warning.minutes is not None and (isinstance(warning.minutes, bool) or warning.minutes <= 0):
         return [FieldError("/warning/minutes", "must be a whole number of minutes above 0")]
     return []
+
+
+def _escalation_errors(policy: SlaPolicy, groups: Collection[str] | None) -> list[FieldError]:
+    errors: list[FieldError] = []
+    escalation = policy.escalation
+    for name, recipients in (("on_warning", escalation.on_warning), ("on_breach", escalation.on_breach)):
+        unknown = sorted(set(recipients) - ESCALATION_RECIPIENTS)
+        if unknown:
+            known = ", ".join(sorted(ESCALATION_RECIPIENTS))
+            errors.append(FieldError(f"/escalation/{name}", f"unknown recipients {', '.join(unknown)} ({known})"))
+    if escalation.raise_priority and policy.subject is Subject.AFTER_SALES:
+        errors.append(FieldError("/escalation/raise_priority", "after-sales orders have no priority to raise"))
+    target = escalation.reassign_to
+    if target is None or target == REASSIGN_TO_POOL:
+        return errors
+    if policy.subject is Subject.AFTER_SALES:
+        errors.append(
+            FieldError(
+                "/escalation/reassign_to",
+                f"after-sales orders have no group: reassign to {REASSIGN_TO_POOL!r} or keep the handler (null)",
+            )
+        )
+    elif not isinstance(target, str) or not target:
+        errors.append(FieldError("/escalation/reassign_to", f"{REASSIGN_TO_POOL!r}, a group's key or null"))
+    elif groups is not None and target not in groups:
+        errors.append(FieldError("/escalation/reassign_to", f"no group {target!r} (or {REASSIGN_TO_POOL!r})"))
+    return errors
 
 
 def _token(text: str) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
+from uuid import UUID
 
 from app.domain.after_sales import AfterSalesRepository
 from app.domain.api_keys import ApiKeyRepository
@@ -19,9 +23,54 @@ from app.domain.notifications import NotificationRepository
 from app.domain.orders import OrderRepository
 from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
+from app.domain.sla_policies import SlaPolicy, Subject
 from app.domain.tasks import TaskRepository
 from app.domain.tickets import TicketRepository
 from app.domain.webhooks import WebhookRepository
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicyRecord:
+    """A stored SLA policy: the policy itself (`data`, its key and position included), its id and its version. A
+    change of position is a change of the policy: it gets the next version, as its representation changed."""
+
+    id: UUID
+    data: SlaPolicy
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def key(self) -> str:
+        return self.data.key
+
+
+class SlaPolicyRepository(Protocol):
+    async def lock(self) -> None:
+        """Hold the SLA policies' write lock to the end of the transaction. Every change of a policy moves the others
+        of its subject, so changes queue behind each other, even into a subject with no row to lock yet."""
+        ...
+
+    async def get(self, key: str) -> SlaPolicyRecord | None: ...
+    async def records(self, subject: Subject) -> list[SlaPolicyRecord]:
+        """The subject's stored policies in position order."""
+        ...
+
+    async def policies(self, subject: Subject) -> list[SlaPolicy]:
+        """The subject's policies in position order, in one query: what the SLA clock matches tickets and orders
+        against."""
+        ...
+
+    async def add(self, record: SlaPolicyRecord) -> None: ...
+    async def update(self, record: SlaPolicyRecord) -> None: ...
+    async def move(self, records: Sequence[SlaPolicyRecord]) -> None:
+        """Store the position, version and updated_at of each (their other fields are unchanged)."""
+        ...
+
+    async def delete(self, record: SlaPolicyRecord) -> None: ...
+    async def known_calendars(self, keys: set[str]) -> set[str]:
+        """Those of `keys` that name a business calendar."""
+        ...
 
 
 class UnitOfWork(Protocol):
@@ -44,6 +93,7 @@ class UnitOfWork(Protocol):
     webhooks: WebhookRepository
     inbound_events: InboundEventRepository
     business_calendars: BusinessCalendarRepository
+    sla_policies: SlaPolicyRepository
 
     async def commit(self) -> None: ...
 

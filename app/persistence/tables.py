@@ -555,3 +555,20 @@ business_calendars = Table(
     Column("valid_to", Date),
     *_audit_columns(),
 )
+
+
+# No unique (subject, position): a reorder rewrites many positions row by row, and a unique constraint would be broken
+# between two of those rows (SQLite has no deferrable constraints). The service keeps each subject's positions 1..n
+# under the SLA policies' write lock, and check_policies refuses a duplicate before anything is written.
+sla_policies = Table(
+    "sla_policies",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("subject", String(32), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("document", JsonDocument, nullable=False),
+    *_audit_columns(),
+    Index(None, "subject", "position"),
+)

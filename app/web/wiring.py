@@ -36,6 +36,7 @@ from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
 from app.services.products import ProductService
+from app.services.sla_policies import SlaPolicyService
 from app.services.tasks import TaskPolicy, TaskService
 from app.services.tickets import TicketService
 from app.services.tokens import TokenCodec, TokenPolicy
@@ -69,6 +70,7 @@ class Services:
     inbound_verifier: InboundVerifier
     inbound: InboundService
     business_calendars: BusinessCalendarService
+    sla_policies: SlaPolicyService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, then the database pools."""
@@ -191,6 +193,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         inbound_verifier=inbound_verifier(settings, clock),
         inbound=inbound_service(uow, clock, after_sales, settings),
         business_calendars=BusinessCalendarService(uow, clock),
+        sla_policies=SlaPolicyService(uow, clock),
     )
 
 

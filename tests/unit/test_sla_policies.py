@@ -14,6 +14,7 @@ from app.domain.sla_policies import (
     FIRST_REPLY,
     NEXT_REPLY,
     PERIODIC_UPDATE,
+    REASSIGN_TO_POOL,
     REFUND_COMPLETION,
     RESOLUTION,
     REVIEW,
@@ -32,6 +33,7 @@ from app.domain.sla_policies import (
     limited_state,
     match,
     policy_errors,
+    raised_priority,
     state_metric,
     ticket_facts,
 )
@@ -51,6 +53,7 @@ def _states(workflows: list) -> SubjectStates:
 TERMS = PolicyTerms(
     {Subject.TICKET: _states([TICKET]), Subject.AFTER_SALES: _states(list(AFTER_SALES_WORKFLOWS.values()))},
     calendars={"cn-office"},
+    groups={"repairs-east"},
 )
 
 
@@ -225,6 +228,11 @@ def test_a_state_metric_names_its_status():
     assert limited_state(RESOLUTION) is None
 
 
+def test_a_breach_raises_the_priority_one_step_and_never_above_urgent():
+    assert [raised_priority(p) for p in Priority] == [Priority.NORMAL, Priority.HIGH, Priority.URGENT, Priority.URGENT]
+    assert Escalation() == Escalation(raise_priority=False, reassign_to=None)
+
+
 # Validation
 
 
@@ -240,10 +248,24 @@ def test_a_well_formed_set_is_accepted():
         },
         pauses={state_metric("in_progress"): set(), RESOLUTION: {"waiting_on_customer", "pending_follow_up"}},
         warning=WarningRule(minutes=30),
-        escalation=Escalation(on_warning=frozenset(), on_breach=frozenset({"supervisor", "managers"})),
+        escalation=Escalation(
+            on_warning=frozenset(),
+            on_breach=frozenset({"supervisor", "managers"}),
+            raise_priority=True,
+            reassign_to="repairs-east",
+        ),
+    )
+    to_the_pool = ticket_policy(
+        "to-the-pool",
+        2,
+        conditions={"group_key": {"repairs-east"}},
+        escalation=Escalation(reassign_to=REASSIGN_TO_POOL),
+    )
+    refunds_to_the_pool = SlaPolicy(
+        "refunds", "Refunds", 1000, Subject.AFTER_SALES, escalation=Escalation(reassign_to=REASSIGN_TO_POOL)
     )
 
-    check_policies([complete, DEFAULT, REFUNDS], TERMS)
+    check_policies([complete, to_the_pool, DEFAULT, refunds_to_the_pool], TERMS)
     check_policies([], TERMS)
 
 
@@ -291,6 +313,17 @@ def test_a_well_formed_set_is_accepted():
         (ticket_policy("p", 1, warning=WarningRule(minutes=0)), "/warning/minutes"),
         (ticket_policy("p", 1, warning=WarningRule(share=0.5, minutes=10)), "/warning"),
         (ticket_policy("p", 1, escalation=Escalation(on_breach=frozenset({"ceo"}))), "/escalation/on_breach"),
+        (ticket_policy("p", 1, escalation=Escalation(reassign_to="repairs-west")), "/escalation/reassign_to"),
+        (ticket_policy("p", 1, escalation=Escalation(reassign_to="")), "/escalation/reassign_to"),
+        (ticket_policy("p", 1, conditions={"group_key": {"repairs-west"}}), "/conditions/group_key"),
+        (
+            SlaPolicy("a", "A", 1, Subject.AFTER_SALES, escalation=Escalation(raise_priority=True)),
+            "/escalation/raise_priority",
+        ),
+        (
+            SlaPolicy("a", "A", 1, Subject.AFTER_SALES, escalation=Escalation(reassign_to="repairs-east")),
+            "/escalation/reassign_to",
+        ),
         (
             SlaPolicy("a", "A", 1, Subject.AFTER_SALES, targets={REVIEW: {"urgent": OFFICE}}),
             "/targets/review/urgent",
@@ -355,3 +388,12 @@ def test_a_metric_with_a_slash_is_pointed_at_escaped():
     assert [e.pointer for e in policy_errors(ticket_policy("p", 1, targets={"a/b": {"normal": OFFICE}}), TERMS)] == [
         "/targets/a~1b"
     ]
+
+
+def test_without_the_groups_known_any_group_key_may_be_named():
+    terms = PolicyTerms(TERMS.states, calendars=TERMS.calendars)
+    policy = ticket_policy(
+        "p", 1, conditions={"group_key": {"anyone"}}, escalation=Escalation(reassign_to="repairs-west")
+    )
+
+    assert policy_errors(policy, terms) == []
