@@ -16,6 +16,7 @@ PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 class _Stat:
     pid: int
     ppid: int
+    command: str
     cpu_ticks: int  # user + system of the process itself and of its children it has waited for
     rss_pages: int
 
@@ -24,6 +25,20 @@ def cpu_seconds(root: int) -> float:
     """User + system CPU of `root` and its descendants. The waited-for children's time is included, so a worker that
     exits between two readings still counts: the sum only grows."""
     return sum(stat.cpu_ticks for stat in _tree(root)) / CLOCK_TICKS
+
+
+def machine_busy_seconds() -> float:
+    """CPU time all CPUs spent not idle (nor waiting on I/O) since boot, from /proc/stat's first line."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(value) for value in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:9]
+    )
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
+
+
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every PostgreSQL process on the machine (the backends serving the bench)."""
+    stats = (_read(directory) for directory in PROC.glob("[0-9]*"))
+    return sum(stat.cpu_ticks for stat in stats if stat is not None and stat.command == "postgres") / CLOCK_TICKS
 
 
 def rss_bytes(root: int) -> int:
@@ -49,6 +64,7 @@ def _read(directory: Path) -> _Stat | None:
     except OSError:
         return None
     # The command name (field 2) is in parentheses and may hold spaces: the fields proper start after the last ')'.
+    command = text[text.index("(") + 1 : text.rindex(")")]
     fields = text[text.rindex(")") + 2 :].split()
     utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
-    return _Stat(int(directory.name), int(fields[1]), utime + stime + cutime + cstime, int(fields[21]))
+    return _Stat(int(directory.name), int(fields[1]), command, utime + stime + cutime + cstime, int(fields[21]))

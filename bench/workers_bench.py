@@ -3,6 +3,8 @@ freshly started on its own port and on the bench database."""
 
 from __future__ import annotations
 
+import os
+import time
 from uuid import UUID
 
 import asyncpg
@@ -11,13 +13,16 @@ from app.domain.principal import Role
 from bench import report
 from bench.harness import Harness, serve_service
 from bench.load import Result
+from bench.process_stats import cpu_seconds, machine_busy_seconds, postgres_cpu_seconds
 from bench.scenarios import bearer_headers
-from bench.server import HOST, free_port
+from bench.server import HOST, Server, free_port
 from bench.ticket_bench import AGENT, READ_SET
 from bench.ticket_requests import create_tickets, read_tickets
 from bench.ticket_rows import plain_dsn
+from bench.traffic import Traffic
 
 WORKER_COUNTS = (1, 2)
+SATURATED_SHARE = 0.9
 
 
 async def workers(h: Harness) -> None:
@@ -31,9 +36,9 @@ async def workers(h: Harness) -> None:
         async with serve_service(
             port, h.database_url, h.secret, h.inbound_secret, count, f"service, {label}"
         ) as server:
-            create = await h.measure_traffic(f"create ticket, {label}", server, url, creates, creates)
+            create = await _busy(h, server, url, f"create ticket, {label}", creates)
             reads = read_tickets("/v1/tickets", await _newest_tickets(h.database_url), reader)
-            get = await h.measure_traffic(f"get ticket, {label}", server, url, reads, reads)
+            get = await _busy(h, server, url, f"get ticket, {label}", reads)
             h.lines += report.memory([server])
         found[count] = (create, get)
     one, two = found[1], found[2]
@@ -41,6 +46,25 @@ async def workers(h: Harness) -> None:
         report.ratio(two[0], one[0], report.WORKERS_RATIO_TARGET),
         report.ratio(two[1], one[1], report.WORKERS_RATIO_TARGET),
     ]
+
+
+async def _busy(h: Harness, server: Server, url: str, scenario: str, traffic: Traffic) -> Result:
+    """The scenario's run, and where the machine's CPUs went meanwhile: more workers add throughput only while CPUs
+    are idle, and on a small machine the service shares them with PostgreSQL and the load generator."""
+    cpus = os.cpu_count() or 1
+    started, busy = time.monotonic(), machine_busy_seconds()
+    served, postgres = cpu_seconds(server.pid), postgres_cpu_seconds()
+    result = await h.measure_traffic(scenario, server, url, traffic, traffic)
+    wall = time.monotonic() - started
+    busy, served = machine_busy_seconds() - busy, cpu_seconds(server.pid) - served
+    postgres = postgres_cpu_seconds() - postgres
+    saturated = busy / wall >= SATURATED_SHARE * cpus
+    h.lines.append(
+        f"{scenario}: {busy / wall:.2f} of {cpus} CPUs busy (service {served / wall:.2f}, PostgreSQL "
+        f"{postgres / wall:.2f}, the rest {(busy - served - postgres) / wall:.2f})"
+        + (": the CPUs were saturated, so more workers cannot add throughput on this machine" if saturated else "")
+    )
+    return result
 
 
 async def _newest_tickets(database_url: str) -> list[UUID]:

@@ -120,6 +120,9 @@ class WarningRule:
             return min(target_seconds, max(0, round(target_seconds * self.share)))
         return max(0, target_seconds - (self.minutes or 0) * 60)
 
+    def as_document(self) -> dict[str, Any]:
+        return {"share": self.share, "minutes": self.minutes}
+
 
 ESCALATION_RECIPIENTS = frozenset({"assignee", "supervisor", "managers"})
 """Who can be told: the handler, the handler's supervisor (主管), the managers of the subject's business line."""
@@ -141,6 +144,16 @@ class Escalation:
     raise_level: bool = True
     raise_priority: bool = False
     reassign_to: str | None = None
+
+    def as_document(self) -> dict[str, Any]:
+        """As stored and as answered: recipients in name order."""
+        return {
+            "on_warning": sorted(self.on_warning),
+            "on_breach": sorted(self.on_breach),
+            "raise_level": self.raise_level,
+            "raise_priority": self.raise_priority,
+            "reassign_to": self.reassign_to,
+        }
 
 
 def raised_priority(priority: str) -> Priority:

@@ -17,7 +17,7 @@ from app.persistence.tables import business_calendars, sla_policies
 
 
 def _document(policy: SlaPolicy) -> dict[str, Any]:
-    warning, escalation = policy.warning, policy.escalation
+    warning = policy.warning
     return {
         "conditions": {name: sorted(values, key=str) for name, values in policy.conditions.items()},
         "targets": {
@@ -28,14 +28,8 @@ def _document(policy: SlaPolicy) -> dict[str, Any]:
             for metric, by_priority in policy.targets.items()
         },
         "pauses": {metric: sorted(states) for metric, states in policy.pauses.items()},
-        "warning": None if warning is None else {"share": warning.share, "minutes": warning.minutes},
-        "escalation": {
-            "on_warning": sorted(escalation.on_warning),
-            "on_breach": sorted(escalation.on_breach),
-            "raise_level": escalation.raise_level,
-            "raise_priority": escalation.raise_priority,
-            "reassign_to": escalation.reassign_to,
-        },
+        "warning": None if warning is None else warning.as_document(),
+        "escalation": policy.escalation.as_document(),
     }
 
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from pydantic_core import to_jsonable_python
-
 from app.domain.business_calendars import (
     LAST_DATE,
     MAX_OVERRIDES,
@@ -24,12 +22,12 @@ from app.domain.business_calendars import (
 from app.domain.business_time import WEEKDAYS, BusinessCalendar, DateOverride, Interval, NoBusinessTime, clock_text
 from app.domain.clock import Clock
 from app.domain.errors import FieldError, InvalidInput, NotFound
-from app.domain.events import OutboxEvent
 from app.domain.holiday_calendars import overrides_from_holidays, table_years, usual_weekday_hours
 from app.domain.ids import new_id
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from app.services.reference_events import Announced, announce
 from app.services.revisions import Saved, save_revision
 
 AGGREGATE = "business_calendar"
@@ -96,6 +94,10 @@ def calendar_view(calendar: CalendarRecord) -> dict[str, Any]:
     }
 
 
+ANNOUNCED: Announced[CalendarRecord] = Announced(AGGREGATE, "key", calendar_view, split=True)
+"""`calendar_view` in `<aggregate>.created` / `.updated` events, as reference data announces its upserts."""
+
+
 class BusinessCalendarService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
@@ -113,7 +115,7 @@ class BusinessCalendarService:
                 now,
                 lambda: CalendarRecord(new_id(), key, data, 1, now, now),
             )
-            await _announce(uow, saved, now)
+            await announce(uow, ANNOUNCED, saved, now)
             await uow.commit()
         return saved
 
@@ -211,7 +213,7 @@ class BusinessCalendarService:
         data = replace(existing.data, hours=replace(existing.data.hours, overrides=overrides))
         now = self._clock.now()
         saved = await save_revision(uow.business_calendars, existing, data, now, lambda: existing)
-        await _announce(uow, saved, now)
+        await announce(uow, ANNOUNCED, saved, now)
         return saved
 
 
@@ -308,18 +310,3 @@ def _past_horizon(seconds: int, week: int) -> NoBusinessTime:
         f"({week} business seconds a week)",
         errors=[FieldError("seconds", f"falls due after {LAST_DATE}, the last date calendars cover", location="query")],
     )
-
-
-async def _announce(uow: UnitOfWork, saved: Saved[CalendarRecord], now: datetime) -> None:
-    """Write the change's event into the caller's transaction, unless it changed nothing (as reference data does)."""
-    if not saved.changed:
-        return
-    record = to_jsonable_python(calendar_view(saved.entity))
-    payload = {
-        "key": record["key"],
-        "version": record["version"],
-        "change": "created" if saved.created else "updated",
-        AGGREGATE: record,
-    }
-    event_type = CREATED if saved.created else UPDATED
-    await uow.outbox.add(OutboxEvent(new_id(), event_type, AGGREGATE, saved.entity.id, now, payload))

@@ -25,15 +25,22 @@ E = TypeVar("E")
 
 @dataclass(frozen=True, slots=True)
 class Announced(Generic[E]):
-    """One kind of reference record: its aggregate name, its business key's field and its `GET` view."""
+    """One kind of record: its aggregate name, its business key's field and its `GET` view. Reference data announces
+    `<aggregate>.upserted`; settings (`split`) announce `<aggregate>.created` and `<aggregate>.updated`."""
 
     aggregate: str
     key: str
     view: Callable[[E], dict[str, Any]]
+    split: bool = False
 
     @property
     def event_type(self) -> str:
         return f"{self.aggregate}.upserted"
+
+    def type_of(self, saved: Saved[E]) -> str:
+        if not self.split:
+            return self.event_type
+        return f"{self.aggregate}.{'created' if saved.created else 'updated'}"
 
 
 def _customer(customer: Customer) -> dict[str, Any]:
@@ -113,7 +120,7 @@ UPSERTED_TYPES = frozenset(kind.event_type for kind in (CUSTOMER, PRODUCT, ORDER
 
 
 async def announce(uow: UnitOfWork, kind: Announced[E], saved: Saved[E], now: datetime) -> None:
-    """Write the upsert's event into the caller's transaction, unless the upsert changed nothing."""
+    """Write the change's event into the caller's transaction, unless it changed nothing."""
     if not saved.changed:
         return
     record = to_jsonable_python(kind.view(saved.entity))
@@ -124,4 +131,4 @@ async def announce(uow: UnitOfWork, kind: Announced[E], saved: Saved[E], now: da
         kind.aggregate: record,
     }
     entity_id = saved.entity.id  # type: ignore[attr-defined]
-    await uow.outbox.add(OutboxEvent(new_id(), kind.event_type, kind.aggregate, entity_id, now, payload))
+    await uow.outbox.add(OutboxEvent(new_id(), kind.type_of(saved), kind.aggregate, entity_id, now, payload))

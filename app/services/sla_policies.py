@@ -33,6 +33,7 @@ from app.domain.sla_policies import (
 )
 from app.domain.tickets import Priority
 from app.domain.unit_of_work import SlaPolicyRecord, UnitOfWork, UnitOfWorkFactory
+from app.services.reference_events import Announced, announce
 from app.services.revisions import Saved, save_revision
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
 from app.workflows.engine import Workflow
@@ -65,7 +66,7 @@ def policy_view(record: SlaPolicyRecord) -> dict[str, Any]:
     """The policy as `GET` answers it and as its events carry it: every condition and priority named, null where the
     policy accepts anything or measures nothing."""
     policy = record.data
-    warning, escalation = policy.warning, policy.escalation
+    warning = policy.warning
     return {
         "id": record.id,
         "key": policy.key,
@@ -78,18 +79,16 @@ def policy_view(record: SlaPolicyRecord) -> dict[str, Any]:
             for metric in _metric_order(policy.subject, policy.targets)
         },
         "pauses": {metric: sorted(policy.pauses[metric]) for metric in _metric_order(policy.subject, policy.pauses)},
-        "warning": None if warning is None else {"share": warning.share, "minutes": warning.minutes},
-        "escalation": {
-            "on_warning": sorted(escalation.on_warning),
-            "on_breach": sorted(escalation.on_breach),
-            "raise_level": escalation.raise_level,
-            "raise_priority": escalation.raise_priority,
-            "reassign_to": escalation.reassign_to,
-        },
+        "warning": None if warning is None else warning.as_document(),
+        "escalation": policy.escalation.as_document(),
         "version": record.version,
         "created_at": record.created_at,
         "updated_at": record.updated_at,
     }
+
+
+ANNOUNCED: Announced[SlaPolicyRecord] = Announced(AGGREGATE, "key", policy_view, split=True)
+"""`policy_view` in `<aggregate>.created` / `.updated` events, as reference data announces its upserts."""
 
 
 def _accepted(policy: SlaPolicy, name: str) -> Any:
@@ -144,7 +143,7 @@ class SlaPolicyService:
             )
             moved = [*_moved(others, placed, now), *_moved(left, left_placed, now)]
             await repo.move(moved)
-            await _announce(uow, saved, now)
+            await announce(uow, ANNOUNCED, saved, now)
             for subject in {r.data.subject for r in moved}:
                 await _announce_order(uow, subject, now)
             await uow.commit()
@@ -325,21 +324,6 @@ async def _terms(uow: UnitOfWork, policies: Sequence[SlaPolicy]) -> PolicyTerms:
         calendars=await uow.sla_policies.known_calendars(calendars),
         groups=await uow.groups.existing_keys(groups) if groups else set(),
     )
-
-
-async def _announce(uow: UnitOfWork, saved: Saved[SlaPolicyRecord], now: datetime) -> None:
-    """The change's event in the caller's transaction, unless it changed nothing (as reference data does)."""
-    if not saved.changed:
-        return
-    record = to_jsonable_python(policy_view(saved.entity))
-    payload = {
-        "key": record["key"],
-        "version": record["version"],
-        "change": "created" if saved.created else "updated",
-        AGGREGATE: record,
-    }
-    event_type = CREATED if saved.created else UPDATED
-    await uow.outbox.add(OutboxEvent(new_id(), event_type, AGGREGATE, saved.entity.id, now, payload))
 
 
 async def _announce_order(uow: UnitOfWork, subject: Subject, now: datetime) -> None:

@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 from app.domain.principal import Role
 from bench.receiver import Receiver
 from tests.conftest import client_for
+from tests.problems import problem_fields
 
 BASE = "/v1/business-calendars"
 MORNING = {"start": "09:00", "end": "12:00"}
@@ -43,15 +44,6 @@ async def _put(client: httpx.AsyncClient, headers: dict[str, str], key: str, bod
     response = await client.put(f"{BASE}/{key}", json=body, headers=headers)
     assert response.status_code in (200, 201), response.text
     return response
-
-
-def _refused(response: httpx.Response, status: int, code: str) -> set[str]:
-    """The fields a problem names, after checking its status and code."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem = response.json()
-    assert problem["code"] == code, problem
-    return {e.get("pointer") or e.get("parameter") or e.get("header") for e in problem.get("errors", [])}
 
 
 async def _absent(client: httpx.AsyncClient, headers: dict[str, str], key: str) -> None:
@@ -128,7 +120,9 @@ async def test_calendars_page_through_newest_first(client, auth):
             break
 
     assert seen == [f"cal-{n}" for n in reversed(range(5))]
-    assert _refused(await client.get(BASE, params={"limit": 0}, headers=manager), 422, "validation_failed") == {"limit"}
+    assert problem_fields(await client.get(BASE, params={"limit": 0}, headers=manager), 422, "validation_failed") == {
+        "limit"
+    }
 
 
 # ETags and If-Match
@@ -152,11 +146,11 @@ async def test_a_stale_if_match_is_refused_and_changes_nothing(client, auth):
     read = await client.get(f"{BASE}/cn", headers=manager)
 
     assert (current.status_code, current.headers["etag"]) == (200, '"2"')
-    _refused(stale, 412, "etag_mismatch")
+    problem_fields(stale, 412, "etag_mismatch")
     assert stale.json()["current_etag"] == '"2"'
-    _refused(stale_seed, 412, "etag_mismatch")
-    _refused(stale_import, 412, "etag_mismatch")
-    _refused(missing, 412, "etag_mismatch")
+    problem_fields(stale_seed, 412, "etag_mismatch")
+    problem_fields(stale_import, 412, "etag_mismatch")
+    problem_fields(missing, 412, "etag_mismatch")
     assert (read.json()["name"], read.json()["version"], read.json()["overrides"]) == ("B", 2, [])
     await _absent(client, manager, "nope")
 
@@ -174,8 +168,8 @@ async def test_changes_need_if_match_where_the_service_requires_it(app_with, aut
         )
 
     assert created.status_code == 201
-    _refused(refused, 428, "if_match_required")
-    _refused(refused_seed, 428, "if_match_required")
+    problem_fields(refused, 428, "if_match_required")
+    problem_fields(refused_seed, 428, "if_match_required")
     assert (seeded.status_code, seeded.headers["etag"]) == (200, '"2"')
 
 
@@ -190,14 +184,16 @@ async def test_staff_read_calendars_customers_do_not_and_only_managers_and_admin
         for path in (f"{BASE}/cn", BASE, preview):
             assert (await client.get(path, headers=auth(role))).status_code == 200, (role, path)
     for path in (f"{BASE}/cn", BASE, preview):
-        _refused(await client.get(path, headers=auth(Role.CUSTOMER)), 403, "role_not_allowed")
+        problem_fields(await client.get(path, headers=auth(Role.CUSTOMER)), 403, "role_not_allowed")
     for role in (Role.AGENT, Role.REVIEWER, Role.INTEGRATION, Role.CUSTOMER):
         headers = auth(role)
-        _refused(await client.put(f"{BASE}/cn", json=calendar_body(name="X"), headers=headers), 403, "role_not_allowed")
+        problem_fields(
+            await client.put(f"{BASE}/cn", json=calendar_body(name="X"), headers=headers), 403, "role_not_allowed"
+        )
         seed = await client.post(f"{BASE}/cn/holidays", json={"country": "CN", "years": [2026]}, headers=headers)
-        _refused(seed, 403, "role_not_allowed")
+        problem_fields(seed, 403, "role_not_allowed")
         imported = await client.post(f"{BASE}/cn/ics", content=ics(), headers={**headers, **ICS_HEADERS})
-        _refused(imported, 403, "role_not_allowed")
+        problem_fields(imported, 403, "role_not_allowed")
     read = await client.get(f"{BASE}/cn", headers=auth(Role.AGENT))
     assert (read.json()["version"], read.json()["overrides"]) == (1, [])
 
@@ -337,7 +333,7 @@ async def test_timed_and_recurring_ics_events_are_refused_by_line_and_uid_and_no
 
     response = await client.post(f"{BASE}/cn/ics", content=file, headers={**manager, **ICS_HEADERS})
 
-    assert _refused(response, 422, "invalid_calendar") == {"#"}
+    assert problem_fields(response, 422, "invalid_calendar") == {"#"}
     details = [e["detail"] for e in response.json()["errors"]]
     _fine, standup, xmas, backwards = (n for n, line in enumerate(file.splitlines(), 1) if line == "BEGIN:VEVENT")
     assert details == [
@@ -367,7 +363,7 @@ async def test_an_ics_import_in_another_content_type_is_a_415_naming_the_header(
 
     response = await client.post(f"{BASE}/cn/ics", content=ics("UID:x\r\nDTSTART;VALUE=DATE:20261001"), headers=headers)
 
-    assert _refused(response, 415, code) == {"Content-Type"}
+    assert problem_fields(response, 415, code) == {"Content-Type"}
     assert (await client.get(f"{BASE}/cn", headers=manager)).json()["version"] == 1
 
 
@@ -389,7 +385,7 @@ async def test_an_unreadable_ics_file_is_a_422_and_imports_nothing(client, auth,
 
     response = await client.post(f"{BASE}/cn/ics", content=content, headers={**manager, **ICS_HEADERS})
 
-    assert _refused(response, 422, "invalid_calendar") == {"#"}
+    assert problem_fields(response, 422, "invalid_calendar") == {"#"}
     assert (await client.get(f"{BASE}/cn", headers=manager)).json()["version"] == 1
 
 
@@ -403,7 +399,7 @@ async def test_ics_dates_outside_the_calendars_range_are_refused_by_event(client
         headers={**manager, **ICS_HEADERS},
     )
 
-    assert _refused(response, 422, "invalid_calendar") == {"#"}
+    assert problem_fields(response, 422, "invalid_calendar") == {"#"}
     assert response.json()["errors"] == [
         {"pointer": "#", "detail": "VEVENT line 4, UID nye: 2027-01-01 is after the calendar's valid_to 2026-12-31"}
     ]
@@ -495,7 +491,7 @@ async def test_a_bad_calendar_is_a_422_naming_the_field_and_nothing_is_written(c
 
     response = await client.put(f"{BASE}/bad", json=calendar_body(**fields), headers=manager)
 
-    assert pointer in _refused(response, 422, code)
+    assert pointer in problem_fields(response, 422, code)
     await _absent(client, manager, "bad")
 
 
@@ -505,7 +501,7 @@ async def test_a_refused_replacement_keeps_the_calendar_as_it_was(client, auth):
 
     refused = await client.put(f"{BASE}/cn", json=calendar_body(time_zone="Mars/Olympus_Mons"), headers=manager)
 
-    assert _refused(refused, 422, "invalid_calendar") == {"#/time_zone"}
+    assert problem_fields(refused, 422, "invalid_calendar") == {"#/time_zone"}
     assert (await client.get(f"{BASE}/cn", headers=manager)).json() == created
 
 
@@ -532,7 +528,7 @@ async def test_a_bad_holiday_seeding_is_a_422_naming_the_field_and_changes_nothi
 
     response = await client.post(f"{BASE}/cn/holidays", json=body, headers=manager)
 
-    assert pointer in _refused(response, 422, code)
+    assert pointer in problem_fields(response, 422, code)
     read = await client.get(f"{BASE}/cn", headers=manager)
     assert (read.json()["version"], read.json()["overrides"]) == (1, [])
 
@@ -554,10 +550,10 @@ async def test_seeding_years_the_holiday_table_or_the_calendar_do_not_cover_is_r
     )
     unknown = await client.post(f"{BASE}/nope/holidays", json={"country": "CN", "years": [2026]}, headers=manager)
 
-    assert _refused(not_in_table, 422, "invalid_calendar") == {"#/years/1"}
-    assert _refused(outside_range, 422, "invalid_calendar") == {"#/years/1"}
-    assert _refused(no_weekday_hours, 422, "invalid_calendar") == {"#/country"}
-    _refused(unknown, 404, "business_calendar_not_found")
+    assert problem_fields(not_in_table, 422, "invalid_calendar") == {"#/years/1"}
+    assert problem_fields(outside_range, 422, "invalid_calendar") == {"#/years/1"}
+    assert problem_fields(no_weekday_hours, 422, "invalid_calendar") == {"#/country"}
+    problem_fields(unknown, 404, "business_calendar_not_found")
     for key in ("cn", "weekend"):
         read = await client.get(f"{BASE}/{key}", headers=manager)
         assert (read.json()["version"], read.json()["overrides"]) == (1, [])
@@ -586,7 +582,7 @@ async def test_a_bad_preview_is_a_422_naming_the_parameter(client, auth, params,
 
     response = await client.get(f"{BASE}/cn/preview", params=params, headers=auth(Role.AGENT))
 
-    assert _refused(response, 422, "validation_failed") == {name}
+    assert problem_fields(response, 422, "validation_failed") == {name}
 
 
 async def test_a_preview_past_the_calendars_working_time_is_a_422_no_business_time(client, auth):
@@ -608,10 +604,10 @@ async def test_a_preview_past_the_calendars_working_time_is_a_422_no_business_ti
     missing = await preview("nope", "2026-04-01T00:00:00Z", 0)
 
     assert fits.status_code == 200 and fits.json()["due_at"] == "2026-05-01T04:00:00Z"
-    assert _refused(runs_out, 422, "no_business_time") == {"seconds"}
-    assert _refused(after, 422, "no_business_time") == {"from"}
-    assert _refused(past_2100, 422, "no_business_time") == {"seconds"}
-    _refused(missing, 404, "business_calendar_not_found")
+    assert problem_fields(runs_out, 422, "no_business_time") == {"seconds"}
+    assert problem_fields(after, 422, "no_business_time") == {"from"}
+    assert problem_fields(past_2100, 422, "no_business_time") == {"seconds"}
+    problem_fields(missing, 404, "business_calendar_not_found")
 
 
 # Events

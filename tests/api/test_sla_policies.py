@@ -22,6 +22,7 @@ from app.services.sla_policies import CONDITION_NAMES
 from bench.receiver import Receiver
 from tests.api.test_business_calendars import calendar_body
 from tests.conftest import client_for
+from tests.problems import problem_fields
 
 BASE = "/v1/sla-policies"
 HOUR = 3600
@@ -85,15 +86,6 @@ async def _order(client: httpx.AsyncClient, headers: dict[str, str], subject: st
     assert response.status_code == 200, response.text
     assert response.json()["subject"] == subject
     return [(p["key"], p["position"], p["version"]) for p in response.json()["items"]]
-
-
-def _refused(response: httpx.Response, status: int, code: str) -> set[str]:
-    """The fields a problem names, after checking its status and code."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    problem = response.json()
-    assert problem["code"] == code, problem
-    return {e.get("pointer") or e.get("parameter") or e.get("header") for e in problem.get("errors", [])}
 
 
 async def _absent(client: httpx.AsyncClient, headers: dict[str, str], key: str) -> None:
@@ -174,10 +166,10 @@ async def test_a_subjects_policies_are_listed_in_the_order_they_are_tried(client
 
     assert await _order(client, staff["reviewer"]) == [("urgent", 1, 1), ("vip", 2, 2), ("standard", 3, 3)]
     assert await _order(client, staff["agent"], "after_sales") == [("refunds", 1, 1)]
-    _refused(await client.get(BASE, headers=manager), 422, "validation_failed")
-    assert _refused(await client.get(BASE, params={"subject": "order"}, headers=manager), 422, "validation_failed") == {
-        "subject"
-    }
+    problem_fields(await client.get(BASE, headers=manager), 422, "validation_failed")
+    assert problem_fields(
+        await client.get(BASE, params={"subject": "order"}, headers=manager), 422, "validation_failed"
+    ) == {"subject"}
 
 
 async def test_the_clock_reads_a_subjects_policies_in_order_as_they_were_sent(app, client, staff):
@@ -221,7 +213,7 @@ async def test_a_taken_position_pushes_that_policy_and_those_after_it_one_place_
     assert await _order(client, manager) == [("a", 1, 1), ("b", 2, 1), ("standard", 3, 3)]
 
     moved = await client.put(f"{BASE}/standard", json=policy_body(2), headers=manager)  # up: b moves later
-    assert _refused(moved, 422, "invalid_sla_policy") == {"#"}  # b, now last, has conditions
+    assert problem_fields(moved, 422, "invalid_sla_policy") == {"#"}  # b, now last, has conditions
     await _put(client, manager, "b", vip_body(1, name="B"))  # b to the front: a moves later, standard stays
 
     assert await _order(client, manager) == [("b", 1, 2), ("a", 2, 2), ("standard", 3, 3)]
@@ -237,7 +229,7 @@ async def test_a_position_past_the_end_is_refused_and_changes_nothing(client, st
     first_beyond = await client.put(f"{BASE}/refunds", json=refund_body(2), headers=manager)
 
     for response in (new_beyond, moved_beyond, first_beyond):
-        assert _refused(response, 422, "invalid_sla_policy") == {"#/position"}
+        assert problem_fields(response, 422, "invalid_sla_policy") == {"#/position"}
         assert "reordering to a position that does not exist" in response.json()["errors"][0]["detail"]
     assert "1–3" in new_beyond.json()["errors"][0]["detail"] and "1–2" in moved_beyond.json()["errors"][0]["detail"]
     assert await _order(client, manager) == [("vip", 1, 1), ("standard", 2, 2)]
@@ -286,7 +278,7 @@ async def test_a_bad_reorder_is_a_422_naming_the_keys_and_changes_nothing(client
     response = await client.post(f"{BASE}/order", json={"subject": "ticket", "keys": keys}, headers=manager)
 
     code = "validation_failed" if "Standard!" in keys else "invalid_sla_policy"
-    assert _refused(response, 422, code) == pointers
+    assert problem_fields(response, 422, code) == pointers
     assert await _order(client, manager) == [("vip", 1, 1), ("standard", 2, 2)]
 
 
@@ -318,7 +310,7 @@ async def test_moving_a_subjects_default_to_the_other_subject_is_refused_while_o
 
     refused = await client.put(f"{BASE}/standard", json=refund_body(1), headers=manager)
 
-    _refused(refused, 409, "sla_default_required")
+    problem_fields(refused, 409, "sla_default_required")
     assert await _order(client, manager) == [("vip", 1, 1), ("standard", 2, 2)]
     assert await _order(client, manager, "after_sales") == []
 
@@ -367,10 +359,10 @@ async def test_a_deletion_needs_the_current_etag_and_closes_the_gap(client, staf
     deleted = await client.delete(f"{BASE}/b", headers={**manager, "If-Match": '"1"'})
     again = await client.delete(f"{BASE}/b", headers={**manager, "If-Match": '"1"'})
 
-    _refused(without, 428, "if_match_required")
-    _refused(stale, 412, "etag_mismatch")
+    problem_fields(without, 428, "if_match_required")
+    problem_fields(stale, 412, "etag_mismatch")
     assert (deleted.status_code, deleted.content) == (204, b"")
-    _refused(again, 404, "sla_policy_not_found")
+    problem_fields(again, 404, "sla_policy_not_found")
     await _absent(client, manager, "b")
     assert await _order(client, manager) == [("a", 1, 3), ("standard", 2, 4)]
 
@@ -384,7 +376,7 @@ async def test_the_last_default_of_a_subject_with_other_policies_cannot_be_delet
     vip_gone = await client.delete(f"{BASE}/vip", headers={**manager, "If-Match": '"1"'})
     last_gone = await client.delete(f"{BASE}/standard", headers={**manager, "If-Match": '"3"'})  # moved up: v3
 
-    _refused(refused, 409, "sla_default_required")
+    problem_fields(refused, 409, "sla_default_required")
     assert "vip" in refused.json()["detail"]
     assert (vip_gone.status_code, last_gone.status_code) == (204, 204)
     assert await _order(client, manager) == []
@@ -403,10 +395,10 @@ async def test_a_stale_if_match_is_refused_and_changes_nothing(client, staff):
     missing = await client.put(f"{BASE}/nope", json=vip_body(1), headers={**manager, "If-Match": '"1"'})
 
     assert (current.status_code, current.headers["etag"]) == (200, '"2"')
-    _refused(stale, 412, "etag_mismatch")
+    problem_fields(stale, 412, "etag_mismatch")
     assert stale.json()["current_etag"] == '"2"'
-    _refused(exists, 412, "already_exists")
-    _refused(missing, 412, "etag_mismatch")
+    problem_fields(exists, 412, "already_exists")
+    problem_fields(missing, 412, "etag_mismatch")
     read = await client.get(f"{BASE}/standard", headers=manager)
     assert (read.json()["name"], read.json()["version"]) == ("B", 2)
     await _absent(client, manager, "nope")
@@ -422,7 +414,7 @@ async def test_changes_need_if_match_where_the_service_requires_it(app_with, sta
         )
 
     assert created.status_code == 201
-    _refused(refused, 428, "if_match_required")
+    problem_fields(refused, 428, "if_match_required")
     assert (replaced.status_code, replaced.headers["etag"]) == (200, '"2"')
 
 
@@ -438,7 +430,7 @@ async def test_staff_read_policies_customers_do_not_and_only_managers_and_admins
             assert (await client.get(path, headers=staff[role])).status_code == 200, (role, path)
     for role in ("customer", "integration"):
         for path in paths:
-            _refused(await client.get(path, headers=staff[role]), 403, "role_not_allowed")
+            problem_fields(await client.get(path, headers=staff[role]), 403, "role_not_allowed")
     for role in ("agent", "reviewer", "integration", "customer"):
         headers = staff[role]
         put = await client.put(f"{BASE}/standard", json=policy_body(name="X"), headers=headers)
@@ -446,7 +438,7 @@ async def test_staff_read_policies_customers_do_not_and_only_managers_and_admins
         order = await client.post(f"{BASE}/order", json={"subject": "ticket", "keys": ["standard"]}, headers=headers)
         deleted = await client.delete(f"{BASE}/standard", headers={**headers, "If-Match": '"1"'})
         for response in (put, created, order, deleted):
-            _refused(response, 403, "role_not_allowed")
+            problem_fields(response, 403, "role_not_allowed")
     read = await client.get(f"{BASE}/standard", headers=staff["agent"])
     assert (read.json()["name"], read.json()["version"]) == ("标准服务", 1)
     await _absent(client, staff["agent"], "vip")
@@ -466,7 +458,7 @@ async def test_every_subject_ends_with_a_policy_without_conditions(client, staff
     )
 
     for response in (first_with_conditions, after_the_default, default_given_conditions):
-        assert _refused(response, 422, "invalid_sla_policy") == {"#/conditions"}
+        assert problem_fields(response, 422, "invalid_sla_policy") == {"#/conditions"}
         assert "default" in response.json()["errors"][0]["detail"]
     await _absent(client, manager, "vip")
     assert await _order(client, manager) == [("standard", 1, 1)]
@@ -481,7 +473,7 @@ async def test_a_subject_holds_at_most_two_hundred_policies(client, staff):
 
     refused = await client.put(f"{BASE}/one-too-many", json=vip_body(1), headers=manager)
 
-    assert _refused(refused, 422, "invalid_sla_policy") == {"#/subject"}
+    assert problem_fields(refused, 422, "invalid_sla_policy") == {"#/subject"}
     order = await _order(client, manager)
     assert len(order) == 200 and order[0] == ("p-001", 1, 1) and order[-1][:2] == ("standard", 200)
     await _absent(client, manager, "one-too-many")
@@ -615,7 +607,7 @@ async def test_a_bad_policy_is_a_422_naming_the_field_and_nothing_is_written(cli
 
     response = await client.put(f"{BASE}/bad", json=body, headers=manager)
 
-    assert pointer in _refused(response, 422, code)
+    assert pointer in problem_fields(response, 422, code)
     await _absent(client, manager, "bad")
     assert await _order(client, manager) == [("standard", 1, 1)]
 
@@ -639,7 +631,7 @@ async def test_an_after_sales_policy_names_only_what_orders_have(client, staff, 
 
     response = await client.put(f"{BASE}/bad", json={**refund_body(), **fields}, headers=manager)
 
-    assert pointer in _refused(response, 422, "invalid_sla_policy")
+    assert pointer in problem_fields(response, 422, "invalid_sla_policy")
     await _absent(client, manager, "bad")
 
 
@@ -647,7 +639,7 @@ async def test_a_bad_key_in_the_path_is_a_422_naming_it(client, staff):
     manager = staff["manager"]
 
     for key in ("Standard", "-standard", "a" * 65):
-        assert _refused(
+        assert problem_fields(
             await client.put(f"{BASE}/{key}", json=policy_body(), headers=manager), 422, "validation_failed"
         ) == {"key"}
     assert await _order(client, manager) == []
@@ -661,7 +653,7 @@ async def test_a_refused_replacement_keeps_the_policy_as_it_was(client, staff):
         f"{BASE}/standard", json=policy_body(pauses={"resolution": ["on_hold"]}), headers=manager
     )
 
-    assert _refused(refused, 422, "invalid_sla_policy") == {"#/pauses/resolution"}
+    assert problem_fields(refused, 422, "invalid_sla_policy") == {"#/pauses/resolution"}
     assert (await client.get(f"{BASE}/standard", headers=manager)).json() == created
 
 

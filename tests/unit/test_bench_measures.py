@@ -112,3 +112,14 @@ async def test_wrk_sends_the_declared_requests_each_numbered_once_and_stops_at_t
     assert len(set(paths)) == len(paths)
     assert {path.rsplit("-", 1)[0] for path in paths} == {"/v1/orders/A", "/v1/orders/B"}
     assert all(request.body == body and request.headers["x-bench"] == "yes" for request in receiver.received)
+
+
+def test_the_machine_busy_time_counts_a_spinning_child():
+    """The workers scenario says where the CPUs went: a process that spins for a while shows in the machine's busy
+    time by at least most of that while (other work on the machine can only add to it)."""
+    before = process_stats.machine_busy_seconds()
+    subprocess.run(
+        [sys.executable, "-c", "import time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass"],
+        check=True,
+    )
+    assert process_stats.machine_busy_seconds() - before >= 0.4
