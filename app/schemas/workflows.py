@@ -4,6 +4,7 @@ customer's view of a state and the timeline."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any, Literal
 from uuid import UUID
 
@@ -156,13 +157,20 @@ class AvailableActionOut(BaseModel):
 
     @classmethod
     def of(cls, available: AvailableAction) -> AvailableActionOut:
-        return cls(
-            action=available.action,
-            to_status=available.dest,
-            description=available.description,
-            required_fields=list(available.payload_schema.get("required", [])),
-            payload_schema=available.payload_schema,
-        )
+        """Rendered once per button (buttons are built with their workflow, and the answer holds no caller's data):
+        a list page shows a hundred of them."""
+        return _rendered(available)
+
+
+@cache
+def _rendered(available: AvailableAction) -> AvailableActionOut:
+    return AvailableActionOut(
+        action=available.action,
+        to_status=available.dest,
+        description=available.description,
+        required_fields=list(available.payload_schema.get("required", [])),
+        payload_schema=available.payload_schema,
+    )
 
 
 def customer_status(state: State, language: str) -> CustomerStatusOut:

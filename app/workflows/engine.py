@@ -83,8 +83,11 @@ class Move:
         return self.transition.dest or self.source
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class AvailableAction:
+    """One button. Built once per state and transition when the workflow is built, and compared by identity, so
+    that what renders it can be cached on it."""
+
     action: str
     dest: str
     description: str
@@ -132,6 +135,15 @@ class Workflow(Generic[S]):
             ],
         )
         self._ahead = {name: self._reachable(name) for name in self._states}
+        # What leaves each state, and by which transitions: asked for every object of every list page, and fixed
+        # once the table is built (transitions computes it anew on each call).
+        self._leaving = {
+            state: tuple(
+                (action, tuple((spec, _button(action, spec, state)) for spec in self._candidates(action, state)))
+                for action in self._machine.get_triggers(state)
+            )
+            for state in self._states
+        }
 
     def _reachable(self, start: str) -> frozenset[str]:
         """States that can follow `start`: where an object that has been in `start` may be now."""
@@ -165,13 +177,11 @@ class Workflow(Generic[S]):
     def available(self, obj: S, principal: Principal) -> list[AvailableAction]:
         """What this principal may do to this object now, so apps and chatbots can draw their buttons."""
         source, found, seen = self.state_of(obj), [], set()
-        for action in self._machine.get_triggers(source):
-            for spec in self._candidates(action, source):
+        for action, specs in self._leaving[source]:
+            for spec, button in specs:
                 if action not in seen and self._takes(spec, obj, principal):
                     seen.add(action)
-                    found.append(
-                        AvailableAction(action, spec.dest or source, spec.description, payload_schema(spec.payload))
-                    )
+                    found.append(button)
         return found
 
     def passed(self, obj: S, principal: Principal, action: str) -> bool:
@@ -255,3 +265,7 @@ def _parse(model: type[Payload], body: Mapping[str, Any]) -> Payload:
                 for e in exc.errors()
             ],
         ) from exc
+
+
+def _button(action: str, spec: Transition, source: str) -> AvailableAction:
+    return AvailableAction(action, spec.dest or source, spec.description, payload_schema(spec.payload))
