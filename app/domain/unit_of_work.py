@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from app.domain.notifications import NotificationRepository
 from app.domain.orders import OrderRepository
 from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
+from app.domain.sla_clock import ClockEvent
 from app.domain.sla_policies import SlaPolicy, Subject
 from app.domain.tasks import TaskRepository
 from app.domain.tickets import TicketRepository
@@ -73,6 +74,45 @@ class SlaPolicyRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class DueTimer:
+    """A subject whose SLA clocks need the timer scan: a warning or a breach not yet acted on falls at `due_at`."""
+
+    subject: Subject
+    subject_id: UUID
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerFacts:
+    """What SLA policies match on from a customer's records: their level and the best SLA level of the service
+    contracts in force (None: unknown customer, no contract)."""
+
+    level: str | None
+    contract_sla_level: str | None
+
+
+class SlaClockRepository(Protocol):
+    """Each subject's SLA clock log (append-only: every metric's events, in order) and its timer."""
+
+    async def append(self, subject: Subject, subject_id: UUID, events: Sequence[ClockEvent]) -> None: ...
+    async def log(self, subject_id: UUID) -> list[ClockEvent]: ...
+    async def logs(self, subject_ids: Collection[UUID]) -> dict[UUID, list[ClockEvent]]:
+        """A page of subjects' logs in one query; subjects without events are absent."""
+        ...
+
+    async def set_due(self, subject: Subject, subject_id: UUID, due_at: datetime | None, now: datetime) -> None:
+        """Create or move the subject's timer (None: nothing can fall due)."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[DueTimer]:
+        """Claim timers due at `now` with their subjects, locked to the end of the transaction; rows another
+        transaction holds are skipped."""
+        ...
+
+    async def customer_facts(self, customer_no: str, on: date) -> CustomerFacts: ...
+
+
 class UnitOfWork(Protocol):
     customers: CustomerRepository
     products: ProductRepository
@@ -94,6 +134,7 @@ class UnitOfWork(Protocol):
     inbound_events: InboundEventRepository
     business_calendars: BusinessCalendarRepository
     sla_policies: SlaPolicyRepository
+    sla_clocks: SlaClockRepository
 
     async def commit(self) -> None: ...
 

@@ -572,3 +572,32 @@ sla_policies = Table(
     *_audit_columns(),
     Index(None, "subject", "position"),
 )
+
+
+# Append-only: a clock's state is derived from its events (app/domain/sla_clock.py), never updated in place. Read a
+# subject at a time, in id (= append) order.
+sla_clock_events = Table(
+    "sla_clock_events",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", Uuid, nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("target", JsonDocument),
+    Column("warning", JsonDocument),
+    Column("policy_key", String(64)),
+    Index(None, "subject_id", "id"),
+)
+
+# One row per subject with clocks: when the timer scan must next look at it (null: nothing can fall due).
+sla_timers = Table(
+    "sla_timers",
+    metadata,
+    Column("subject_id", Uuid, primary_key=True),
+    Column("subject_type", String(32), nullable=False),
+    Column("due_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "due_at"),
+)

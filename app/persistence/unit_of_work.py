@@ -25,6 +25,7 @@ from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
 from app.persistence.people import SqlAgentRepository, SqlGroupRepository
 from app.persistence.products import SqlProductRepository
+from app.persistence.sla_clocks import SqlSlaClockRepository
 from app.persistence.sla_policies import SqlSlaPolicyRepository
 from app.persistence.tasks import SqlTaskRepository
 from app.persistence.tickets import SqlTicketRepository
@@ -58,6 +59,7 @@ class SqlUnitOfWork:
         self.inbound_events = SqlInboundEventRepository(conn)
         self.business_calendars = SqlBusinessCalendarRepository(conn)
         self.sla_policies = SqlSlaPolicyRepository(conn)
+        self.sla_clocks = SqlSlaClockRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

@@ -28,7 +28,7 @@ async def claim_pool(
     found, stats = await svc.tickets.pool(principal, page)
     now = svc.clock.now()
     return PoolOut(
-        items=[TicketOut.of(v.ticket, v.available_actions, principal, TICKET, language) for v in found.items],
+        items=[TicketOut.of(v.ticket, v.available_actions, principal, TICKET, language, v.sla) for v in found.items],
         next_cursor=encode_cursor(found.next_key),
         total=stats.total,
         oldest_age_seconds=int((now - stats.oldest_created_at).total_seconds()) if stats.oldest_created_at else None,
@@ -41,4 +41,4 @@ async def my_queue(
 ) -> PageOut[TicketOut]:
     """My open tickets (assigned, in progress, waiting on the customer, pending follow-up), latest activity first."""
     found = await svc.tickets.mine(principal, page)
-    return page_out(found, lambda v: TicketOut.of(v.ticket, v.available_actions, principal, TICKET, language))
+    return page_out(found, lambda v: TicketOut.of(v.ticket, v.available_actions, principal, TICKET, language, v.sla))

@@ -38,7 +38,7 @@ Page = Annotated[PageRequest, Depends(page_request)]
 
 
 def _out(view: TicketView, principal: Any, language: str) -> TicketOut:
-    return TicketOut.of(view.ticket, view.available_actions, principal, TICKET, language)
+    return TicketOut.of(view.ticket, view.available_actions, principal, TICKET, language, view.sla)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=problems(422))

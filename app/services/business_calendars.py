@@ -5,7 +5,7 @@ or `business_calendar.updated` (the calendar as `GET` answers it), so that deadl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -99,7 +99,10 @@ ANNOUNCED: Announced[CalendarRecord] = Announced(AGGREGATE, "key", calendar_view
 
 
 class BusinessCalendarService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, on_change: Callable[[], None] = lambda: None) -> None:
+        """`on_change` runs after each committed change: the SLA clock forgets its snapshot of policies and
+        calendars, so this process uses the change at once (other processes within the snapshot's refresh)."""
+        self._on_change = on_change
         self._uow = uow
         self._clock = clock
 
@@ -117,6 +120,7 @@ class BusinessCalendarService:
             )
             await announce(uow, ANNOUNCED, saved, now)
             await uow.commit()
+        self._on_change()
         return saved
 
     async def get(self, key: str) -> CalendarRecord:
@@ -148,6 +152,7 @@ class BusinessCalendarService:
                 uow, existing, merged(hours.overrides, seeded, incoming_wins=seed.replace_existing)
             )
             await uow.commit()
+        self._on_change()
         return saved
 
     async def import_closures(
@@ -176,6 +181,7 @@ class BusinessCalendarService:
             closed = [DateOverride(day, (), closure.name) for day, closure in first.items()]
             saved = await self._revise(uow, existing, merged(hours.overrides, closed, incoming_wins=replace_existing))
             await uow.commit()
+        self._on_change()
         return saved
 
     async def preview(self, key: str, start: datetime, seconds: int, end: datetime | None = None) -> Preview:

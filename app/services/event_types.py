@@ -6,6 +6,7 @@ from functools import cache
 
 from app.services.business_calendars import EVENT_TYPES as BUSINESS_CALENDAR_TYPES
 from app.services.reference_events import UPSERTED_TYPES
+from app.services.sla import EVENT_TYPES as SLA_CLOCK_TYPES
 from app.services.sla_policies import EVENT_TYPES as SLA_POLICY_TYPES
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS
 from app.workflows.engine import Workflow
@@ -28,4 +29,5 @@ def event_types() -> frozenset[str]:
     types |= UPSERTED_TYPES
     types |= BUSINESS_CALENDAR_TYPES
     types |= SLA_POLICY_TYPES
+    types |= SLA_CLOCK_TYPES
     return frozenset(types)

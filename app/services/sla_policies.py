@@ -113,7 +113,10 @@ def _metric_order(subject: Subject, metrics: Iterable[str]) -> list[str]:
 
 
 class SlaPolicyService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, on_change: Callable[[], None] = lambda: None) -> None:
+        """`on_change` runs after each committed change: the SLA clock forgets its snapshot of policies and
+        calendars, so this process uses the change at once (other processes within the snapshot's refresh)."""
+        self._on_change = on_change
         self._uow = uow
         self._clock = clock
 
@@ -147,6 +150,7 @@ class SlaPolicyService:
             for subject in {r.data.subject for r in moved}:
                 await _announce_order(uow, subject, now)
             await uow.commit()
+        self._on_change()
         return saved
 
     async def get(self, key: str) -> SlaPolicyRecord:
@@ -176,6 +180,7 @@ class SlaPolicyService:
             if moved:
                 await _announce_order(uow, subject, now)
             await uow.commit()
+        self._on_change()
         return _with_moves(ordered, moved)
 
     async def delete(self, key: str, precondition: Precondition) -> None:
@@ -200,6 +205,7 @@ class SlaPolicyService:
             if moved:
                 await _announce_order(uow, existing.data.subject, now)
             await uow.commit()
+        self._on_change()
 
 
 def _found(key: str, record: SlaPolicyRecord | None) -> SlaPolicyRecord:

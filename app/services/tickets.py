@@ -15,7 +15,9 @@ from app.domain.ids import new_id
 from app.domain.invariants import present
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
-from app.domain.principal import ASSIGNEE_ROLES, Principal
+from app.domain.principal import ASSIGNEE_ROLES, STAFF_ROLES, Principal
+from app.domain.sla import TicketChange
+from app.domain.sla_clock import ClockEvent
 from app.domain.tickets import (
     Attachment,
     Channel,
@@ -38,6 +40,7 @@ from app.domain.tickets import (
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.history import Change, record_change
+from app.services.sla import MATCHED_FIELDS, SlaService, TicketSla
 from app.services.ticket_notifications import notify_of_action
 from app.workflows.engine import AvailableAction
 from app.workflows.ticket import TICKET, apply
@@ -74,14 +77,22 @@ class TicketDraft:
 
 @dataclass(frozen=True, slots=True)
 class TicketView:
-    """A ticket with the actions this caller may take on it now."""
+    """A ticket with the actions this caller may take on it now and its SLA clocks."""
 
     ticket: Ticket
     available_actions: list[AvailableAction]
+    sla: TicketSla
 
 
 def ticket_not_found(ref: UUID | str) -> NotFound:
     return NotFound(f"No ticket '{ref}'", code="ticket_not_found")
+
+
+REPLY_ACTIONS = frozenset({"request_info", "resolve"})
+"""Actions whose text is written to the customer (the question asked, the solution): taken by staff, they are a
+public agent reply to the SLA clock. Remarks on other actions annotate a status change and are not replies."""
+CUSTOMER_MESSAGES = frozenset({"customer_reply", "urge"})
+"""Actions that are the customer speaking (an answer, a 催单), which owe them a reply."""
 
 
 OnFinished = Callable[[UnitOfWork, Ticket, Principal, datetime], Awaitable[None]]
@@ -89,10 +100,11 @@ OnFinished = Callable[[UnitOfWork, Ticket, Principal, datetime], Awaitable[None]
 
 
 class TicketService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, policy: TicketPolicy) -> None:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, policy: TicketPolicy, sla: SlaService) -> None:
         self._uow = uow
         self._clock = clock
         self._policy = policy
+        self._sla = sla
         self._on_finished: list[OnFinished] = []
 
     def when_finished(self, hook: OnFinished) -> None:
@@ -107,15 +119,25 @@ class TicketService:
         *,
         new: bool = False,
         known: Mapping[UUID, tuple[str, ...]] | None = None,
+        logs: Mapping[UUID, Sequence[ClockEvent]] | None = None,
     ) -> list[TicketView]:
+        """`logs`: the clock logs already in hand (just written); the others are read in one query per page."""
         contexts = await self.contexts_in(uow, tickets, principal, now, new=new, known=known)
-        return [TicketView(ctx.ticket, TICKET.available(ctx, principal)) for ctx in contexts]
+        slas = await self._sla.ticket_slas(uow, tickets, now, logs or {})
+        return [TicketView(ctx.ticket, TICKET.available(ctx, principal), slas[ctx.ticket.id]) for ctx in contexts]
 
     async def _view(
-        self, uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime, unfinished: tuple[str, ...]
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        principal: Principal,
+        now: datetime,
+        unfinished: tuple[str, ...],
+        log: Sequence[ClockEvent] | None = None,
     ) -> TicketView:
         """One ticket whose unfinished tasks were read with it (`get_guarded`)."""
-        return (await self._views(uow, [ticket], principal, now, known={ticket.id: unfinished}))[0]
+        logs = None if log is None else {ticket.id: log}
+        return (await self._views(uow, [ticket], principal, now, known={ticket.id: unfinished}, logs=logs))[0]
 
     async def contexts_in(
         self,
@@ -162,7 +184,9 @@ class TicketService:
             )
             await uow.tickets.add(ticket)
             await _record(uow, ticket, principal, now, Change("created", "create", to_status=ticket.status))
-            [view] = await self._views(uow, [ticket], principal, now, new=True)
+            change = TicketChange(at=now, status=ticket.status, priority=ticket.priority, created=True)
+            clocks = await self._sla.record_ticket(uow, ticket, change, [])
+            [view] = await self._views(uow, [ticket], principal, now, new=True, logs={ticket.id: clocks.log})
             await uow.commit()
         return view
 
@@ -185,7 +209,8 @@ class TicketService:
     async def update(
         self, principal: Principal, ref: UUID | str, changes: dict[str, Any], precondition: Precondition
     ) -> TicketView:
-        """Edit the fields that are not workflow state; each change is recorded on the (internal) timeline."""
+        """Edit the fields that are not workflow state; each change is recorded on the (internal) timeline. A change
+        of a field SLA policies match on re-matches the ticket; the entry names the policy when that changes it."""
         async with self._uow.write() as uow:
             found = await _visible_guarded(uow, principal, ref, for_update=True)
             ticket, unfinished = found.ticket, found.unfinished_tasks
@@ -206,8 +231,15 @@ class TicketService:
             ticket = replace(ticket, **diff, version=ticket.version + 1, updated_at=now)
             payload = {k: {"from": _plain(getattr(before, k)), "to": _plain(v)} for k, v in diff.items()}
             await uow.tickets.update(ticket, before)
+            log = None
+            if set(diff) & set(MATCHED_FIELDS):
+                change = TicketChange(at=now, status=ticket.status, priority=ticket.priority)
+                clocks = await self._sla.record_ticket(uow, ticket, change, rematch=True)
+                log = clocks.log
+                if clocks.policy_after != clocks.policy_before:
+                    payload["sla_policy"] = {"from": clocks.policy_before, "to": clocks.policy_after}
             await _record(uow, ticket, principal, now, Change("updated", "update", payload=payload, public=False))
-            view = await self._view(uow, ticket, principal, now, unfinished)
+            view = await self._view(uow, ticket, principal, now, unfinished, log)
             await uow.commit()
         return view
 
@@ -218,9 +250,9 @@ class TicketService:
             found = await _visible_guarded(uow, principal, ref, for_update=True)
             precondition.check(found.ticket.version)
             now = self._clock.now()
-            after = await self.act_in(uow, found.ticket, principal, action, body, now, found.unfinished_tasks)
+            after, log = await self._act_in(uow, found.ticket, principal, action, body, now, found.unfinished_tasks)
             # A ticket action changes no task, except the hooks of a finished ticket, whose tasks no guard reads.
-            view = await self._view(uow, after, principal, now, found.unfinished_tasks)
+            view = await self._view(uow, after, principal, now, found.unfinished_tasks, log)
             await uow.commit()
         return view
 
@@ -236,6 +268,20 @@ class TicketService:
     ) -> Ticket:
         """One action on a ticket already locked in `uow` (tasks assign and resolve their ticket this way too), with
         its `unfinished` tasks when they were read with it."""
+        after, _log = await self._act_in(uow, ticket, principal, action, body, now, unfinished)
+        return after
+
+    async def _act_in(
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        principal: Principal,
+        action: str,
+        body: dict[str, Any],
+        now: datetime,
+        unfinished: tuple[str, ...] | None,
+    ) -> tuple[Ticket, list[ClockEvent]]:
+        """`act_in`, answering the ticket's clock log as the action left it too."""
         known = None if unfinished is None else {ticket.id: unfinished}
         [ctx] = await self.contexts_in(uow, [ticket], principal, now, known=known)
         move = TICKET.decide(ctx, principal, action, body)
@@ -251,16 +297,29 @@ class TicketService:
             "action", action, ticket.status, after.status, move.payload.remark, fields_sent, move.transition.public
         )
         await _record(uow, after, principal, now, change)
+        staff = _is_staff(principal)
+        moved = after.status != ticket.status
+        clock_change = TicketChange(
+            at=now,
+            status=after.status,
+            priority=after.priority,
+            previous_status=ticket.status if moved else None,
+            agent_replied=staff and action in REPLY_ACTIONS,
+            customer_messaged=action in CUSTOMER_MESSAGES,
+        )
+        rematch = any(getattr(after, name) != getattr(ticket, name) for name in MATCHED_FIELDS)
+        clocks = await self._sla.record_ticket(uow, after, clock_change, rematch=rematch)
         await notify_of_action(uow, ticket, after, action, principal, now)
         if ticket.is_open and not after.is_open:
             for hook in self._on_finished:
                 await hook(uow, after, principal, now)
-        return after
+        return after, clocks.log
 
     async def comment(
         self, principal: Principal, ref: UUID | str, body: str, *, public: bool, attachments: tuple[Attachment, ...]
     ) -> TimelineEntry:
-        """内部备注 (internal) or a public reply; customers only ever post public ones."""
+        """内部备注 (internal) or a public reply; customers only ever post public ones. A public comment by staff is an
+        agent reply to the SLA clock; one by the customer (or an integration relaying them) is a customer message."""
         if principal.is_customer and not public:
             raise InvalidInput(
                 "Customers post public comments only",
@@ -268,11 +327,18 @@ class TicketService:
                 errors=[FieldError("/visibility", "customers cannot post internal comments")],
             )
         async with self._uow.write() as uow:
-            ticket = await _visible(uow, principal, ref)
+            # A public comment moves the clocks: the ticket is locked so that its log is appended to in turn.
+            ticket = await _visible(uow, principal, ref, for_update=public)
             now = self._clock.now()
             payload = {"attachments": [_plain(a) for a in attachments]} if attachments else {}
             change = Change("comment", "comment", remark=body, payload=payload, public=public)
             entry = await _record(uow, ticket, principal, now, change)
+            if public:  # an answer to the customer, or the customer speaking
+                staff = _is_staff(principal)
+                said = TicketChange(
+                    now, ticket.status, ticket.priority, agent_replied=staff, customer_messaged=not staff
+                )
+                await self._sla.record_ticket(uow, ticket, said)
             await uow.commit()
         return entry
 
@@ -295,6 +361,11 @@ class TicketService:
             assignee=principal.subject, statuses=("assigned", "in_progress", "waiting_on_customer", "pending_follow_up")
         )
         return await self.list(principal, where, TicketSort.UPDATED, page)
+
+
+def _is_staff(principal: Principal) -> bool:
+    """Our own people; customers and the integrations that relay them (chatbots) are the customer's side."""
+    return not principal.is_customer and principal.has_any(STAFF_ROLES)
 
 
 def _intake_customer(principal: Principal, draft: TicketDraft) -> str:

@@ -36,6 +36,7 @@ from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
 from app.services.products import ProductService
+from app.services.sla import SlaService
 from app.services.sla_policies import SlaPolicyService
 from app.services.tasks import TaskPolicy, TaskService
 from app.services.tickets import TicketService
@@ -71,6 +72,7 @@ class Services:
     inbound: InboundService
     business_calendars: BusinessCalendarService
     sla_policies: SlaPolicyService
+    sla: SlaService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, then the database pools."""
@@ -163,7 +165,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     database = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
     uow = SqlUnitOfWorkFactory(database)
     approvals = ApprovalService(uow, clock, ApprovalEngine(default_chains(settings.manager_review_above)))
-    tickets = TicketService(uow, clock, ticket_policy(settings))
+    sla = SlaService(uow, clock)
+    tickets = TicketService(uow, clock, ticket_policy(settings), sla)
     tasks = TaskService(uow, clock, task_policy(settings), approvals.engine, tickets)
     after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine)
     approvals.register(SubjectKind.TASK_HOURS, tasks.decide_hours)
@@ -192,8 +195,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         webhooks=webhook_service(settings, uow, clock),
         inbound_verifier=inbound_verifier(settings, clock),
         inbound=inbound_service(uow, clock, after_sales, settings),
-        business_calendars=BusinessCalendarService(uow, clock),
-        sla_policies=SlaPolicyService(uow, clock),
+        business_calendars=BusinessCalendarService(uow, clock, sla.forget_settings),
+        sla_policies=SlaPolicyService(uow, clock, sla.forget_settings),
+        sla=sla,
     )
 
 

@@ -12,11 +12,13 @@ def jobs(services: Services) -> list[PeriodicJob]:
     """Every periodic job `aftersales serve` (with AFTERSALES_RUN_WORKERS_IN_PROCESS) and `aftersales worker` run.
 
     Each is `PeriodicJob(name, interval_seconds, run)`, where `run` does one pass and answers how many items it
-    handled: the task reminder scan (due soon / overdue) and the webhook dispatcher (outbox fan-out and delivery,
-    polled at least every second so events leave promptly), and the purge of expired idempotency keys."""
+    handled: the task reminder scan (due soon / overdue), the SLA timer scan (warnings, breaches, escalation), the
+    webhook dispatcher (outbox fan-out and delivery, polled at least every second so events leave promptly), and the
+    purge of expired idempotency keys."""
     poll = services.settings.worker_poll_seconds
     return [
         PeriodicJob("task_reminders", poll, services.tasks.remind),
+        PeriodicJob("sla_timers", poll, services.sla.scan),
         PeriodicJob("webhook_dispatch", min(poll, 1.0), services.webhooks.dispatch),
         PeriodicJob("idempotency_key_purge", IDEMPOTENCY_PURGE_SECONDS, services.idempotency.purge_expired),
     ]

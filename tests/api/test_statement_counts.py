@@ -87,9 +87,9 @@ async def test_a_reviewers_approval_takes_at_most_ten_statements(app, client, au
     assert len(statements) <= budget(app, 10, entries=2), _show(statements)  # the vote's entry and the order's
 
 
-async def test_reading_a_ticket_is_one_statement_and_two_when_it_could_be_claimed(app, client, auth):
-    """The ticket and its unfinished tasks come in one statement; a ticket in the claim pool adds the caller's
-    workload (their agent record and held-ticket count, in one more)."""
+async def test_reading_a_ticket_is_two_statements_and_three_when_it_could_be_claimed(app, client, auth):
+    """The ticket and its unfinished tasks come in one statement, its SLA clock log in a second; a ticket in the
+    claim pool adds the caller's workload (their agent record and held-ticket count, in one more)."""
     await seed_reference_data(client, auth)
     created = (await client.post("/v1/tickets", json=ticket_body(), headers=auth(Role.INTEGRATION))).json()
     agent = auth(Role.AGENT)
@@ -100,8 +100,8 @@ async def test_reading_a_ticket_is_one_statement_and_two_when_it_could_be_claime
         own = await client.get(f"/v1/tickets/{created['number']}", headers=auth(Role.CUSTOMER))
 
     assert (pooled.status_code, own.status_code) == (200, 200)
-    assert len(claimable) <= 2, _show(claimable)
-    assert len(customer_read) <= 1, _show(customer_read)
+    assert len(claimable) <= 3, _show(claimable)
+    assert len(customer_read) <= 2, _show(customer_read)
 
 
 async def test_a_ticket_action_reads_the_ticket_once(app, client, auth):
@@ -120,4 +120,5 @@ async def test_a_ticket_action_reads_the_ticket_once(app, client, auth):
     assert started.status_code == 200, started.text
     reads = [s for s in statements if s.startswith("SELECT tickets.")]
     assert len(reads) == 1, _show(statements)
-    assert len(statements) <= budget(app, 3, entries=1), _show(statements)  # read and lock, update, timeline
+    # read and lock, update, timeline; the SLA clock log read and its events appended (the timer stays put here)
+    assert len(statements) <= budget(app, 5, entries=1), _show(statements)
