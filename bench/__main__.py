@@ -22,6 +22,7 @@ from bench import (
     order_bench,
     reminder_bench,
     report,
+    sla_bench,
     ticket_bench,
     webhook_bench,
     workers_bench,
@@ -69,6 +70,13 @@ async def _reminders(h: Harness) -> None:
         h.failures.append("FAILED the reminder scan reads no index")
 
 
+async def _sla(h: Harness) -> None:
+    log.info("the SLA clock over bulk-loaded open tickets (up to %s)", f"{max(h.options.tickets, 100_000):,}")
+    figures = await sla_bench.measure(h)
+    h.lines += sla_bench.lines(figures)
+    h.failures += sla_bench.failures(figures)
+
+
 async def _webhooks(h: Harness) -> None:
     deliveries = []
     for workers in (1, 2):
@@ -101,6 +109,9 @@ SCENARIOS = {
     "workflow": Scenario("in-process cost of a ticket workflow action", _workflow),
     "reminders": Scenario("the task reminder scan over --tasks open tasks", _reminders),
     "webhooks": Scenario("webhook deliveries by one and by two `aftersales worker`", _webhooks),
+    "sla": Scenario(
+        "SLA idle scan at 10k/100k/--tickets open tickets, breaches, re-derivation, create with SLA on/off", _sla
+    ),
 }
 
 

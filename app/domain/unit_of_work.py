@@ -21,6 +21,7 @@ from app.domain.inbound import InboundEventRepository
 from app.domain.intake import IntakeReader
 from app.domain.notifications import NotificationRepository
 from app.domain.orders import OrderRepository
+from app.domain.pagination import Page, PageRequest
 from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
 from app.domain.sla_clock import ClockEvent
@@ -113,6 +114,58 @@ class SlaClockRepository(Protocol):
     async def customer_facts(self, customer_no: str, on: date) -> CustomerFacts: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Rederivation:
+    """A request to derive every open ticket's timer again after a policy or calendar change: how far the walk in
+    subject_id order has got (`after_subject_id`, None: not started), how many timers it walked, and when it finished
+    (done, or superseded by a newer request that walks them all again)."""
+
+    id: UUID
+    reason: str
+    requested_at: datetime
+    after_subject_id: UUID | None = None
+    done: int = 0
+    finished_at: datetime | None = None
+    superseded_by: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTimer:
+    """An open ticket's timer as stored: the instant the timer scan will look at it (None: never)."""
+
+    subject_id: UUID
+    due_at: datetime | None
+
+
+class SlaRederivationRepository(Protocol):
+    async def request(self, reason: str, now: datetime) -> None:
+        """Record a request in the caller's transaction: it commits with the change that needs it."""
+        ...
+
+    async def claim(self) -> Rederivation | None:
+        """The newest unfinished request, locked to the end of the transaction; one another transaction holds is
+        skipped."""
+        ...
+
+    async def supersede(self, newest: Rederivation, now: datetime) -> None:
+        """Finish every older unfinished request: `newest` walks all timers again."""
+        ...
+
+    async def open_timers(self, after: UUID | None, limit: int) -> list[OpenTimer]:
+        """The next `limit` timers of open tickets in subject_id order after `after`, locked, so that a ticket change
+        committing meanwhile is either seen in its log or writes its own timer afterwards."""
+        ...
+
+    async def move_timers(self, moves: Sequence[OpenTimer], now: datetime) -> None: ...
+    async def advance(self, request: Rederivation) -> None:
+        """Store the request's cursor, count and finish."""
+        ...
+
+    async def list(self, page: PageRequest) -> Page[Rederivation]:
+        """Newest first."""
+        ...
+
+
 class UnitOfWork(Protocol):
     customers: CustomerRepository
     products: ProductRepository
@@ -135,6 +188,7 @@ class UnitOfWork(Protocol):
     business_calendars: BusinessCalendarRepository
     sla_policies: SlaPolicyRepository
     sla_clocks: SlaClockRepository
+    sla_rederivations: SlaRederivationRepository
 
     async def commit(self) -> None: ...
 

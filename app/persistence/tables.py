@@ -601,3 +601,16 @@ sla_timers = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index(None, "due_at"),
 )
+
+# Requests to derive every open ticket's timer again after a policy or calendar change, with the walk's progress.
+sla_rederivations = Table(
+    "sla_rederivations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("reason", String(200), nullable=False),
+    Column("requested_at", UtcDateTime, nullable=False),
+    Column("after_subject_id", Uuid),
+    Column("done", Integer, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("superseded_by", Uuid),
+)

@@ -27,6 +27,7 @@ from app.persistence.people import SqlAgentRepository, SqlGroupRepository
 from app.persistence.products import SqlProductRepository
 from app.persistence.sla_clocks import SqlSlaClockRepository
 from app.persistence.sla_policies import SqlSlaPolicyRepository
+from app.persistence.sla_rederivations import SqlSlaRederivationRepository
 from app.persistence.tasks import SqlTaskRepository
 from app.persistence.tickets import SqlTicketRepository
 from app.persistence.webhooks import SqlWebhookRepository
@@ -60,6 +61,7 @@ class SqlUnitOfWork:
         self.business_calendars = SqlBusinessCalendarRepository(conn)
         self.sla_policies = SqlSlaPolicyRepository(conn)
         self.sla_clocks = SqlSlaClockRepository(conn)
+        self.sla_rederivations = SqlSlaRederivationRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

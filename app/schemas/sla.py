@@ -4,10 +4,12 @@ promise (预计…前回复), never a target."""
 from __future__ import annotations
 
 from datetime import datetime
+from uuid import UUID
 
 from pydantic import Field
 
 from app.domain.sla_clock import MetricState, Phase
+from app.domain.unit_of_work import Rederivation
 from app.schemas.common import Output
 from app.services.sla import TicketSla
 
@@ -67,4 +69,30 @@ class SlaOut(Output):
             metrics=[SlaMetricOut.of(state) for state in sla.metrics],
             none_reason=sla.none_reason,
             promise=promise,
+        )
+
+
+class SlaRederivationOut(Output):
+    """A re-derivation of open tickets' timers, requested by a policy or calendar change, and how far it got."""
+
+    id: UUID
+    reason: str = Field(
+        description="The change that requested it, `<event type>:<key>`, e.g. `sla_policy.updated:standard`."
+    )
+    requested_at: datetime
+    done: int = Field(description="Open tickets' timers derived again so far.")
+    finished_at: datetime | None = Field(description="When every open ticket's timer was walked; null while running.")
+    superseded_by: UUID | None = Field(
+        description="The newer request that walks every timer again instead of finishing this one; null otherwise."
+    )
+
+    @classmethod
+    def of(cls, request: Rederivation) -> SlaRederivationOut:
+        return cls(
+            id=request.id,
+            reason=request.reason,
+            requested_at=request.requested_at,
+            done=request.done,
+            finished_at=request.finished_at,
+            superseded_by=request.superseded_by,
         )

@@ -119,6 +119,8 @@ class BusinessCalendarService:
                 lambda: CalendarRecord(new_id(), key, data, 1, now, now),
             )
             await announce(uow, ANNOUNCED, saved, now)
+            if saved.changed:
+                await uow.sla_rederivations.request(f"{ANNOUNCED.type_of(saved)}:{key}", now)
             await uow.commit()
         self._on_change()
         return saved
@@ -220,6 +222,8 @@ class BusinessCalendarService:
         now = self._clock.now()
         saved = await save_revision(uow.business_calendars, existing, data, now, lambda: existing)
         await announce(uow, ANNOUNCED, saved, now)
+        if saved.changed:
+            await uow.sla_rederivations.request(f"{ANNOUNCED.type_of(saved)}:{existing.key}", now)
         return saved
 
 

@@ -15,6 +15,10 @@ Choices a caller may rely on:
   ticket action holds), and each warning or breach acted on is logged (`warn`/`breach`), so derive no longer offers
   it. A clock found already breached is not warned as well. However many metrics breach in one pass, the ticket is
   escalated once.
+- A policy or calendar change requests a re-derivation in its own transaction (`sla_rederivations`); the job
+  `sla_rederive` then derives every open ticket's timer again from its log with the calendars as they now are. The
+  targets stay those the log's `apply_policy` events carry: an edited policy re-targets a ticket at its next change,
+  as above, so a walk after a policy edit moves only timers whose calendars changed too.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from app.domain.events import OutboxEvent
 from app.domain.ids import new_id
 from app.domain.notifications import NotificationKind
 from app.domain.notifications import Subject as NotificationSubject
+from app.domain.pagination import Page, PageRequest
 from app.domain.principal import Role
 from app.domain.sla import PROMISE_ORDER, TicketChange, customer_promise, ticket_clock_events
 from app.domain.sla_clock import (
@@ -49,7 +54,7 @@ from app.domain.sla_clock import (
 )
 from app.domain.sla_policies import Escalation, SlaPolicy, Subject, match, raised_priority, ticket_facts
 from app.domain.tickets import Ticket
-from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from app.domain.unit_of_work import OpenTimer, Rederivation, UnitOfWork, UnitOfWorkFactory
 from app.services.history import Change, record_change
 from app.services.notifications import notify
 
@@ -59,6 +64,8 @@ REFRESH_SECONDS = 5.0
 """How old the in-process snapshot of policies and calendars may get: the delay before an edit takes effect."""
 SCAN_BATCH = 100
 """Timers claimed per transaction of the scan."""
+REDERIVE_BATCH = 500
+"""Timers a re-derivation walks per transaction."""
 SYSTEM_ACTOR = "system"
 NO_POLICY = "no policy matches"
 PROMISE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -145,10 +152,12 @@ class SlaService:
         refresh_seconds: float = REFRESH_SECONDS,
         monotonic: Callable[[], float] = time.monotonic,
         batch: int = SCAN_BATCH,
+        rederive_batch: int = REDERIVE_BATCH,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._batch = batch
+        self._rederive_batch = rederive_batch
         self._snapshot = _Snapshot(refresh_seconds, monotonic)
 
     def forget_settings(self) -> None:
@@ -193,6 +202,56 @@ class SlaService:
             acted += done
             if claimed < self._batch or not done:
                 return acted
+
+    async def rederive(self, *, batches: int | None = None) -> int:
+        """Work off the re-derivation requests (a policy or calendar changed): every open ticket's timer is derived
+        again from its log with the calendars as they now are, in batches (REDERIVE_BATCH) each its own transaction
+        that also stores the request's cursor, so a pass stopped anywhere resumes after the last batch committed.
+        At most `batches` batches (None: until no request is left); answers how many timers it walked. Deriving from
+        the log is idempotent: a walk repeated over the same log and calendars writes nothing."""
+        walked, ran = 0, 0
+        while batches is None or ran < batches:
+            count = await self._rederive_step()
+            if count is None:
+                break
+            walked, ran = walked + count, ran + 1
+        return walked
+
+    async def _rederive_step(self) -> int | None:
+        """One batch of the newest unfinished request (None: there is none). The newest request supersedes older
+        ones: it was made after their changes, so its walk from the start covers them."""
+        async with self._uow.write() as uow:
+            requests = uow.sla_rederivations
+            request = await requests.claim()
+            if request is None:
+                return None
+            now = self._clock.now()
+            if request.after_subject_id is None:
+                self._snapshot.forget()  # the change may come from another process: read the calendars it left
+                await requests.supersede(request, now)
+            timers = await requests.open_timers(request.after_subject_id, self._rederive_batch)
+            logs = await uow.sla_clocks.logs([t.subject_id for t in timers]) if timers else {}
+            moves = []
+            for timer in timers:
+                due = next_due((await self._derive(uow, logs.get(timer.subject_id, []), now)).values())
+                if due != timer.due_at:
+                    moves.append(OpenTimer(timer.subject_id, due))
+            await requests.move_timers(moves, now)
+            await requests.advance(
+                replace(
+                    request,
+                    after_subject_id=timers[-1].subject_id if timers else request.after_subject_id,
+                    done=request.done + len(timers),
+                    finished_at=now if len(timers) < self._rederive_batch else None,
+                )
+            )
+            await uow.commit()
+        return len(timers)
+
+    async def rederivations(self, page: PageRequest) -> Page[Rederivation]:
+        """Re-derivation requests and their progress, newest first."""
+        async with self._uow.read() as uow:
+            return await uow.sla_rederivations.list(page)
 
     async def _scan_batch(self, now: datetime) -> tuple[int, int]:
         acted = 0

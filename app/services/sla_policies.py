@@ -147,6 +147,8 @@ class SlaPolicyService:
             moved = [*_moved(others, placed, now), *_moved(left, left_placed, now)]
             await repo.move(moved)
             await announce(uow, ANNOUNCED, saved, now)
+            if saved.changed:
+                await uow.sla_rederivations.request(f"{ANNOUNCED.type_of(saved)}:{policy.key}", now)
             for subject in {r.data.subject for r in moved}:
                 await _announce_order(uow, subject, now)
             await uow.commit()
@@ -179,6 +181,7 @@ class SlaPolicyService:
             await repo.move(moved)
             if moved:
                 await _announce_order(uow, subject, now)
+                await uow.sla_rederivations.request(f"{REORDERED}:{subject}", now)
             await uow.commit()
         self._on_change()
         return _with_moves(ordered, moved)
@@ -202,6 +205,7 @@ class SlaPolicyService:
             record = to_jsonable_python(policy_view(existing))
             payload = {"key": key, "version": existing.version, "change": "deleted", AGGREGATE: record}
             await uow.outbox.add(OutboxEvent(new_id(), DELETED, AGGREGATE, existing.id, now, payload))
+            await uow.sla_rederivations.request(f"{DELETED}:{key}", now)
             if moved:
                 await _announce_order(uow, existing.data.subject, now)
             await uow.commit()

@@ -13,12 +13,14 @@ def jobs(services: Services) -> list[PeriodicJob]:
 
     Each is `PeriodicJob(name, interval_seconds, run)`, where `run` does one pass and answers how many items it
     handled: the task reminder scan (due soon / overdue), the SLA timer scan (warnings, breaches, escalation), the
-    webhook dispatcher (outbox fan-out and delivery, polled at least every second so events leave promptly), and the
-    purge of expired idempotency keys."""
+    re-derivation of open tickets' SLA timers after a policy or calendar change, the webhook dispatcher (outbox
+    fan-out and delivery, polled at least every second so events leave promptly), and the purge of expired
+    idempotency keys."""
     poll = services.settings.worker_poll_seconds
     return [
         PeriodicJob("task_reminders", poll, services.tasks.remind),
         PeriodicJob("sla_timers", poll, services.sla.scan),
+        PeriodicJob("sla_rederive", poll, services.sla.rederive),
         PeriodicJob("webhook_dispatch", min(poll, 1.0), services.webhooks.dispatch),
         PeriodicJob("idempotency_key_purge", IDEMPOTENCY_PURGE_SECONDS, services.idempotency.purge_expired),
     ]

@@ -28,7 +28,8 @@ async def test_events_of_one_change_are_numbered_in_recorded_order(app, count):
         await uow.commit()
 
     async with app.state.services.database.engine.connect() as conn:
-        written = (await conn.execute(select(outbox.c.id, outbox.c.sequence).order_by(outbox.c.sequence))).all()
+        mine = select(outbox.c.id, outbox.c.sequence).where(outbox.c.aggregate_id == subject)
+        written = (await conn.execute(mine.order_by(outbox.c.sequence))).all()
         entries = (await conn.execute(select(timeline.c.id).where(timeline.c.subject_id == subject))).scalars().all()
     assert [row.id for row in written] == [event.id for event in events]
     assert all(row.sequence is not None for row in written)

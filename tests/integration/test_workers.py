@@ -89,5 +89,11 @@ async def test_the_worker_command_runs_until_sigterm_then_exits_cleanly(tmp_path
             worker.kill()
             await worker.wait()
 
-    assert started["jobs"] == ["task_reminders", "sla_timers", "webhook_dispatch", "idempotency_key_purge"]
+    assert started["jobs"] == [
+        "task_reminders",
+        "sla_timers",
+        "sla_rederive",
+        "webhook_dispatch",
+        "idempotency_key_purge",
+    ]
     assert code == 0
