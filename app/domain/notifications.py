@@ -19,6 +19,8 @@ class NotificationKind(StrEnum):
     APPROVAL_NEEDED = "approval_needed"
     APPROVAL_DECIDED = "approval_decided"
     ESCALATION = "escalation"
+    SLA_WARNING = "sla_warning"  # a clock reached its warning point (即将超时)
+    SLA_BREACHED = "sla_breached"  # a clock missed its deadline (已超时)
     CUSTOMER_REPLY = "customer_reply"
 
 

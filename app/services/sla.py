@@ -334,7 +334,7 @@ class SlaService:
         await notify(
             uow,
             recipients=recipients,
-            kind=NotificationKind.ESCALATION,
+            kind=NotificationKind.SLA_BREACHED if breach else NotificationKind.SLA_WARNING,
             subject=NotificationSubject("ticket", ticket.id, number),
             title=title,
             now=now,

@@ -198,7 +198,9 @@ async def _count(app: FastAPI, event_type: str) -> int:
 
 async def _sla_notices(http: httpx.AsyncClient, headers: dict[str, str]) -> list[tuple[str, str]]:
     items = (await http.get("/v1/me/notifications?limit=100", headers=headers)).json()["items"]
-    return [(n["data"]["sla"], n["data"]["metric"]) for n in items if "sla" in n["data"]]
+    notices = [n for n in items if "sla" in n["data"]]
+    assert all(n["kind"] == f"sla_{n['data']['sla']}" for n in notices), notices
+    return [(n["data"]["sla"], n["data"]["metric"]) for n in notices]
 
 
 async def test_the_scan_warns_then_breaches_once_and_escalates(desk, auth, friday_clock):
