@@ -21,6 +21,7 @@ class NotificationKind(StrEnum):
     ESCALATION = "escalation"
     SLA_WARNING = "sla_warning"  # a clock reached its warning point (即将超时)
     SLA_BREACHED = "sla_breached"  # a clock missed its deadline (已超时)
+    IDLE_REMINDER = "idle_reminder"  # a ticket went without an update for its policy's time (长时间未更新)
     CUSTOMER_REPLY = "customer_reply"
 
 

@@ -16,6 +16,10 @@ Choices a caller may rely on:
   after it and runs until the next public agent reply, further messages meanwhile not restarting it.
 - periodic_update restarts at every public agent reply while the ticket is worked, and stops applying (cancel) once
   it is resolved.
+- The idle reminders restart at every update of a ticket that is being worked or waits in a pool (a human's change:
+  an action, a field edit, a comment, internal ones included; not the system's own escalation), and stop once it is
+  resolved. They run only while the ticket's policy targets them: a policy that starts to chase idle tickets counts
+  from each ticket's next update.
 - An after-sales order withdrawn before its review cancels the review (nothing was decided); approved and rejected
   both fulfil it. refund_completion applies to the types that pay money back (refunds and compensation).
 """
@@ -32,6 +36,7 @@ from app.domain.sla_clock import ACTIVE, ClockEvent, ClockEventKind, ClockView, 
 from app.domain.sla_policies import (
     AFTER_SALES_PRIORITY,
     FIRST_REPLY,
+    IDLE_METRICS,
     NEXT_REPLY,
     PERIODIC_UPDATE,
     REFUND_COMPLETION,
@@ -71,6 +76,7 @@ class TicketChange:
     created: bool = False
     agent_replied: bool = False  # a public reply by staff; internal notes do not count
     customer_messaged: bool = False  # a public message by (or on behalf of) the customer
+    touched: bool = True  # a person changed the ticket (False: the system's own escalation): idle reminders restart
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +125,8 @@ class _Recorder:
         if target is None and clock.target is None:
             return  # untargeted before and after: which policy leaves it so is no news
         warning, key = (policy.warning, policy.key) if policy else (None, None)
+        if metric in IDLE_METRICS:
+            warning = None  # a reminder is the warning itself
         if (clock.target, clock.warning, clock.policy_key) != (target, warning, key):
             self.events.append(ClockEvent(ClockEventKind.APPLY_POLICY, self.at, metric, target, warning, key))
             self.clocks[metric] = replace(clock, target=target, warning=warning, policy_key=key)
@@ -191,6 +199,11 @@ def ticket_clock_events(change: TicketChange, policy: SlaPolicy | None, log: Ite
             clocks.activate(PERIODIC_UPDATE)
     if change.customer_messaged and status not in TICKET_FINAL and not clocks.active(FIRST_REPLY):
         clocks.activate(NEXT_REPLY)
+    if change.touched or not in_work:
+        for metric in IDLE_METRICS:
+            clocks.fulfil(metric)  # the idle spell, if any, ends with this update
+            if in_work and policy is not None and policy.target(metric, change.priority) is not None:
+                clocks.activate(metric)
     clocks.align_pauses(status)
     return clocks.events
 

@@ -40,11 +40,18 @@ REVIEW = "review"
 """审核时效: an after-sales order from submitted to decided (approved or rejected)."""
 REFUND_COMPLETION = "refund_completion"
 """退款/赔付到账: an after-sales order from approved to the money paid back."""
+IDLE_REMINDER = "idle_reminder"
+"""长时间未更新提醒: a ticket without an update for this long reminds its assignee (the managers when unassigned)."""
+IDLE_ESCALATION = "idle_escalation"
+"""…and for this long reminds the assignee's supervisor (主管). Both count from the ticket's latest update."""
+IDLE_METRICS = (IDLE_REMINDER, IDLE_ESCALATION)
+"""Reminders rather than promises: their deadlines chase people, never breach an SLA, and are not in the `sla`
+block; they run only while a policy targets them."""
 STATE_PREFIX = "state:"
 """`state:<status>`: how long one visit to a status may last (处理中 ≤ 48 h)."""
 
 METRICS: dict[Subject, tuple[str, ...]] = {
-    Subject.TICKET: (FIRST_REPLY, NEXT_REPLY, PERIODIC_UPDATE, RESOLUTION),
+    Subject.TICKET: (FIRST_REPLY, NEXT_REPLY, PERIODIC_UPDATE, RESOLUTION, *IDLE_METRICS),
     Subject.AFTER_SALES: (REVIEW, REFUND_COMPLETION),
 }
 """Each subject's metrics besides its per-state limits."""
@@ -79,10 +86,11 @@ the carriers' after-sales steps are part of what the customer was promised, so t
 def default_pauses(subject: Subject) -> dict[str, frozenset[str]]:
     """Where each clock stands still unless a policy says otherwise.
 
-    Waiting on the customer stops the clocks of work only the customer can unblock: resolution, periodic updates and
-    the refund. A reply owed to the customer never stops: first_reply and next_reply measure what the customer is
-    waiting for, and a customer who writes while we wait on them is still owed an answer. Waiting on a third party
-    stops the agent's own clocks (resolution) but not a promise made to the customer (replies, updates, the refund).
+    Waiting on the customer stops the clocks of work only the customer can unblock: resolution, periodic updates, the
+    idle reminders and the refund. A reply owed to the customer never stops: first_reply and next_reply measure what
+    the customer is waiting for, and a customer who writes while we wait on them is still owed an answer. Waiting on a
+    third party stops the agent's own clocks (resolution, the idle reminders) but not a promise made to the customer
+    (replies, updates, the refund).
     State limits need no pause: a `state:<s>` clock runs only during a visit to `s`, and the limit of a waiting state
     is exactly how long we wait (the chase), so it must not stop in its own state."""
     customer, third_party = WAITING_ON_CUSTOMER[subject], WAITING_ON_THIRD_PARTY[subject]
@@ -92,6 +100,8 @@ def default_pauses(subject: Subject) -> dict[str, frozenset[str]]:
             NEXT_REPLY: frozenset(),
             PERIODIC_UPDATE: customer,
             RESOLUTION: customer | third_party,
+            IDLE_REMINDER: customer | third_party,
+            IDLE_ESCALATION: customer | third_party,
         }
     return {REVIEW: frozenset(), REFUND_COMPLETION: customer}
 

@@ -7,13 +7,16 @@ from collections.abc import Collection
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
 from app.domain.errors import FieldError, InvalidInput
 from app.domain.pagination import Page, PageRequest
 from app.domain.principal import Principal
 from app.domain.urging import MAX_ESCALATION_LEVEL, UrgePolicy
+
+if TYPE_CHECKING:
+    from app.domain.sla_clock import ClockEvent  # which imports this module, through sla_policies
 
 
 class Channel(StrEnum):
@@ -370,22 +373,28 @@ class PoolStats:
 
 @dataclass(frozen=True, slots=True)
 class GuardedTicket:
-    """A ticket with what only other rows know and its guards need: its unfinished tasks' numbers."""
+    """A ticket with what only other rows know and its guards and SLA need: its unfinished tasks' numbers and its
+    SLA clock log (oldest first). A locking read's log may lack events a writer that held the lock appended on
+    PostgreSQL: compare its length with what `TicketRepository.update` answers before writing from it."""
 
     ticket: Ticket
     unfinished_tasks: tuple[str, ...]
+    clock_log: tuple[ClockEvent, ...]
 
 
 class TicketRepository(Protocol):
     async def next_sequence(self) -> int: ...
     async def get(self, ref: UUID | str, *, for_update: bool = False) -> Ticket | None: ...
     async def get_guarded(self, ref: UUID | str, *, for_update: bool = False) -> GuardedTicket | None:
-        """The ticket and its unfinished tasks, read together."""
+        """The ticket, its unfinished tasks and its clock log, read together."""
         ...
 
     async def assignees(self, ids: Collection[UUID]) -> dict[UUID, str | None]: ...
     async def add(self, ticket: Ticket) -> None: ...
-    async def update(self, ticket: Ticket, before: Ticket) -> None: ...
+    async def update(self, ticket: Ticket, before: Ticket) -> int:
+        """Answers how many events the ticket's clock log holds as the write sees them (the ticket locked)."""
+        ...
+
     async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]: ...
     async def pool(self, scope: PoolScope, page: PageRequest) -> Page[Ticket]: ...
     async def pool_stats(self, scope: PoolScope) -> PoolStats: ...

@@ -106,9 +106,17 @@ class SlaClockRepository(Protocol):
         """Create or move the subject's timer (None: nothing can fall due)."""
         ...
 
-    async def due(self, now: datetime, limit: int) -> list[DueTimer]:
-        """Claim timers due at `now` with their subjects, locked to the end of the transaction; rows another
-        transaction holds are skipped."""
+    async def drop_timer(self, subject_id: UUID) -> None:
+        """The subject reached a final state: nothing of it can fall due, and no walk needs to read it."""
+        ...
+
+    async def due_subjects(self, now: datetime, limit: int) -> list[Subject]:
+        """Which subject types have timers due at `now` (reading at most `limit` due timers, none that is not)."""
+        ...
+
+    async def due(self, subject: Subject, now: datetime, limit: int) -> list[DueTimer]:
+        """Claim `subject`'s timers due at `now` with their subjects, locked to the end of the transaction; rows
+        another transaction holds are skipped."""
         ...
 
     async def customer_facts(self, customer_no: str, on: date) -> CustomerFacts: ...
@@ -116,7 +124,7 @@ class SlaClockRepository(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Rederivation:
-    """A request to derive every open ticket's timer again after a policy or calendar change: how far the walk in
+    """A request to derive every open subject's timer again after a policy or calendar change: how far the walk in
     subject_id order has got (`after_subject_id`, None: not started), how many timers it walked, and when it finished
     (done, or superseded by a newer request that walks them all again)."""
 
@@ -131,7 +139,7 @@ class Rederivation:
 
 @dataclass(frozen=True, slots=True)
 class OpenTimer:
-    """An open ticket's timer as stored: the instant the timer scan will look at it (None: never)."""
+    """An open subject's timer as stored: the instant the timer scan will look at it (None: never)."""
 
     subject_id: UUID
     due_at: datetime | None

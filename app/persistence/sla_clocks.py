@@ -8,16 +8,26 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, case, insert, select
+from sqlalchemy import JSON, Column, Label, Row, bindparam, case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.contracts import SlaLevel
 from app.domain.ids import new_id
-from app.domain.sla_clock import ClockEvent
+from app.domain.invariants import present
+from app.domain.sla_clock import ClockEvent, ClockEventKind
 from app.domain.sla_policies import Subject, Target, WarningRule
 from app.domain.unit_of_work import CustomerFacts, DueTimer
-from app.persistence.tables import customers, service_contracts, sla_clock_events, sla_timers, tickets
+from app.persistence.tables import (
+    after_sales_orders,
+    customers,
+    service_contracts,
+    sla_clock_events,
+    sla_timers,
+    tickets,
+)
+from app.persistence.types import UtcDateTime
 
 
 def _target(target: Target | None) -> dict[str, Any] | None:
@@ -31,14 +41,67 @@ def _warning(warning: WarningRule | None) -> dict[str, Any] | None:
 
 
 def _event(row: Row[Any]) -> ClockEvent:
+    return _clock_event(row.kind, row.at, row.metric, row.target, row.warning, row.policy_key)
+
+
+def _clock_event(
+    kind: str,
+    at: datetime,
+    metric: str,
+    target: dict[str, Any] | None,
+    warning: dict[str, Any] | None,
+    policy_key: str | None,
+) -> ClockEvent:
     return ClockEvent(
-        kind=row.kind,
-        at=row.at,
-        metric=row.metric,
-        target=None if row.target is None else Target(**row.target),
-        warning=None if row.warning is None else WarningRule(**row.warning),
-        policy_key=row.policy_key,
+        kind=ClockEventKind(kind),
+        at=at,
+        metric=metric,
+        target=None if target is None else Target(**target),
+        warning=None if warning is None else WarningRule(**warning),
+        policy_key=policy_key,
     )
+
+
+_E = sla_clock_events.c
+_AT = UtcDateTime()  # the `at` column's type
+
+
+def _log_of_postgresql(subject_id: Column[Any]) -> Label[Any]:
+    row = func.json_build_array(_E.kind, _E.at, _E.metric, _E.target, _E.warning, _E.policy_key)
+    log_ = func.json_agg(postgresql.aggregate_order_by(row, _E.id), type_=JSON)
+    return select(log_).where(_E.subject_id == subject_id).scalar_subquery().label("clock_log")
+
+
+def _log_of_sqlite(subject_id: Column[Any]) -> Label[Any]:
+    ordered = (
+        select(_E.kind, _E.at, _E.metric, _E.target, _E.warning, _E.policy_key)
+        .where(_E.subject_id == subject_id)
+        .order_by(_E.id)
+        .correlate(subject_id.table)
+        .subquery()
+    )
+    o = ordered.c
+    row = func.json_array(o.kind, o.at, o.metric, func.json(o.target), func.json(o.warning), o.policy_key)
+    return select(func.json_group_array(row, type_=JSON)).scalar_subquery().label("clock_log")
+
+
+LOG_OF = {"postgresql": _log_of_postgresql, "sqlite": _log_of_sqlite}
+"""`LOG_OF[dialect](subjects.c.id)`: a column that reads each subject's clock log inside the subject's own statement,
+as one JSON array of `[kind, at, metric, target, warning, policy_key]` ordered by id (`log_from_json` decodes it).
+PostgreSQL orders the aggregate itself; SQLite aggregates an ordered subquery, whose order it keeps."""
+
+
+def log_from_json(value: list[list[Any]] | None, dialect: Dialect) -> list[ClockEvent]:
+    """A `LOG_OF` column as the events `SqlSlaClockRepository.log` answers. `at` comes as text: ISO 8601 with the
+    session's offset from PostgreSQL, the stored naive UTC text from SQLite; the column type makes either UTC."""
+    return [
+        _clock_event(kind, _utc(at, dialect), metric, target, warning, policy_key)
+        for kind, at, metric, target, warning, policy_key in value or ()
+    ]
+
+
+def _utc(text_: str, dialect: Dialect) -> datetime:
+    return present(_AT.process_result_value(datetime.fromisoformat(text_), dialect), "a clock event's instant")
 
 
 def _upsert(dialect: Any) -> Any:
@@ -63,17 +126,30 @@ _LOGS = (
     .order_by(sla_clock_events.c.subject_id, sla_clock_events.c.id)
 )
 _SET_DUE = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
-_DUE_TICKETS = (
-    select(sla_timers.c.subject_id, sla_timers.c.due_at)
-    .join(tickets, tickets.c.id == sla_timers.c.subject_id)
-    .where(sla_timers.c.subject_type == Subject.TICKET.value, sla_timers.c.due_at <= bindparam("now"))
+_DUE = {
+    subject: (
+        select(sla_timers.c.subject_id, sla_timers.c.due_at)
+        .join(table, table.c.id == sla_timers.c.subject_id)
+        .where(sla_timers.c.subject_type == subject.value, sla_timers.c.due_at <= bindparam("now"))
+        .order_by(sla_timers.c.due_at)
+        .limit(bindparam("limit"))
+        .with_for_update(of=[sla_timers, table], skip_locked=True)
+    )
+    for subject, table in ((Subject.TICKET, tickets), (Subject.AFTER_SALES, after_sales_orders))
+}
+"""Per subject type, the timer and its subject locked together, skipping either when another transaction holds it:
+an action locks the ticket (or order) and then the timer (its upsert), so a scan that waited on the subject while
+holding the timer could deadlock with it; skipped, the timer is simply still due at the next pass."""
+_DUE_SUBJECTS = select(
+    select(sla_timers.c.subject_type)
+    .where(sla_timers.c.due_at <= bindparam("now"))
     .order_by(sla_timers.c.due_at)
     .limit(bindparam("limit"))
-    .with_for_update(of=[sla_timers, tickets], skip_locked=True)
-)
-"""The timer and its ticket locked together, skipping either when another transaction holds it: a ticket action
-locks the ticket and then the timer (its upsert), so a scan that waited on the ticket while holding the timer could
-deadlock with it; skipped, the timer is simply still due at the next pass."""
+    .subquery()
+    .c.subject_type
+).distinct()
+"""The subject types of the first due timers, through the due_at index: an idle scan reads no row."""
+_DROP = delete(sla_timers).where(sla_timers.c.subject_id == bindparam("subject_id"))
 
 _RANK = case(
     *((service_contracts.c.sla_level == level.value, rank) for rank, level in enumerate(reversed(SlaLevel))),
@@ -99,8 +175,13 @@ _CUSTOMER_FACTS = select(
 
 
 class SqlSlaClockRepository:
+    """Logs read in this transaction are remembered with what it appended to them: a use case that records a change
+    and then answers the subject's SLA reads the log once. A subject's writers hold its row, so no other transaction
+    appends meanwhile."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
+        self._known: dict[UUID, list[ClockEvent]] = {}
 
     async def append(self, subject: Subject, subject_id: UUID, events: Sequence[ClockEvent]) -> None:
         """One statement for any number of events, ids in the events' order (the log's order)."""
@@ -121,19 +202,25 @@ class SqlSlaClockRepository:
             for e in events
         ]
         await self._conn.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
+        if subject_id in self._known:
+            self._known[subject_id].extend(events)
 
     async def log(self, subject_id: UUID) -> list[ClockEvent]:
-        rows = await self._conn.execute(_LOG, {"subject_id": subject_id})
-        return [_event(row) for row in rows]
+        if subject_id not in self._known:
+            rows = await self._conn.execute(_LOG, {"subject_id": subject_id})
+            self._known[subject_id] = [_event(row) for row in rows]
+        return list(self._known[subject_id])
 
     async def logs(self, subject_ids: Collection[UUID]) -> dict[UUID, list[ClockEvent]]:
-        """The logs of a page of subjects in one query; a subject without events is absent."""
-        found: dict[UUID, list[ClockEvent]] = {}
-        if not subject_ids:
-            return found
-        for row in await self._conn.execute(_LOGS, {"subject_ids": list(subject_ids)}):
-            found.setdefault(row.subject_id, []).append(_event(row))
-        return found
+        """The logs of a page of subjects in one query (those not already known); a subject without events is
+        absent."""
+        missing = [subject_id for subject_id in subject_ids if subject_id not in self._known]
+        if missing:
+            read: dict[UUID, list[ClockEvent]] = {subject_id: [] for subject_id in missing}
+            for row in await self._conn.execute(_LOGS, {"subject_ids": missing}):
+                read[row.subject_id].append(_event(row))
+            self._known.update(read)
+        return {subject_id: list(self._known[subject_id]) for subject_id in subject_ids if self._known[subject_id]}
 
     async def set_due(self, subject: Subject, subject_id: UUID, due_at: datetime | None, now: datetime) -> None:
         params = {"subject_id": subject_id, "subject_type": subject.value, "due_at": due_at, "updated_at": now}
@@ -143,9 +230,16 @@ class SqlSlaClockRepository:
         row = (await self._conn.execute(_CUSTOMER_FACTS, {"customer_no": customer_no, "on": on})).one()
         return CustomerFacts(row.level, row.contract_sla_level)
 
-    async def due(self, now: datetime, limit: int) -> list[DueTimer]:
-        """Ticket timers due at `now`, oldest first, each locked with its ticket; on PostgreSQL rows another scanner
-        (or a ticket action) holds are skipped, so any number of scanners can run at once. Served by the due_at
+    async def drop_timer(self, subject_id: UUID) -> None:
+        await self._conn.execute(_DROP, {"subject_id": subject_id})
+
+    async def due_subjects(self, now: datetime, limit: int) -> list[Subject]:
+        rows = await self._conn.execute(_DUE_SUBJECTS, {"now": now, "limit": limit})
+        return sorted(Subject(row.subject_type) for row in rows)
+
+    async def due(self, subject: Subject, now: datetime, limit: int) -> list[DueTimer]:
+        """`subject`'s timers due at `now`, oldest first, each locked with its subject; on PostgreSQL rows another
+        scanner (or an action) holds are skipped, so any number of scanners can run at once. Served by the due_at
         index. SQLite has no row locks: its writers are serialised already."""
-        rows = await self._conn.execute(_DUE_TICKETS, {"now": now, "limit": limit})
-        return [DueTimer(Subject.TICKET, row.subject_id, row.due_at) for row in rows]
+        rows = await self._conn.execute(_DUE[subject], {"now": now, "limit": limit})
+        return [DueTimer(subject, row.subject_id, row.due_at) for row in rows]

@@ -1,4 +1,4 @@
-"""SLA re-derivation requests and the walk over open tickets' timers they drive. Statements are built once, at
+"""SLA re-derivation requests and the walk over open subjects' timers they drive. Statements are built once, at
 import."""
 
 from __future__ import annotations
@@ -13,11 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.ids import new_id
 from app.domain.pagination import Page, PageRequest
-from app.domain.sla import TICKET_FINAL
-from app.domain.sla_policies import Subject
 from app.domain.unit_of_work import OpenTimer, Rederivation
 from app.persistence.keyset import fetch_page
-from app.persistence.tables import sla_rederivations, sla_timers, tickets
+from app.persistence.tables import sla_rederivations, sla_timers
 
 _START = UUID(int=0)
 """Below every subject id: where a walk that has not started continues from."""
@@ -42,19 +40,14 @@ _ADVANCE = (
 )
 _OPEN_TIMERS = (
     select(sla_timers.c.subject_id, sla_timers.c.due_at)
-    .join(tickets, tickets.c.id == sla_timers.c.subject_id)
-    .where(
-        sla_timers.c.subject_type == Subject.TICKET.value,
-        sla_timers.c.subject_id > bindparam("after"),
-        tickets.c.status.not_in(sorted(TICKET_FINAL)),
-    )
+    .where(sla_timers.c.subject_id > bindparam("after"))
     .order_by(sla_timers.c.subject_id)
     .limit(bindparam("limit"))
-    .with_for_update(of=sla_timers)
+    .with_for_update()
 )
-"""A keyset page of the timers' primary key, joined to the tickets by theirs. Only the timers are locked, and
-without skipping: a ticket action locks its ticket and then its timer, so waiting on a timer cannot close a cycle
-with it, and a skipped timer would be left behind the cursor."""
+"""A keyset page of the timers' primary key: every timer is an open subject's (a subject reaching a final state
+drops its timer). The timers are locked without skipping: an action locks its subject and then its timer, so
+waiting on a timer cannot close a cycle with it, and a skipped timer would be left behind the cursor."""
 _MOVE = (
     update(sla_timers)
     .where(sla_timers.c.subject_id == bindparam("b_subject_id"))

@@ -37,7 +37,8 @@ from app.domain.tickets import (
 from app.persistence.keyset import fetch_merged_page, fetch_page, page_statement
 from app.persistence.lookups import Lookup, equals_any
 from app.persistence.numbering import next_number
-from app.persistence.tables import tasks, ticket_tags, tickets
+from app.persistence.sla_clocks import LOG_OF, log_from_json
+from app.persistence.tables import sla_clock_events, tasks, ticket_tags, tickets
 from app.workflows.ticket import TICKET
 
 _IDENTITY = ("id", "number", "created_at")  # written once, on insert
@@ -51,9 +52,13 @@ _BY_ID = Lookup(tickets, tickets.c.id)
 _BY_NUMBER = Lookup(tickets, tickets.c.number)
 
 
-def _with_unfinished_tasks(key: Any) -> dict[bool, Select[Any]]:
-    """A ticket with its unfinished tasks' numbers, oldest first, in one statement (plain and locking the ticket):
-    what its guards need, without a second round trip. The numbers come comma-joined (they hold no comma)."""
+def _guarded(key: Any, dialect: str) -> dict[bool, Select[Any]]:
+    """A ticket with what its guards and its SLA need from other rows, in one statement (plain and locking the
+    ticket): its unfinished tasks' numbers, oldest first and comma-joined (they hold no comma), and its clock log.
+
+    Every subquery of one statement reads the snapshot the statement began with, so on PostgreSQL a locking read
+    that waited for another writer's lock does not see that writer's log events: `SqlTicketRepository.update`
+    answers the log's length under the lock, which tells whether the log read here is still whole."""
     ordered = (
         select(tasks.c.number)
         .where(tasks.c.ticket_id == tickets.c.id, equals_any(tasks.c.status, UNFINISHED_STATUSES))
@@ -62,14 +67,25 @@ def _with_unfinished_tasks(key: Any) -> dict[bool, Select[Any]]:
         .subquery()
     )
     numbers = select(func.aggregate_strings(ordered.c.number, ",")).scalar_subquery().label("unfinished_tasks")
-    plain = select(tickets, numbers).where(key == bindparam("ref"))
+    plain = select(tickets, numbers, LOG_OF[dialect](tickets.c.id)).where(key == bindparam("ref"))
     return {False: plain, True: plain.with_for_update(of=tickets)}
 
 
-_GUARDED_BY_ID = _with_unfinished_tasks(tickets.c.id)
-_GUARDED_BY_NUMBER = _with_unfinished_tasks(tickets.c.number)
+_GUARDED = {
+    (dialect, by_number): _guarded(tickets.c.number if by_number else tickets.c.id, dialect)
+    for dialect in LOG_OF
+    for by_number in (False, True)
+}
+_LOGGED = (
+    select(func.count())
+    .select_from(sla_clock_events)
+    .where(sla_clock_events.c.subject_id == bindparam("ticket_id"))
+    .scalar_subquery()
+)
+"""The ticket's clock-log length, for `SqlTicketRepository.update` to answer (by parameter: SQLite's UPDATE names
+the ticket's columns unqualified, so a correlated `tickets.id` would read as the events' own id)."""
 _ADD = insert(tickets)
-_UPDATE = update(tickets).where(tickets.c.id == bindparam("ticket_id"))
+_UPDATE = update(tickets).where(tickets.c.id == bindparam("ticket_id")).returning(_LOGGED)
 _ADD_TAGS = insert(ticket_tags)
 _DELETE_TAGS = delete(ticket_tags).where(ticket_tags.c.ticket_id == bindparam("ticket_id"))
 
@@ -145,11 +161,13 @@ class SqlTicketRepository:
         return _entity(row) if row else None
 
     async def get_guarded(self, ref: UUID | str, *, for_update: bool = False) -> GuardedTicket | None:
-        statements = _GUARDED_BY_ID if isinstance(ref, UUID) else _GUARDED_BY_NUMBER
-        row = (await self._conn.execute(statements[for_update], {"ref": ref})).first()
+        dialect = self._conn.dialect
+        statement = _GUARDED[dialect.name, not isinstance(ref, UUID)][for_update]
+        row = (await self._conn.execute(statement, {"ref": ref})).first()
         if row is None:
             return None
-        return GuardedTicket(_entity(row), tuple(row.unfinished_tasks.split(",")) if row.unfinished_tasks else ())
+        unfinished = tuple(row.unfinished_tasks.split(",")) if row.unfinished_tasks else ()
+        return GuardedTicket(_entity(row), unfinished, tuple(log_from_json(row.clock_log, dialect)))
 
     async def assignees(self, ids: Collection[UUID]) -> dict[UUID, str | None]:
         """Each ticket's assignee, for a page of its tasks in one query (a task's coordinator is its ticket's
@@ -165,12 +183,14 @@ class SqlTicketRepository:
         )
         await self._write_tags(ticket)
 
-    async def update(self, ticket: Ticket, before: Ticket) -> None:
-        """`before` is the ticket as read: its tag index is rewritten only when the tags changed."""
-        await self._conn.execute(_UPDATE, {"ticket_id": ticket.id, **_values(ticket)})
+    async def update(self, ticket: Ticket, before: Ticket) -> int:
+        """`before` is the ticket as read: its tag index is rewritten only when the tags changed. Answers how many
+        events the ticket's clock log holds, as this statement sees them."""
+        logged = (await self._conn.execute(_UPDATE, {"ticket_id": ticket.id, **_values(ticket)})).scalar_one()
         if ticket.tags != before.tags:
             await self._conn.execute(_DELETE_TAGS, {"ticket_id": ticket.id})
             await self._write_tags(ticket)
+        return int(logged)
 
     async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]:
         """One index read per part of the filter (see `seek_parts`), merged; combinations no index serves are

@@ -39,7 +39,7 @@ Ref = Annotated[UUID | str, Depends(after_sales_ref)]
 
 
 def _out(view: AfterSalesView, principal: Principal, language: str) -> AfterSalesOut:
-    return AfterSalesOut.of(view.order, view.available_actions, principal, language, view.approval)
+    return AfterSalesOut.of(view.order, view.available_actions, principal, language, view.sla, view.approval)
 
 
 @router.get("/v1/orders/{order_no}/eligibility", responses=problems(404, 422))

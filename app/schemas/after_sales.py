@@ -22,7 +22,9 @@ from app.domain.principal import Principal
 from app.schemas.approvals import ApprovalSummaryOut
 from app.schemas.attachments import AttachmentIn, AttachmentOut
 from app.schemas.common import KEY_PATTERN, Input, MinorUnits, OrderNo, Output, Quantity, Sku
+from app.schemas.sla import SlaOut
 from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
+from app.services.sla import TicketSla
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
 from app.workflows.engine import AvailableAction
 
@@ -180,6 +182,7 @@ class AfterSalesOut(Output):
     approval: ApprovalSummaryOut | None = Field(
         None, description="The review under way (审核), with its levels and who may decide now; staff only."
     )
+    sla: SlaOut = Field(description="The SLA clocks, review and refund_completion (staff), or the promise (customer).")
     available_actions: list[AvailableActionOut]
 
     @classmethod
@@ -189,6 +192,7 @@ class AfterSalesOut(Output):
         actions: list[AvailableAction],
         principal: Principal,
         language: str,
+        sla: TicketSla,
         approval: Approval | None = None,
     ) -> AfterSalesOut:
         workflow = AFTER_SALES_WORKFLOWS[order.type]
@@ -235,6 +239,7 @@ class AfterSalesOut(Output):
             updated_at=order.updated_at,
             version=order.version,
             approval=ApprovalSummaryOut.of(approval, principal) if approval and not customer else None,
+            sla=SlaOut.of(sla, customer=customer, language=language),
             available_actions=[AvailableActionOut.of(a) for a in actions],
         )
 

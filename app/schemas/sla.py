@@ -1,5 +1,5 @@
-"""The `sla` block of a ticket: staff read each metric's target, deadline and state; the customer reads only the
-promise (预计…前回复), never a target."""
+"""The `sla` block of a ticket or an after-sales order: staff read each metric's target, deadline and state; the
+customer reads only the promise (预计…前回复), never a target."""
 
 from __future__ import annotations
 
@@ -15,13 +15,16 @@ from app.services.sla import TicketSla
 
 
 class SlaMetricOut(Output):
-    metric: str = Field(description="first_reply, next_reply, periodic_update, resolution or state:<status>.")
+    metric: str = Field(
+        description="first_reply, next_reply, periodic_update, resolution (tickets), review, refund_completion "
+        "(after-sales orders) or state:<status>."
+    )
     target_seconds: int = Field(description="The target, in business seconds when `business`.")
     business: bool = Field(description="Counted in the business hours of `calendar`, else every second counts.")
     calendar: str | None
     due_at: datetime | None = Field(description="The deadline while the clock runs; null while paused or finished.")
     remaining_seconds: int = Field(description="Target time left (negative once breached), in the target's time.")
-    paused: bool = Field(description="Stopped while the ticket waits, e.g. on the customer.")
+    paused: bool = Field(description="Stopped while the subject waits, e.g. on the customer.")
     breached: bool
     breached_at: datetime | None = Field(description="The deadline that was missed (not when it was noticed).")
     failed_by: int = Field(description="Seconds late, in the target's time; 0 when on time.")
@@ -47,7 +50,7 @@ class SlaMetricOut(Output):
 
 
 class SlaOut(Output):
-    """The ticket's SLA clocks as of the response. The customer's view has only `promise`."""
+    """The subject's SLA clocks as of the response. The customer's view has only `promise`."""
 
     policy: str | None = Field(description="The key of the SLA policy the clocks run on; null when none matches.")
     metrics: list[SlaMetricOut] = Field(

@@ -6,7 +6,7 @@ writers), then re-reads the ledger, checks, and writes: two concurrent refunds c
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -41,11 +41,13 @@ from app.domain.orders import SalesOrder
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.principal import Principal, Role
+from app.domain.sla import AfterSalesChange
 from app.domain.tickets import Attachment
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.domain.urging import UrgePolicy
 from app.services.approvals import ApprovalEngine, ApprovalRequest
-from app.services.history import Change, record_change
+from app.services.history import Change, record_after_sales_change
+from app.services.sla import SlaService, TicketSla
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS, AfterSalesContext, apply
 from app.workflows.engine import AvailableAction, Move
 
@@ -84,6 +86,7 @@ class AfterSalesPolicy:
 class AfterSalesView:
     order: AfterSalesOrder
     available_actions: list[AvailableAction]
+    sla: TicketSla
     approval: Approval | None = None
     already_passed: bool = False  # the action was another system's step the order had gone through: no change
 
@@ -98,23 +101,53 @@ def _order_not_found(order_no: str) -> NotFound:
 
 class AfterSalesService:
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, policy: AfterSalesPolicy, approvals: ApprovalEngine
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        policy: AfterSalesPolicy,
+        approvals: ApprovalEngine,
+        sla: SlaService,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._policy = policy
         self._approvals = approvals
+        self._sla = sla
 
     def _context(self, order: AfterSalesOrder, now: datetime, approval: Approval | None = None) -> AfterSalesContext:
         approvers = frozenset(approval.pending_approvers()) if approval else None
         return AfterSalesContext(order, now, self._policy.urge, approvers)
 
-    def _view(
-        self, order: AfterSalesOrder, principal: Principal, now: datetime, approval: Approval | None = None
+    async def _views(
+        self,
+        uow: UnitOfWork,
+        orders: Sequence[AfterSalesOrder],
+        principal: Principal,
+        now: datetime,
+        approvals: Mapping[UUID, Approval],
+    ) -> list[AfterSalesView]:
+        """Buttons from the same context the action decides with (the order, the time and the review under way),
+        and each order's SLA clocks, their logs read in one query."""
+        slas = await self._sla.slas(uow, [o.id for o in orders], now, {})
+        return [
+            AfterSalesView(
+                order,
+                AFTER_SALES_WORKFLOWS[order.type].available(
+                    self._context(order, now, approvals.get(order.id)), principal
+                ),
+                slas[order.id],
+                approvals.get(order.id),
+            )
+            for order in orders
+        ]
+
+    async def _view(
+        self, uow: UnitOfWork, order: AfterSalesOrder, principal: Principal, now: datetime
     ) -> AfterSalesView:
-        """Buttons from the same context the action decides with: the order, the time and the review under way."""
-        workflow = AFTER_SALES_WORKFLOWS[order.type]
-        return AfterSalesView(order, workflow.available(self._context(order, now, approval), principal), approval)
+        """One order's view, with the review under way if it is being reviewed."""
+        approval = await _review_under_way(uow, order)
+        approvals = {order.id: approval} if approval else {}
+        return (await self._views(uow, [order], principal, now, approvals))[0]
 
     @property
     def _compensation_percent(self) -> int:
@@ -174,6 +207,8 @@ class AfterSalesService:
             await _record(uow, created, principal, now, Change("created", "create", to_status="under_review"))
             if match is None:
                 await uow.after_sales.add(created)
+                submitted = AfterSalesChange(now, created.status, created.type, created=True)
+                await self._sla.record_after_sales(uow, created, submitted, [])
                 review_needed = Change("updated", "review_needed", payload={"reasons": misses}, public=False)
                 await _record(uow, created, AUTO_REVIEWER, now, review_needed)
                 result = await self._request_review(uow, created, ledger, principal, now)
@@ -190,9 +225,9 @@ class AfterSalesService:
                     facts={"rule": match.rule, "matched": list(match.conditions)},
                     stored=False,
                 )
-            approval = await _review_under_way(uow, result)
+            view = await self._view(uow, result, principal, now)
             await uow.commit()
-        return self._view(result, principal, now, approval)
+        return view
 
     async def _request_review(
         self, uow: UnitOfWork, order: AfterSalesOrder, ledger: Ledger, principal: Principal, now: datetime
@@ -269,16 +304,16 @@ class AfterSalesService:
             precondition.check(current.version)
             workflow = AFTER_SALES_WORKFLOWS[current.type]
             if workflow.passed(self._context(current, now), principal, action):
-                return replace(self._view(current, principal, now), already_passed=True)
+                return replace(await self._view(uow, current, principal, now), already_passed=True)
             if action in ("approve", "reject") and current.status == "under_review":
                 after = await self._review(uow, current, ledger, None, principal, action, body, now)
             else:
                 after = await self._move(uow, current, ledger, principal, action, body, now)
                 if after.status == "cancelled":
                     await self._approvals.cancel_pending(uow, after.id, now)
-            approval = await _review_under_way(uow, after)
+            view = await self._view(uow, after, principal, now)
             await uow.commit()
-        return self._view(after, principal, now, approval)
+        return view
 
     async def _move(
         self,
@@ -301,6 +336,12 @@ class AfterSalesService:
         after = apply(ctx, principal, move)
         await self._settle(uow, ledger, current, move)
         await (uow.after_sales.update(after) if stored else uow.after_sales.add(after))
+        if stored:
+            moved = AfterSalesChange(now, after.status, after.type, previous_status=current.status)
+            await self._sla.record_after_sales(uow, after, moved)
+        else:  # approved as it was submitted (极速审核)
+            submitted = AfterSalesChange(now, after.status, after.type, created=True)
+            await self._sla.record_after_sales(uow, after, submitted, [])
         payload = move.payload.model_dump(mode="json", exclude={"remark", "remark_public"}, exclude_none=True)
         change = Change(
             "action",
@@ -330,8 +371,7 @@ class AfterSalesService:
     async def get(self, principal: Principal, ref: UUID | str) -> AfterSalesView:
         async with self._uow.read() as uow:
             order = await _visible(uow, principal, ref)
-            approval = await _review_under_way(uow, order)
-        return self._view(order, principal, self._clock.now(), approval)
+            return await self._view(uow, order, principal, self._clock.now())
 
     async def list(self, principal: Principal, where: AfterSalesFilter, page: PageRequest) -> Page[AfterSalesView]:
         """Customers always list only their own, whatever filter they send; staff only their business lines. The
@@ -343,8 +383,8 @@ class AfterSalesService:
             found = await uow.after_sales.list(where, page)
             reviewing = [o.id for o in found.items if o.status == "under_review"]
             approvals = await uow.approvals.pending_for_subjects(reviewing)
-        now = self._clock.now()
-        return Page([self._view(o, principal, now, approvals.get(o.id)) for o in found.items], found.next_key)
+            views = await self._views(uow, found.items, principal, self._clock.now(), approvals)
+        return Page(views, found.next_key)
 
     async def timeline(self, principal: Principal, ref: UUID | str, page: PageRequest) -> Page[TimelineEntry]:
         async with self._uow.read() as uow:
@@ -524,14 +564,4 @@ async def _record(
     change: Change,
     also: Sequence[OutboxEvent] = (),
 ) -> TimelineEntry:
-    facts = {
-        "after_sales_id": str(order.id),
-        "number": order.number,
-        "type": order.type.value,
-        "order_no": order.order_no,
-        "customer_no": order.customer_no,
-        "status": order.status,
-        "amount": order.amount,
-        "currency": order.currency,
-    }
-    return await record_change(uow, "after_sales", order.id, facts, principal.subject, now, change, also)
+    return await record_after_sales_change(uow, order, principal.subject, now, change, also)

@@ -22,7 +22,7 @@ def _of(aggregate: str, workflow: Workflow[object], *extra: str) -> set[str]:
 def event_types() -> frozenset[str]:
     types = _of("ticket", TICKET, "commented", "update") | _of("task", TASK)  # type: ignore[arg-type]
     for workflow in AFTER_SALES_WORKFLOWS.values():
-        types |= _of("after_sales", workflow, "review_needed")  # type: ignore[arg-type]
+        types |= _of("after_sales", workflow, "review_needed", "escalate")  # type: ignore[arg-type]
     types |= set(REQUESTS.values())
     types |= {f"approval.{outcome}" for outcome in ("requested", "approved", "rejected", "cancelled")}
     types.add("notification.created")

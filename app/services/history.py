@@ -9,8 +9,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from app.domain.after_sales import AfterSalesOrder
 from app.domain.events import OutboxEvent, TimelineEntry
 from app.domain.ids import new_id
+from app.domain.tickets import Ticket
 from app.domain.unit_of_work import UnitOfWork
 
 
@@ -63,3 +65,40 @@ async def record_change(
     changed = OutboxEvent(new_id(), f"{aggregate}.{suffix}", aggregate, subject_id, now, event)
     await uow.timeline.add(entry, [changed, *also])
     return entry
+
+
+async def record_ticket_change(
+    uow: UnitOfWork, ticket: Ticket, actor: str, now: datetime, change: Change
+) -> TimelineEntry:
+    """One change to a ticket, its event carrying the ticket's identity and the fields routing reads."""
+    facts = {
+        "ticket_id": str(ticket.id),
+        "number": ticket.number,
+        "customer_no": ticket.customer_no,
+        "status": ticket.status,
+        "assignee": ticket.assignee,
+        "priority": ticket.priority.value,
+    }
+    return await record_change(uow, "ticket", ticket.id, facts, actor, now, change)
+
+
+async def record_after_sales_change(
+    uow: UnitOfWork,
+    order: AfterSalesOrder,
+    actor: str,
+    now: datetime,
+    change: Change,
+    also: Sequence[OutboxEvent] = (),
+) -> TimelineEntry:
+    """One change to an after-sales order, its event carrying the order's identity, status and money."""
+    facts = {
+        "after_sales_id": str(order.id),
+        "number": order.number,
+        "type": order.type.value,
+        "order_no": order.order_no,
+        "customer_no": order.customer_no,
+        "status": order.status,
+        "amount": order.amount,
+        "currency": order.currency,
+    }
+    return await record_change(uow, "after_sales", order.id, facts, actor, now, change, also)

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from app.domain.after_sales import AfterSalesOrder
 from app.domain.business_time import BusinessCalendar
 from app.domain.clock import Clock, rfc3339
 from app.domain.events import OutboxEvent
@@ -41,7 +42,16 @@ from app.domain.notifications import NotificationKind
 from app.domain.notifications import Subject as NotificationSubject
 from app.domain.pagination import Page, PageRequest
 from app.domain.principal import Role
-from app.domain.sla import PROMISE_ORDER, TicketChange, customer_promise, ticket_clock_events
+from app.domain.sla import (
+    AFTER_SALES_FINAL,
+    PROMISE_ORDER,
+    TICKET_FINAL,
+    AfterSalesChange,
+    TicketChange,
+    after_sales_clock_events,
+    customer_promise,
+    ticket_clock_events,
+)
 from app.domain.sla_clock import (
     ACTIVE,
     ClockEvent,
@@ -52,11 +62,23 @@ from app.domain.sla_clock import (
     derive,
     next_due,
 )
-from app.domain.sla_policies import Escalation, SlaPolicy, Subject, match, raised_priority, ticket_facts
+from app.domain.sla_policies import (
+    IDLE_ESCALATION,
+    IDLE_METRICS,
+    REASSIGN_TO_POOL,
+    Escalation,
+    SlaPolicy,
+    Subject,
+    after_sales_facts,
+    match,
+    raised_priority,
+    ticket_facts,
+)
 from app.domain.tickets import Ticket
 from app.domain.unit_of_work import OpenTimer, Rederivation, UnitOfWork, UnitOfWorkFactory
-from app.services.history import Change, record_change
+from app.services.history import Change, record_after_sales_change, record_ticket_change
 from app.services.notifications import notify
+from app.workflows.ticket import WORKING
 
 log = structlog.get_logger("aftersales.sla")
 
@@ -70,8 +92,8 @@ SYSTEM_ACTOR = "system"
 NO_POLICY = "no policy matches"
 PROMISE_ZONE = ZoneInfo("Asia/Shanghai")
 """Where a promise counted in calendar time (no business calendar) is told in."""
-SLA_WARNING, SLA_BREACHED = "sla.warning", "sla.breached"
-EVENT_TYPES = frozenset({SLA_WARNING, SLA_BREACHED})
+SLA_WARNING, SLA_BREACHED, TICKET_IDLE = "sla.warning", "sla.breached", "ticket.idle"
+EVENT_TYPES = frozenset({SLA_WARNING, SLA_BREACHED, TICKET_IDLE})
 MATCHED_FIELDS = ("priority", "type", "category", "channel", "group_key", "business_line", "region")
 """The ticket's own fields policies match on: a change of one re-matches the ticket."""
 CUSTOMER_CONDITIONS = frozenset({"customer_level", "vip", "contract_sla_level"})
@@ -115,20 +137,20 @@ class _Snapshot:
 
     def forget(self) -> None:
         """Read everything afresh on next use (a policy or calendar changed in this process)."""
-        self._policies: list[SlaPolicy] = []
-        self._policies_at: float | None = None
+        self._policies: dict[Subject, tuple[list[SlaPolicy], float]] = {}
         self._calendars: dict[str, tuple[BusinessCalendar | None, float]] = {}
 
     def _fresh(self, at: float | None) -> bool:
         return at is not None and self._monotonic() - at < self._refresh
 
-    async def policies(self, uow: UnitOfWork) -> list[SlaPolicy]:
-        if not self._fresh(self._policies_at):
-            self._policies = await uow.sla_policies.policies(Subject.TICKET)
-            self._policies_at = self._monotonic()
-            named = {t.calendar for p in self._policies for by in p.targets.values() for t in by.values()}
+    async def policies(self, uow: UnitOfWork, subject: Subject) -> list[SlaPolicy]:
+        cached = self._policies.get(subject)
+        if cached is None or not self._fresh(cached[1]):
+            cached = (await uow.sla_policies.policies(subject), self._monotonic())
+            self._policies[subject] = cached
+            named = {t.calendar for p in cached[0] for by in p.targets.values() for t in by.values()}
             await self.calendars(uow, {key for key in named if key})
-        return self._policies
+        return cached[0]
 
     async def calendars(self, uow: UnitOfWork, keys: Iterable[str]) -> dict[str, BusinessCalendar]:
         found: dict[str, BusinessCalendar] = {}
@@ -178,30 +200,77 @@ class SlaService:
         (creation re-matches always)."""
         events_before = list(await uow.sla_clocks.log(ticket.id) if log_ is None else log_)
         before = current_policy(events_before)
-        policy = await self._policy_for(uow, ticket, before, rematch=rematch or change.created)
+        policy = await self._ticket_policy(uow, ticket, before, rematch=rematch or change.created)
         events = ticket_clock_events(change, policy, events_before)
-        after = [*events_before, *events]
-        await uow.sla_clocks.append(Subject.TICKET, ticket.id, events)
-        await self._move_timer(uow, ticket.id, events_before, after, change.at)
-        return Recorded(after, before, current_policy(after) if events else before)
+        final = change.status in TICKET_FINAL
+        return await self._append(uow, Subject.TICKET, ticket.id, events_before, events, change.at, final=final)
+
+    async def record_after_sales(
+        self,
+        uow: UnitOfWork,
+        order: AfterSalesOrder,
+        change: AfterSalesChange,
+        log_: Sequence[ClockEvent] | None = None,
+    ) -> Recorded:
+        """As `record_ticket`, for an after-sales order: matched when it is created (its type, business line and
+        customer never change), its clocks on that policy afterwards."""
+        events_before = list(await uow.sla_clocks.log(order.id) if log_ is None else log_)
+        before = current_policy(events_before)
+        policy = await self._order_policy(uow, order, before, rematch=change.created)
+        events = after_sales_clock_events(change, policy, events_before)
+        final = change.status in AFTER_SALES_FINAL
+        return await self._append(uow, Subject.AFTER_SALES, order.id, events_before, events, change.at, final=final)
+
+    async def _append(
+        self,
+        uow: UnitOfWork,
+        subject: Subject,
+        subject_id: UUID,
+        before: list[ClockEvent],
+        events: list[ClockEvent],
+        at: datetime,
+        *,
+        final: bool,
+    ) -> Recorded:
+        """Append a change's events and move the subject's timer; a subject in a final state has nothing left to
+        fall due, so its timer is dropped (a reopened ticket gets one again), and the scan and re-derivation walk
+        open subjects only."""
+        after = [*before, *events]
+        await uow.sla_clocks.append(subject, subject_id, events)
+        if final:
+            await uow.sla_clocks.drop_timer(subject_id)
+        else:
+            await self._move_timer(uow, subject, subject_id, before, after, at)
+        key_before = current_policy(before)
+        return Recorded(after, key_before, current_policy(after) if events else key_before)
 
     async def ticket_slas(
         self, uow: UnitOfWork, tickets: Sequence[Ticket], now: datetime, known: Mapping[UUID, Sequence[ClockEvent]]
     ) -> dict[UUID, TicketSla]:
         """Each ticket's SLA at `now`; logs not `known` are read in one query."""
-        missing = [t.id for t in tickets if t.id not in known]
+        return await self.slas(uow, [t.id for t in tickets], now, known)
+
+    async def slas(
+        self, uow: UnitOfWork, subject_ids: Sequence[UUID], now: datetime, known: Mapping[UUID, Sequence[ClockEvent]]
+    ) -> dict[UUID, TicketSla]:
+        """Each subject's SLA at `now` (tickets or after-sales orders); logs not `known` are read in one query."""
+        missing = [subject_id for subject_id in subject_ids if subject_id not in known]
         logs = {**(await uow.sla_clocks.logs(missing) if missing else {}), **known}
-        return {t.id: await self._sla(uow, logs.get(t.id, ()), now) for t in tickets}
+        return {subject_id: await self._sla(uow, logs.get(subject_id, ()), now) for subject_id in subject_ids}
 
     async def scan(self) -> int:
         """One pass of the timer scan, in batches (SCAN_BATCH) each its own transaction; answers how many warnings
-        and breaches it acted on."""
+        and breaches it acted on. An idle pass is one statement: which subjects have a timer due."""
         acted = 0
-        while True:
-            claimed, done = await self._scan_batch(self._clock.now())
-            acted += done
-            if claimed < self._batch or not done:
-                return acted
+        async with self._uow.read() as uow:
+            subjects = await uow.sla_clocks.due_subjects(self._clock.now(), self._batch)
+        for subject in subjects:
+            while True:
+                claimed, done = await self._scan_batch(subject, self._clock.now())
+                acted += done
+                if claimed < self._batch or not done:
+                    break
+        return acted
 
     async def rederive(self, *, batches: int | None = None) -> int:
         """Work off the re-derivation requests (a policy or calendar changed): every open ticket's timer is derived
@@ -253,21 +322,20 @@ class SlaService:
         async with self._uow.read() as uow:
             return await uow.sla_rederivations.list(page)
 
-    async def _scan_batch(self, now: datetime) -> tuple[int, int]:
+    async def _scan_batch(self, subject: Subject, now: datetime) -> tuple[int, int]:
         acted = 0
         async with self._uow.write() as uow:
-            timers = await uow.sla_clocks.due(now, self._batch)
+            timers = await uow.sla_clocks.due(subject, now, self._batch)
             logs = await uow.sla_clocks.logs([t.subject_id for t in timers]) if timers else {}
             for timer in timers:
-                ticket = await uow.tickets.get(timer.subject_id)  # locked by the claim
-                if ticket is None:
-                    continue
-                acted += await self._cross(uow, ticket, logs.get(ticket.id, []), now)
+                held = await _held(uow, subject, timer.subject_id)  # locked by the claim
+                if held is not None:
+                    acted += await self._cross(uow, held, logs.get(timer.subject_id, []), now)
             await uow.commit()
         return len(timers), acted
 
-    async def _cross(self, uow: UnitOfWork, ticket: Ticket, events: list[ClockEvent], now: datetime) -> int:
-        """Act on every warning and breach of the ticket's clocks that has fallen due and was not yet acted on."""
+    async def _cross(self, uow: UnitOfWork, held: Held, events: list[ClockEvent], now: datetime) -> int:
+        """Act on every warning and breach of the subject's clocks that has fallen due and was not yet acted on."""
         states = await self._derive(uow, events, now)
         crossings: list[tuple[ClockEventKind, MetricState]] = []
         for state in states.values():
@@ -277,31 +345,34 @@ class SlaService:
                 crossings.append((ClockEventKind.BREACH, state))
             elif state.warn_at is not None and state.warn_at <= now and not state.warn_logged:
                 crossings.append((ClockEventKind.WARN, state))
+        subject = _subject_of(held)
         logged = [ClockEvent(kind, now, state.metric) for kind, state in crossings]
-        await uow.sla_clocks.append(Subject.TICKET, ticket.id, logged)
+        await uow.sla_clocks.append(subject, held.id, logged)
         after = [*events, *logged]
-        policies = {p.key: p for p in await self._snapshot.policies(uow)}
+        policies = {p.key: p for p in await self._snapshot.policies(uow, subject)}
         for kind, state in crossings:
-            policy = policies.get(state.policy_key or "")
-            await self._announce(uow, ticket, kind, state, policy, now)
+            if state.metric not in IDLE_METRICS:
+                await self._announce(uow, held, kind, state, policies.get(state.policy_key or ""), now)
         breaches = [state for kind, state in crossings if kind is ClockEventKind.BREACH]
+        reminders = [state for state in breaches if state.metric in IDLE_METRICS]
+        breaches = [state for state in breaches if state.metric not in IDLE_METRICS]
+        for state in reminders:
+            await _remind_idle(uow, held, state, now)
         if breaches:
             policy = policies.get(breaches[0].policy_key or "")
-            escalated = await self._escalate(uow, ticket, breaches, policy, now)
-            if escalated is not None and escalated.priority != ticket.priority:
-                change = TicketChange(at=now, status=escalated.status, priority=escalated.priority)
-                retarget = await self._policy_for(uow, escalated, current_policy(after), rematch=True)
-                more = ticket_clock_events(change, retarget, after)
-                await uow.sla_clocks.append(Subject.TICKET, ticket.id, more)
-                after = [*after, *more]
+            escalation = policy.escalation if policy else Escalation()
+            if isinstance(held, Ticket):
+                after = await self._escalate_ticket(uow, held, breaches, policy, escalation, after, now)
+            else:
+                await _escalate_order(uow, held, breaches, policy, escalation, now)
         due = next_due((await self._derive(uow, after, now)).values())
-        await uow.sla_clocks.set_due(Subject.TICKET, ticket.id, due, now)
+        await uow.sla_clocks.set_due(subject, held.id, due, now)
         return len(crossings)
 
     async def _announce(
         self,
         uow: UnitOfWork,
-        ticket: Ticket,
+        held: Held,
         kind: ClockEventKind,
         state: MetricState,
         policy: SlaPolicy | None,
@@ -310,86 +381,123 @@ class SlaService:
         """The outbox event and the inbox notifications of one crossing."""
         breach = kind is ClockEventKind.BREACH
         deadline = state.breached_at if breach else state.due_at
+        ticket = isinstance(held, Ticket)
+        identity: dict[str, Any] = (
+            {"ticket_id": str(held.id), "number": held.number, "priority": held.priority.value}
+            if isinstance(held, Ticket)
+            else {"after_sales_id": str(held.id), "number": held.number, "type": held.type.value}
+        )
         payload: dict[str, Any] = {
-            "ticket_id": str(ticket.id),
-            "number": ticket.number,
+            **identity,
             "metric": state.metric,
             "due_at": _instant(deadline),
             "breached_at": _instant(state.breached_at) if breach else None,
             "warn_at": _instant(state.warn_at),
             "failed_by": state.failed_by,
             "policy_key": state.policy_key,
-            "assignee": ticket.assignee,
-            "priority": ticket.priority.value,
+            "assignee": held.assignee,
         }
         event_type = SLA_BREACHED if breach else SLA_WARNING
-        await uow.outbox.add(OutboxEvent(new_id(), event_type, "ticket", ticket.id, now, payload))
+        aggregate = _subject_of(held).value
+        await uow.outbox.add(OutboxEvent(new_id(), event_type, aggregate, held.id, now, payload))
         escalation = policy.escalation if policy else Escalation()
-        recipients = await _recipients(uow, ticket, escalation.on_breach if breach else escalation.on_warning)
-        number, metric = ticket.number, state.metric
+        recipients = await _recipients(uow, held.assignee, escalation.on_breach if breach else escalation.on_warning)
+        number, metric = held.number, state.metric
+        zh, en = ("工单", "Ticket") if ticket else ("售后单", "After-sales order")
         if breach:
-            title = {"zh-CN": f"工单 {number} 已超时（{metric}）", "en": f"Ticket {number} missed its {metric} target"}
+            title = {"zh-CN": f"{zh} {number} 已超时（{metric}）", "en": f"{en} {number} missed its {metric} target"}
         else:
-            title = {"zh-CN": f"工单 {number} 即将超时（{metric}）", "en": f"Ticket {number} nears its {metric} target"}
+            title = {"zh-CN": f"{zh} {number} 即将超时（{metric}）", "en": f"{en} {number} nears its {metric} target"}
         await notify(
             uow,
             recipients=recipients,
             kind=NotificationKind.SLA_BREACHED if breach else NotificationKind.SLA_WARNING,
-            subject=NotificationSubject("ticket", ticket.id, number),
+            subject=NotificationSubject(aggregate, held.id, number),
             title=title,
             now=now,
             actor=SYSTEM_ACTOR,
             data={"sla": "breached" if breach else "warning", **payload},
-            dedupe_key=f"sla:{ticket.id}:{metric}:{state.cycle}:{kind.value}",
+            dedupe_key=f"sla:{held.id}:{metric}:{state.cycle}:{kind.value}",
         )
 
-    async def _escalate(
-        self, uow: UnitOfWork, ticket: Ticket, breaches: Sequence[MetricState], policy: SlaPolicy | None, now: datetime
-    ) -> Ticket | None:
-        """超时升级: the policy's escalation on breach, recorded as an internal system change; None when it changes
-        nothing (the policy neither raises the level nor the priority)."""
-        escalation = policy.escalation if policy else Escalation()
+    async def _escalate_ticket(
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        breaches: Sequence[MetricState],
+        policy: SlaPolicy | None,
+        escalation: Escalation,
+        log_: list[ClockEvent],
+        now: datetime,
+    ) -> list[ClockEvent]:
+        """超时升级 of a ticket, recorded as an internal system change: the escalation level, the priority one step
+        up, and the handler taken away (`reassign_to`: back to the claim pool or to a named group's, as a transfer
+        to a pool does; only while the ticket is waiting or worked). A change of priority, status or group moves the
+        clocks as any ticket change does; answers the ticket's log after it."""
         level = ticket.escalation_level + (1 if escalation.raise_level else 0)
         priority = raised_priority(ticket.priority) if escalation.raise_priority else ticket.priority
-        if (level, priority) == (ticket.escalation_level, ticket.priority):
-            return None
-        after = replace(ticket, escalation_level=level, priority=priority, version=ticket.version + 1, updated_at=now)
+        status, assignee, group = ticket.status, ticket.assignee, ticket.group_key
+        target = escalation.reassign_to
+        if target is not None and ticket.status in ("new", *WORKING):
+            status, assignee = "new", None
+            group = group if target == REASSIGN_TO_POOL else target
+        after = replace(
+            ticket, escalation_level=level, priority=priority, status=status, assignee=assignee, group_key=group
+        )
+        if after == ticket:
+            return log_
+        after = replace(after, version=ticket.version + 1, updated_at=now)
         await uow.tickets.update(after, ticket)
-        payload = {
-            "reason": "sla_breached",
-            "metrics": [state.metric for state in breaches],
-            "policy_key": policy.key if policy else None,
-            "escalation_level": {"from": ticket.escalation_level, "to": level},
-            "priority": {"from": ticket.priority.value, "to": priority.value},
-        }
-        facts = {
-            "ticket_id": str(after.id),
-            "number": after.number,
-            "customer_no": after.customer_no,
-            "status": after.status,
-            "assignee": after.assignee,
-            "priority": after.priority.value,
-        }
-        change = Change("action", "escalate", after.status, after.status, payload=payload, public=False)
-        await record_change(uow, "ticket", after.id, facts, SYSTEM_ACTOR, now, change)
-        return after
+        payload = _escalation_payload(ticket, after, breaches, policy)
+        for name in ("priority", "assignee", "group_key"):
+            old, new = _plain(getattr(ticket, name)), _plain(getattr(after, name))
+            if old != new:
+                payload[name] = {"from": old, "to": new}
+        change = Change("action", "escalate", ticket.status, after.status, payload=payload, public=False)
+        await record_ticket_change(uow, after, SYSTEM_ACTOR, now, change)
+        if (after.priority, after.status, after.group_key) == (ticket.priority, ticket.status, ticket.group_key):
+            return log_
+        moved = TicketChange(
+            at=now, status=after.status, priority=after.priority, previous_status=ticket.status, touched=False
+        )
+        retarget = await self._ticket_policy(uow, after, current_policy(log_), rematch=True)
+        more = ticket_clock_events(moved, retarget, log_)
+        await uow.sla_clocks.append(Subject.TICKET, ticket.id, more)
+        return [*log_, *more]
 
-    async def _policy_for(
+    async def _ticket_policy(
         self, uow: UnitOfWork, ticket: Ticket, current: str | None, *, rematch: bool
     ) -> SlaPolicy | None:
-        policies = await self._snapshot.policies(uow)
-        if not rematch and current is not None:
-            kept = next((p for p in policies if p.key == current), None)
-            if kept is not None:
-                return kept
+        policies = await self._snapshot.policies(uow, Subject.TICKET)
+        kept = _kept(policies, current, rematch)
+        if kept is not None:
+            return kept
         customer: dict[str, Any] = {}
         if any(CUSTOMER_CONDITIONS & set(p.conditions) for p in policies):
             facts = await uow.sla_clocks.customer_facts(ticket.customer_no, ticket.created_at.date())
             customer = {"customer_level": facts.level, "contract_sla_level": facts.contract_sla_level}
         return match(policies, Subject.TICKET, ticket_facts(ticket, **customer))
 
+    async def _order_policy(
+        self, uow: UnitOfWork, order: AfterSalesOrder, current: str | None, *, rematch: bool
+    ) -> SlaPolicy | None:
+        policies = await self._snapshot.policies(uow, Subject.AFTER_SALES)
+        kept = _kept(policies, current, rematch)
+        if kept is not None:
+            return kept
+        level = None
+        if any(CUSTOMER_CONDITIONS & set(p.conditions) for p in policies):
+            level = (await uow.sla_clocks.customer_facts(order.customer_no, order.created_at.date())).level
+        return match(policies, Subject.AFTER_SALES, after_sales_facts(order, customer_level=level))
+
     async def _move_timer(
-        self, uow: UnitOfWork, ticket_id: UUID, before: Sequence[ClockEvent], after: Sequence[ClockEvent], now: datetime
+        self,
+        uow: UnitOfWork,
+        subject: Subject,
+        subject_id: UUID,
+        before: Sequence[ClockEvent],
+        after: Sequence[ClockEvent],
+        now: datetime,
     ) -> None:
         """The timer holds next_due as of the last change; a change that leaves it where it was writes nothing."""
         if len(after) == len(before):
@@ -397,7 +505,7 @@ class SlaService:
         due_before = next_due((await self._derive(uow, before, now)).values()) if before else None
         due_after = next_due((await self._derive(uow, after, now)).values())
         if due_after != due_before:
-            await uow.sla_clocks.set_due(Subject.TICKET, ticket_id, due_after, now)
+            await uow.sla_clocks.set_due(subject, subject_id, due_after, now)
 
     async def _derive(self, uow: UnitOfWork, events: Sequence[ClockEvent], now: datetime) -> dict[str, MetricState]:
         """Every metric's state; a metric whose business calendar no longer exists is left out (and logged), so a
@@ -415,7 +523,11 @@ class SlaService:
     async def _sla(self, uow: UnitOfWork, events: Sequence[ClockEvent], now: datetime) -> TicketSla:
         states = await self._derive(uow, events, now)
         shown = tuple(
-            s for s in states.values() if s.target_seconds is not None and s.phase not in (Phase.IDLE, Phase.CANCELLED)
+            s
+            for s in states.values()
+            if s.target_seconds is not None
+            and s.phase not in (Phase.IDLE, Phase.CANCELLED)
+            and s.metric not in IDLE_METRICS
         )
         zone = PROMISE_ZONE
         for metric in PROMISE_ORDER:
@@ -437,20 +549,113 @@ def current_policy(events: Iterable[ClockEvent]) -> str | None:
     return key
 
 
-async def _recipients(uow: UnitOfWork, ticket: Ticket, names: Iterable[str]) -> list[str | None]:
-    """The people an escalation names: the handler, their supervisor (主管), the managers. An unassigned ticket's
+Held = Ticket | AfterSalesOrder
+"""A subject the timer scan holds: its clocks' owner."""
+
+
+def _subject_of(held: Held) -> Subject:
+    return Subject.TICKET if isinstance(held, Ticket) else Subject.AFTER_SALES
+
+
+async def _held(uow: UnitOfWork, subject: Subject, subject_id: UUID) -> Held | None:
+    if subject is Subject.TICKET:
+        return await uow.tickets.get(subject_id)
+    return await uow.after_sales.get(subject_id)
+
+
+def _kept(policies: Sequence[SlaPolicy], current: str | None, rematch: bool) -> SlaPolicy | None:
+    """The policy the clocks run on, while no re-match is asked for and it still exists."""
+    if rematch or current is None:
+        return None
+    return next((p for p in policies if p.key == current), None)
+
+
+def _escalation_payload(
+    held: Held, after: Held, breaches: Sequence[MetricState], policy: SlaPolicy | None
+) -> dict[str, Any]:
+    return {
+        "reason": "sla_breached",
+        "metrics": [state.metric for state in breaches],
+        "policy_key": policy.key if policy else None,
+        "escalation_level": {"from": held.escalation_level, "to": after.escalation_level},
+    }
+
+
+async def _escalate_order(
+    uow: UnitOfWork,
+    order: AfterSalesOrder,
+    breaches: Sequence[MetricState],
+    policy: SlaPolicy | None,
+    escalation: Escalation,
+    now: datetime,
+) -> None:
+    """超时升级 of an after-sales order: the escalation level, and (`reassign_to` the pool) the reviewer's claim
+    released so that any reviewer may take it; an internal system change."""
+    level = order.escalation_level + (1 if escalation.raise_level else 0)
+    assignee = None if escalation.reassign_to == REASSIGN_TO_POOL else order.assignee
+    if (level, assignee) == (order.escalation_level, order.assignee):
+        return
+    after = replace(order, escalation_level=level, assignee=assignee, version=order.version + 1, updated_at=now)
+    await uow.after_sales.update(after)
+    payload = _escalation_payload(order, after, breaches, policy)
+    if assignee != order.assignee:
+        payload["assignee"] = {"from": order.assignee, "to": None}
+    change = Change("action", "escalate", order.status, order.status, payload=payload, public=False)
+    await record_after_sales_change(uow, after, SYSTEM_ACTOR, now, change)
+
+
+async def _remind_idle(uow: UnitOfWork, held: Held, state: MetricState, now: datetime) -> None:
+    """长时间未更新: the ticket went without an update for its policy's time; the assignee is reminded, or (the second
+    reminder) their supervisor; an unassigned ticket's reminders go to the managers."""
+    if not isinstance(held, Ticket):
+        return  # after-sales policies have no idle reminders
+    to_supervisor = state.metric == IDLE_ESCALATION
+    payload: dict[str, Any] = {
+        "ticket_id": str(held.id),
+        "number": held.number,
+        "reminder": "supervisor" if to_supervisor else "assignee",
+        "idle_since": _instant(state.started_at),
+        "policy_key": state.policy_key,
+        "assignee": held.assignee,
+        "status": held.status,
+    }
+    await uow.outbox.add(OutboxEvent(new_id(), TICKET_IDLE, "ticket", held.id, now, payload))
+    recipients = await _recipients(uow, held.assignee, ["supervisor" if to_supervisor else "assignee"])
+    title = {
+        "zh-CN": f"工单 {held.number} 长时间未更新，请跟进",
+        "en": f"Ticket {held.number} has had no update for a while: please follow up",
+    }
+    await notify(
+        uow,
+        recipients=recipients,
+        kind=NotificationKind.IDLE_REMINDER,
+        subject=NotificationSubject("ticket", held.id, held.number),
+        title=title,
+        now=now,
+        actor=SYSTEM_ACTOR,
+        data=payload,
+        dedupe_key=f"idle:{held.id}:{state.metric}:{state.cycle}",
+    )
+
+
+async def _recipients(uow: UnitOfWork, assignee: str | None, names: Iterable[str]) -> list[str | None]:
+    """The people an escalation names: the handler, their supervisor (主管), the managers. An unassigned subject's
     warnings and breaches go to the managers, so that they always reach someone."""
     wanted = set(names)
     found: list[str | None] = []
-    if ticket.assignee is not None:
+    if assignee is not None:
         if "assignee" in wanted:
-            found.append(ticket.assignee)
+            found.append(assignee)
         if "supervisor" in wanted:
-            agent = await uow.agents.get(ticket.assignee)
+            agent = await uow.agents.get(assignee)
             found.append(agent.data.supervisor if agent else None)
-    if "managers" in wanted or (ticket.assignee is None and wanted):
+    if "managers" in wanted or (assignee is None and wanted):
         found.extend(await uow.agents.active_with_role(Role.MANAGER))
     return found
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "value", value)
 
 
 def _instant(at: datetime | None) -> str | None:

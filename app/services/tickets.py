@@ -39,7 +39,7 @@ from app.domain.tickets import (
     warranty_status_on,
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from app.services.history import Change, record_change
+from app.services.history import Change, record_ticket_change
 from app.services.sla import MATCHED_FIELDS, SlaService, TicketSla
 from app.services.ticket_notifications import notify_of_action
 from app.workflows.engine import AvailableAction
@@ -193,7 +193,8 @@ class TicketService:
     async def get(self, principal: Principal, ref: UUID | str) -> TicketView:
         async with self._uow.read() as uow:
             found = await _visible_guarded(uow, principal, ref)
-            return await self._view(uow, found.ticket, principal, self._clock.now(), found.unfinished_tasks)
+            now = self._clock.now()
+            return await self._view(uow, found.ticket, principal, now, found.unfinished_tasks, found.clock_log)
 
     async def list(
         self, principal: Principal, where: TicketFilter, sort: TicketSort, page: PageRequest
@@ -225,19 +226,18 @@ class TicketService:
                 await _check_group(uow, changes["group_key"], "/group_key")
             diff = {k: v for k, v in changes.items() if k in EDITABLE and getattr(ticket, k) != v}
             now = self._clock.now()
-            if not diff:
-                return await self._view(uow, ticket, principal, now, unfinished)
+            if not diff:  # nothing written: answered from what was read, as a GET is
+                return await self._view(uow, ticket, principal, now, unfinished, found.clock_log)
             before = ticket
             ticket = replace(ticket, **diff, version=ticket.version + 1, updated_at=now)
             payload = {k: {"from": _plain(getattr(before, k)), "to": _plain(v)} for k, v in diff.items()}
-            await uow.tickets.update(ticket, before)
-            log = None
-            if set(diff) & set(MATCHED_FIELDS):
-                change = TicketChange(at=now, status=ticket.status, priority=ticket.priority)
-                clocks = await self._sla.record_ticket(uow, ticket, change, rematch=True)
-                log = clocks.log
-                if clocks.policy_after != clocks.policy_before:
-                    payload["sla_policy"] = {"from": clocks.policy_before, "to": clocks.policy_after}
+            log = _whole(found.clock_log, await uow.tickets.update(ticket, before))
+            change = TicketChange(at=now, status=ticket.status, priority=ticket.priority)
+            rematch = bool(set(diff) & set(MATCHED_FIELDS))
+            clocks = await self._sla.record_ticket(uow, ticket, change, log, rematch=rematch)
+            log = clocks.log
+            if clocks.policy_after != clocks.policy_before:
+                payload["sla_policy"] = {"from": clocks.policy_before, "to": clocks.policy_after}
             await _record(uow, ticket, principal, now, Change("updated", "update", payload=payload, public=False))
             view = await self._view(uow, ticket, principal, now, unfinished, log)
             await uow.commit()
@@ -250,7 +250,9 @@ class TicketService:
             found = await _visible_guarded(uow, principal, ref, for_update=True)
             precondition.check(found.ticket.version)
             now = self._clock.now()
-            after, log = await self._act_in(uow, found.ticket, principal, action, body, now, found.unfinished_tasks)
+            after, log = await self._act_in(
+                uow, found.ticket, principal, action, body, now, found.unfinished_tasks, found.clock_log
+            )
             # A ticket action changes no task, except the hooks of a finished ticket, whose tasks no guard reads.
             view = await self._view(uow, after, principal, now, found.unfinished_tasks, log)
             await uow.commit()
@@ -268,7 +270,7 @@ class TicketService:
     ) -> Ticket:
         """One action on a ticket already locked in `uow` (tasks assign and resolve their ticket this way too), with
         its `unfinished` tasks when they were read with it."""
-        after, _log = await self._act_in(uow, ticket, principal, action, body, now, unfinished)
+        after, _log = await self._act_in(uow, ticket, principal, action, body, now, unfinished, None)
         return after
 
     async def _act_in(
@@ -280,8 +282,10 @@ class TicketService:
         body: dict[str, Any],
         now: datetime,
         unfinished: tuple[str, ...] | None,
+        log_: Sequence[ClockEvent] | None,
     ) -> tuple[Ticket, list[ClockEvent]]:
-        """`act_in`, answering the ticket's clock log as the action left it too."""
+        """`act_in`, with the clock `log_` read with the ticket (None: read it here), answering the ticket's clock
+        log as the action left it too."""
         known = None if unfinished is None else {ticket.id: unfinished}
         [ctx] = await self.contexts_in(uow, [ticket], principal, now, known=known)
         move = TICKET.decide(ctx, principal, action, body)
@@ -291,7 +295,7 @@ class TicketService:
             await _check_assignee(uow, named, "/assignee")
         if after.group_key != ticket.group_key and after.group_key is not None:
             await _check_group(uow, after.group_key, "/group")
-        await uow.tickets.update(after, ticket)
+        log_ = _whole(log_, await uow.tickets.update(after, ticket))
         fields_sent = move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True)
         change = Change(
             "action", action, ticket.status, after.status, move.payload.remark, fields_sent, move.transition.public
@@ -308,7 +312,7 @@ class TicketService:
             customer_messaged=action in CUSTOMER_MESSAGES,
         )
         rematch = any(getattr(after, name) != getattr(ticket, name) for name in MATCHED_FIELDS)
-        clocks = await self._sla.record_ticket(uow, after, clock_change, rematch=rematch)
+        clocks = await self._sla.record_ticket(uow, after, clock_change, log_, rematch=rematch)
         await notify_of_action(uow, ticket, after, action, principal, now)
         if ticket.is_open and not after.is_open:
             for hook in self._on_finished:
@@ -319,7 +323,8 @@ class TicketService:
         self, principal: Principal, ref: UUID | str, body: str, *, public: bool, attachments: tuple[Attachment, ...]
     ) -> TimelineEntry:
         """内部备注 (internal) or a public reply; customers only ever post public ones. A public comment by staff is an
-        agent reply to the SLA clock; one by the customer (or an integration relaying them) is a customer message."""
+        agent reply to the SLA clock; one by the customer (or an integration relaying them) is a customer message.
+        Either is an update of the ticket, which restarts its idle reminders."""
         if principal.is_customer and not public:
             raise InvalidInput(
                 "Customers post public comments only",
@@ -327,18 +332,21 @@ class TicketService:
                 errors=[FieldError("/visibility", "customers cannot post internal comments")],
             )
         async with self._uow.write() as uow:
-            # A public comment moves the clocks: the ticket is locked so that its log is appended to in turn.
-            ticket = await _visible(uow, principal, ref, for_update=public)
+            # A comment moves the clocks: the ticket is locked so that its log is appended to in turn.
+            ticket = await _visible(uow, principal, ref, for_update=True)
             now = self._clock.now()
             payload = {"attachments": [_plain(a) for a in attachments]} if attachments else {}
             change = Change("comment", "comment", remark=body, payload=payload, public=public)
             entry = await _record(uow, ticket, principal, now, change)
-            if public:  # an answer to the customer, or the customer speaking
-                staff = _is_staff(principal)
-                said = TicketChange(
-                    now, ticket.status, ticket.priority, agent_replied=staff, customer_messaged=not staff
-                )
-                await self._sla.record_ticket(uow, ticket, said)
+            staff = _is_staff(principal)
+            said = TicketChange(
+                now,
+                ticket.status,
+                ticket.priority,
+                agent_replied=public and staff,  # an answer to the customer
+                customer_messaged=public and not staff,  # or the customer speaking
+            )
+            await self._sla.record_ticket(uow, ticket, said)
             await uow.commit()
         return entry
 
@@ -462,13 +470,20 @@ async def _check_group(uow: UnitOfWork, key: str, pointer: str) -> None:
 async def _visible_guarded(
     uow: UnitOfWork, principal: Principal, ref: UUID | str, *, for_update: bool = False
 ) -> GuardedTicket:
-    """`_visible`, with the ticket's unfinished tasks read in the same statement."""
+    """`_visible`, with the ticket's unfinished tasks and clock log read in the same statement."""
     if isinstance(ref, str) and not is_ticket_number(ref):
         raise ticket_not_found(ref)
     found = await uow.tickets.get_guarded(ref, for_update=for_update)
     if found is None or not _may_see(principal, found.ticket):
         raise ticket_not_found(ref)
     return found
+
+
+def _whole(log_: Sequence[ClockEvent] | None, logged: int) -> Sequence[ClockEvent] | None:
+    """The clock log read with the locked ticket, unless the write under the lock counts other than its events
+    (`logged`): on PostgreSQL the read's snapshot precedes the lock it waited for, and the writer that held the lock
+    may have appended since. None then: the log is read again."""
+    return log_ if log_ is not None and len(log_) == logged else None
 
 
 def _may_see(principal: Principal, ticket: Ticket) -> bool:
@@ -496,15 +511,7 @@ async def _record(
     uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime, change: Change
 ) -> TimelineEntry:
     """The timeline entry and the outbox event of one change to a ticket."""
-    facts = {
-        "ticket_id": str(ticket.id),
-        "number": ticket.number,
-        "customer_no": ticket.customer_no,
-        "status": ticket.status,
-        "assignee": ticket.assignee,
-        "priority": ticket.priority.value,
-    }
-    return await record_change(uow, "ticket", ticket.id, facts, principal.subject, now, change)
+    return await record_ticket_change(uow, ticket, principal.subject, now, change)
 
 
 def _plain(value: Any) -> Any:

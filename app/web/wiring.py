@@ -168,7 +168,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     sla = SlaService(uow, clock)
     tickets = TicketService(uow, clock, ticket_policy(settings), sla)
     tasks = TaskService(uow, clock, task_policy(settings), approvals.engine, tickets)
-    after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine)
+    after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine, sla)
     approvals.register(SubjectKind.TASK_HOURS, tasks.decide_hours)
     tickets.when_finished(tasks.cancel_with_ticket)
     approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review)

@@ -1,6 +1,7 @@
 """What one request costs the database, counted by statement: a budget per hot path, so that statements cannot
-creep back in (ticket create ≤ 7, an after-sales action ≤ 10). PostgreSQL writes a timeline entry and its outbox
-events in one statement; SQLite has no data-modifying CTE, so there each entry costs one more."""
+creep back in (ticket create ≤ 7, an after-sales action ≤ 10, a reviewer's approval ≤ 12). PostgreSQL writes a
+timeline entry and its outbox events in one statement; SQLite has no data-modifying CTE, so there each entry costs one
+more."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ async def test_an_after_sales_step_takes_at_most_ten_statements(app, client, aut
     assert len(statements) <= budget(app, 10, entries=1), _show(statements)
 
 
-async def test_a_reviewers_approval_takes_at_most_ten_statements(app, client, auth):
+async def test_a_reviewers_approval_takes_at_most_twelve_statements(app, client, auth):
     await seed_shop(client, auth)
     lines = [{"sku": "SKU-1", "quantity": 1}]
     body = {"order_no": "SO-C-1", "type": "return_refund", "reason_code": "damaged", "lines": lines}
@@ -84,12 +85,13 @@ async def test_a_reviewers_approval_takes_at_most_ten_statements(app, client, au
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "awaiting_return"
-    assert len(statements) <= budget(app, 10, entries=2), _show(statements)  # the vote's entry and the order's
+    # the vote's entry and the order's; the order's SLA clock log read and its append
+    assert len(statements) <= budget(app, 12, entries=2), _show(statements)
 
 
-async def test_reading_a_ticket_is_two_statements_and_three_when_it_could_be_claimed(app, client, auth):
-    """The ticket and its unfinished tasks come in one statement, its SLA clock log in a second; a ticket in the
-    claim pool adds the caller's workload (their agent record and held-ticket count, in one more)."""
+async def test_reading_a_ticket_is_one_statement_and_two_when_it_could_be_claimed(app, client, auth):
+    """The ticket, its unfinished tasks and its SLA clock log come in one statement; a ticket in the claim pool adds
+    the caller's workload (their agent record and held-ticket count, in one more)."""
     await seed_reference_data(client, auth)
     created = (await client.post("/v1/tickets", json=ticket_body(), headers=auth(Role.INTEGRATION))).json()
     agent = auth(Role.AGENT)
@@ -100,8 +102,8 @@ async def test_reading_a_ticket_is_two_statements_and_three_when_it_could_be_cla
         own = await client.get(f"/v1/tickets/{created['number']}", headers=auth(Role.CUSTOMER))
 
     assert (pooled.status_code, own.status_code) == (200, 200)
-    assert len(claimable) <= 3, _show(claimable)
-    assert len(customer_read) <= 2, _show(customer_read)
+    assert len(claimable) <= 2, _show(claimable)
+    assert len(customer_read) <= 1, _show(customer_read)
 
 
 async def test_a_ticket_action_reads_the_ticket_once(app, client, auth):
@@ -120,5 +122,6 @@ async def test_a_ticket_action_reads_the_ticket_once(app, client, auth):
     assert started.status_code == 200, started.text
     reads = [s for s in statements if s.startswith("SELECT tickets.")]
     assert len(reads) == 1, _show(statements)
-    # read and lock, update, timeline; the SLA clock log read and its events appended (the timer stays put here)
-    assert len(statements) <= budget(app, 5, entries=1), _show(statements)
+    assert not [s for s in statements if s.startswith("SELECT sla_clock_events")], _show(statements)
+    # read and lock with the SLA clock log, update, timeline; the clock events appended (the timer stays put here)
+    assert len(statements) <= budget(app, 4, entries=1), _show(statements)
