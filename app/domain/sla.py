@@ -122,9 +122,10 @@ class _Recorder:
         policy = self.policy
         target = policy.target(metric, self.priority) if policy else None
         clock = self.clocks.get(metric, ClockView())
-        if target is None and clock.target is None:
-            return  # untargeted before and after: which policy leaves it so is no news
-        warning, key = (policy.warning, policy.key) if policy else (None, None)
+        key = policy.key if policy else None
+        if target is None and clock.target is None and clock.policy_key == key:
+            return  # untargeted before and after, by the same policy: no news
+        warning = policy.warning if policy else None
         if metric in IDLE_METRICS:
             warning = None  # a reminder is the warning itself
         if (clock.target, clock.warning, clock.policy_key) != (target, warning, key):
@@ -253,6 +254,8 @@ _PROMISES = {
 """What the customer is told of each metric they wait for; the other metrics are internal."""
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 PROMISE_ORDER = (NEXT_REPLY, FIRST_REPLY, RESOLUTION, REFUND_COMPLETION, REVIEW)
+PROMISE_ZONE = ZoneInfo("Asia/Shanghai")
+"""Where a promise counted in calendar time (no business calendar) is told."""
 """Of several promises, the one nearest to what the customer waits for now: an answer first."""
 
 
@@ -275,11 +278,14 @@ def promise(state: MetricState, language: str, tz: ZoneInfo) -> str | None:
     return texts[0].format(when=when)
 
 
-def customer_promise(states: Mapping[str, MetricState], language: str, tz: ZoneInfo) -> str | None:
-    """The one promise to show beside the customer's status: a reply owed first, then the resolution or refund."""
+def customer_promise(
+    states: Mapping[str, MetricState], language: str, zones: Mapping[str, ZoneInfo], default: ZoneInfo = PROMISE_ZONE
+) -> str | None:
+    """The one promise to show beside the customer's status: a reply owed first, then the resolution or refund;
+    each told in its own metric's zone (`zones`; `default` for calendar time)."""
     for metric in PROMISE_ORDER:
         state = states.get(metric)
-        text = promise(state, language, tz) if state else None
+        text = promise(state, language, zones.get(metric, default)) if state else None
         if text:
             return text
     return None

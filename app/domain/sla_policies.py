@@ -13,13 +13,13 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
-from app.domain.after_sales import AfterSalesOrder, AfterSalesType
+from app.domain.after_sales import AfterSalesType
 from app.domain.contracts import SlaLevel
 from app.domain.customers import CustomerLevel
 from app.domain.errors import FieldError, InvalidInput
-from app.domain.tickets import Channel, Priority, Ticket, TicketType
+from app.domain.tickets import Channel, Priority, TicketType
 
 
 class Subject(StrEnum):
@@ -223,8 +223,36 @@ def match(policies: Sequence[SlaPolicy], subject: Subject, facts: Mapping[str, A
     return next((p for p in ordered if p.accepts(facts)), None)
 
 
+class MatchedTicket(Protocol):
+    """What ticket policies read of a ticket: a `Ticket`, or the re-derivation walk's light row of one."""
+
+    @property
+    def priority(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def category(self) -> str | None: ...
+    @property
+    def channel(self) -> str: ...
+    @property
+    def group_key(self) -> str | None: ...
+    @property
+    def business_line(self) -> str | None: ...
+    @property
+    def region(self) -> str | None: ...
+
+
+class MatchedOrder(Protocol):
+    """What after-sales policies read of an order."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def business_line(self) -> str | None: ...
+
+
 def ticket_facts(
-    ticket: Ticket,
+    ticket: MatchedTicket,
     *,
     customer_level: str | None = None,
     vip: bool | None = None,
@@ -249,7 +277,7 @@ def ticket_facts(
 
 
 def after_sales_facts(
-    order: AfterSalesOrder, *, customer_level: str | None = None, vip: bool | None = None
+    order: MatchedOrder, *, customer_level: str | None = None, vip: bool | None = None
 ) -> dict[str, Any]:
     """What after-sales policies match on; `vip` defaults as in `ticket_facts`."""
     if vip is None and customer_level is not None:

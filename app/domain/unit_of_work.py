@@ -97,6 +97,10 @@ class SlaClockRepository(Protocol):
     """Each subject's SLA clock log (append-only: every metric's events, in order) and its timer."""
 
     async def append(self, subject: Subject, subject_id: UUID, events: Sequence[ClockEvent]) -> None: ...
+    async def append_many(self, logs: Sequence[tuple[Subject, UUID, Sequence[ClockEvent]]]) -> None:
+        """Several subjects' events in one statement."""
+        ...
+
     async def log(self, subject_id: UUID) -> list[ClockEvent]: ...
     async def logs(self, subject_ids: Collection[UUID]) -> dict[UUID, list[ClockEvent]]:
         """A page of subjects' logs in one query; subjects without events are absent."""
@@ -139,10 +143,30 @@ class Rederivation:
 
 @dataclass(frozen=True, slots=True)
 class OpenTimer:
-    """An open subject's timer as stored: the instant the timer scan will look at it (None: never)."""
+    """An open subject's timer as stored: the instant the timer scan will look at it (None: never), and the subject's
+    type when read by the walk."""
 
     subject_id: UUID
     due_at: datetime | None
+    subject: Subject | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WalkedSubject:
+    """An open subject as the re-derivation walk matches it again: its state and the fields policies match on
+    (`priority` is AFTER_SALES_PRIORITY for an after-sales order)."""
+
+    subject: Subject
+    status: str
+    priority: str
+    type: str
+    customer_no: str
+    created_at: datetime
+    category: str | None = None
+    channel: str = ""
+    group_key: str | None = None
+    business_line: str | None = None
+    region: str | None = None
 
 
 class SlaRederivationRepository(Protocol):
@@ -160,8 +184,12 @@ class SlaRederivationRepository(Protocol):
         ...
 
     async def open_timers(self, after: UUID | None, limit: int) -> list[OpenTimer]:
-        """The next `limit` timers of open tickets in subject_id order after `after`, locked, so that a ticket change
+        """The next `limit` timers of open subjects in subject_id order after `after`, locked, so that a change
         committing meanwhile is either seen in its log or writes its own timer afterwards."""
+        ...
+
+    async def subjects(self, timers: Sequence[OpenTimer]) -> dict[UUID, WalkedSubject]:
+        """The subjects of a batch of walked timers, one query per subject type present."""
         ...
 
     async def move_timers(self, moves: Sequence[OpenTimer], now: datetime) -> None: ...

@@ -185,8 +185,9 @@ class SqlSlaClockRepository:
 
     async def append(self, subject: Subject, subject_id: UUID, events: Sequence[ClockEvent]) -> None:
         """One statement for any number of events, ids in the events' order (the log's order)."""
-        if not events:
-            return
+        await self.append_many([(subject, subject_id, events)])
+
+    async def append_many(self, logs: Sequence[tuple[Subject, UUID, Sequence[ClockEvent]]]) -> None:
         rows = [
             {
                 "id": new_id(),
@@ -199,11 +200,15 @@ class SqlSlaClockRepository:
                 "warning": _warning(e.warning),
                 "policy_key": e.policy_key,
             }
+            for subject, subject_id, events in logs
             for e in events
         ]
+        if not rows:
+            return
         await self._conn.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
-        if subject_id in self._known:
-            self._known[subject_id].extend(events)
+        for _subject, subject_id, events in logs:
+            if subject_id in self._known:
+                self._known[subject_id].extend(events)
 
     async def log(self, subject_id: UUID) -> list[ClockEvent]:
         if subject_id not in self._known:

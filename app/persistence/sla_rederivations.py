@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.ids import new_id
 from app.domain.pagination import Page, PageRequest
-from app.domain.unit_of_work import OpenTimer, Rederivation
+from app.domain.sla_policies import AFTER_SALES_PRIORITY, Subject
+from app.domain.unit_of_work import OpenTimer, Rederivation, WalkedSubject
 from app.persistence.keyset import fetch_page
-from app.persistence.tables import sla_rederivations, sla_timers
+from app.persistence.tables import after_sales_orders, sla_rederivations, sla_timers, tickets
 
 _START = UUID(int=0)
 """Below every subject id: where a walk that has not started continues from."""
@@ -39,7 +40,7 @@ _ADVANCE = (
     .values(after_subject_id=bindparam("b_after"), done=bindparam("b_done"), finished_at=bindparam("b_finished_at"))
 )
 _OPEN_TIMERS = (
-    select(sla_timers.c.subject_id, sla_timers.c.due_at)
+    select(sla_timers.c.subject_id, sla_timers.c.subject_type, sla_timers.c.due_at)
     .where(sla_timers.c.subject_id > bindparam("after"))
     .order_by(sla_timers.c.subject_id)
     .limit(bindparam("limit"))
@@ -54,6 +55,28 @@ _MOVE = (
     .values(due_at=bindparam("b_due_at"), updated_at=bindparam("b_now"))
 )
 _ALL = select(sla_rederivations)
+_TICKETS = select(
+    tickets.c.id,
+    tickets.c.status,
+    tickets.c.priority,
+    tickets.c.type,
+    tickets.c.customer_no,
+    tickets.c.created_at,
+    tickets.c.category,
+    tickets.c.channel,
+    tickets.c.group_key,
+    tickets.c.business_line,
+    tickets.c.region,
+).where(tickets.c.id.in_(bindparam("ids", expanding=True)))
+_ORDERS = select(
+    after_sales_orders.c.id,
+    after_sales_orders.c.status,
+    after_sales_orders.c.type,
+    after_sales_orders.c.customer_no,
+    after_sales_orders.c.created_at,
+    after_sales_orders.c.business_line,
+).where(after_sales_orders.c.id.in_(bindparam("ids", expanding=True)))
+"""What the walk matches a batch's subjects on, by primary key."""
 
 
 def _request(row: Row[Any]) -> Rederivation:
@@ -86,7 +109,39 @@ class SqlSlaRederivationRepository:
 
     async def open_timers(self, after: UUID | None, limit: int) -> list[OpenTimer]:
         rows = await self._conn.execute(_OPEN_TIMERS, {"after": after or _START, "limit": limit})
-        return [OpenTimer(row.subject_id, row.due_at) for row in rows]
+        return [OpenTimer(row.subject_id, row.due_at, Subject(row.subject_type)) for row in rows]
+
+    async def subjects(self, timers: Sequence[OpenTimer]) -> dict[UUID, WalkedSubject]:
+        found: dict[UUID, WalkedSubject] = {}
+        ticket_ids = [t.subject_id for t in timers if t.subject is Subject.TICKET]
+        order_ids = [t.subject_id for t in timers if t.subject is Subject.AFTER_SALES]
+        if ticket_ids:
+            for row in await self._conn.execute(_TICKETS, {"ids": ticket_ids}):
+                found[row.id] = WalkedSubject(
+                    Subject.TICKET,
+                    row.status,
+                    row.priority,
+                    row.type,
+                    row.customer_no,
+                    row.created_at,
+                    row.category,
+                    row.channel,
+                    row.group_key,
+                    row.business_line,
+                    row.region,
+                )
+        if order_ids:
+            for row in await self._conn.execute(_ORDERS, {"ids": order_ids}):
+                found[row.id] = WalkedSubject(
+                    Subject.AFTER_SALES,
+                    row.status,
+                    AFTER_SALES_PRIORITY,
+                    row.type,
+                    row.customer_no,
+                    row.created_at,
+                    business_line=row.business_line,
+                )
+        return found
 
     async def move_timers(self, moves: Sequence[OpenTimer], now: datetime) -> None:
         """One statement executed for every moved timer (executemany)."""

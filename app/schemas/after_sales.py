@@ -24,7 +24,7 @@ from app.schemas.attachments import AttachmentIn, AttachmentOut
 from app.schemas.common import KEY_PATTERN, Input, MinorUnits, OrderNo, Output, Quantity, Sku
 from app.schemas.sla import SlaOut
 from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
-from app.services.sla import TicketSla
+from app.services.sla import SubjectSla
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
 from app.workflows.engine import AvailableAction
 
@@ -192,7 +192,7 @@ class AfterSalesOut(Output):
         actions: list[AvailableAction],
         principal: Principal,
         language: str,
-        sla: TicketSla,
+        sla: SubjectSla,
         approval: Approval | None = None,
     ) -> AfterSalesOut:
         workflow = AFTER_SALES_WORKFLOWS[order.type]

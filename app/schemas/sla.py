@@ -11,7 +11,7 @@ from pydantic import Field
 from app.domain.sla_clock import MetricState, Phase
 from app.domain.unit_of_work import Rederivation
 from app.schemas.common import Output
-from app.services.sla import TicketSla
+from app.services.sla import SubjectSla
 
 
 class SlaMetricOut(Output):
@@ -63,7 +63,7 @@ class SlaOut(Output):
     )
 
     @classmethod
-    def of(cls, sla: TicketSla, *, customer: bool, language: str) -> SlaOut:
+    def of(cls, sla: SubjectSla, *, customer: bool, language: str) -> SlaOut:
         promise = sla.promise(language)
         if customer:
             return cls(policy=None, metrics=[], none_reason=None, promise=promise)

@@ -15,7 +15,7 @@ from app.schemas.attachments import AttachmentIn, AttachmentOut
 from app.schemas.common import KEY_PATTERN, CustomerNo, Input, Line, OrderNo, Output, Phone, Sku
 from app.schemas.sla import SlaOut
 from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
-from app.services.sla import TicketSla
+from app.services.sla import SubjectSla
 from app.workflows.engine import AvailableAction, Workflow
 from app.workflows.ticket import solution_text
 
@@ -171,7 +171,7 @@ class TicketOut(Output):
         principal: Principal,
         workflow: Workflow[Any],
         language: str,
-        sla: TicketSla,
+        sla: SubjectSla,
     ) -> TicketOut:
         customer = principal.is_customer
         state = workflow.state(ticket.status)

@@ -47,7 +47,7 @@ from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.domain.urging import UrgePolicy
 from app.services.approvals import ApprovalEngine, ApprovalRequest
 from app.services.history import Change, record_after_sales_change
-from app.services.sla import SlaService, TicketSla
+from app.services.sla import SlaService, SubjectSla
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS, AfterSalesContext, apply
 from app.workflows.engine import AvailableAction, Move
 
@@ -86,7 +86,7 @@ class AfterSalesPolicy:
 class AfterSalesView:
     order: AfterSalesOrder
     available_actions: list[AvailableAction]
-    sla: TicketSla
+    sla: SubjectSla
     approval: Approval | None = None
     already_passed: bool = False  # the action was another system's step the order had gone through: no change
 

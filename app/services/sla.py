@@ -1,24 +1,27 @@
-"""The SLA clock of tickets (服务时效): each change appends what it means for the ticket's clocks to their log and
-moves the ticket's timer; reads derive deadlines from the log; the timer scan warns, breaches and escalates.
+"""The SLA clocks of tickets and after-sales orders (服务时效): each change appends what it means for the subject's
+clocks to their log and moves its timer; reads derive deadlines from the log; the timer scan warns, breaches,
+escalates and sends idle reminders.
 
 Policies and business calendars are read through an in-process snapshot refreshed every REFRESH_SECONDS, so a
-ticket change does not pay their queries: an edited policy or calendar takes effect within that window (a ticket
-keeps the time it already spent, app/domain/sla_clock.py).
+change does not pay their queries: an edited policy or calendar takes effect within that window (a subject keeps
+the time it already spent, app/domain/sla_clock.py).
 
 Choices a caller may rely on:
 - A ticket is matched against the policies when it is created and when a matched field changes (priority, type,
-  category, channel, group, business line, region); otherwise its clocks stay on the policy they run on, read
-  afresh from the snapshot (an edit of that policy's targets re-targets them at the ticket's next change).
+  category, channel, group, business line, region); an after-sales order when it is submitted. Otherwise the clocks
+  stay on the policy they run on, read afresh from the snapshot at every change.
 - Customer facts (level, VIP, contract SLA level) cost one query per match, made only while some policy has a
   condition on them.
-- The timer scan acts once per crossing: a timer is claimed with its ticket (skipping rows another scanner or a
-  ticket action holds), and each warning or breach acted on is logged (`warn`/`breach`), so derive no longer offers
-  it. A clock found already breached is not warned as well. However many metrics breach in one pass, the ticket is
+- The timer scan acts once per crossing: a timer is claimed with its subject (skipping rows another scanner or an
+  action holds), and each warning or breach acted on is logged (`warn`/`breach`), so derive no longer offers it. A
+  clock found already breached is not warned as well. However many metrics breach in one pass, the subject is
   escalated once.
 - A policy or calendar change requests a re-derivation in its own transaction (`sla_rederivations`); the job
-  `sla_rederive` then derives every open ticket's timer again from its log with the calendars as they now are. The
-  targets stay those the log's `apply_policy` events carry: an edited policy re-targets a ticket at its next change,
-  as above, so a walk after a policy edit moves only timers whose calendars changed too.
+  `sla_rederive` then walks every open subject: matched again with the policies as they now are (an edit, a reorder
+  or a deletion may hand it to another policy), its running clocks re-targeted from their start and its pauses
+  aligned, and its timer derived again with the calendars as they now are. The walk locks timers, not subjects: an
+  action committing meanwhile re-targets from the same snapshot, so at worst the same `apply_policy` lands twice.
+- A subject in a final state has no timer: nothing of it can fall due, and neither the scan nor the walk reads it.
 """
 
 from __future__ import annotations
@@ -27,13 +30,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
 import structlog
 
-from app.domain.after_sales import AfterSalesOrder
+from app.domain.after_sales import AfterSalesOrder, AfterSalesType
 from app.domain.business_time import BusinessCalendar
 from app.domain.clock import Clock, rfc3339
 from app.domain.events import OutboxEvent
@@ -44,7 +47,6 @@ from app.domain.pagination import Page, PageRequest
 from app.domain.principal import Role
 from app.domain.sla import (
     AFTER_SALES_FINAL,
-    PROMISE_ORDER,
     TICKET_FINAL,
     AfterSalesChange,
     TicketChange,
@@ -67,6 +69,8 @@ from app.domain.sla_policies import (
     IDLE_METRICS,
     REASSIGN_TO_POOL,
     Escalation,
+    MatchedOrder,
+    MatchedTicket,
     SlaPolicy,
     Subject,
     after_sales_facts,
@@ -75,7 +79,7 @@ from app.domain.sla_policies import (
     ticket_facts,
 )
 from app.domain.tickets import Ticket
-from app.domain.unit_of_work import OpenTimer, Rederivation, UnitOfWork, UnitOfWorkFactory
+from app.domain.unit_of_work import OpenTimer, Rederivation, UnitOfWork, UnitOfWorkFactory, WalkedSubject
 from app.services.history import Change, record_after_sales_change, record_ticket_change
 from app.services.notifications import notify
 from app.workflows.ticket import WORKING
@@ -90,8 +94,6 @@ REDERIVE_BATCH = 500
 """Timers a re-derivation walks per transaction."""
 SYSTEM_ACTOR = "system"
 NO_POLICY = "no policy matches"
-PROMISE_ZONE = ZoneInfo("Asia/Shanghai")
-"""Where a promise counted in calendar time (no business calendar) is told in."""
 SLA_WARNING, SLA_BREACHED, TICKET_IDLE = "sla.warning", "sla.breached", "ticket.idle"
 EVENT_TYPES = frozenset({SLA_WARNING, SLA_BREACHED, TICKET_IDLE})
 MATCHED_FIELDS = ("priority", "type", "category", "channel", "group_key", "business_line", "region")
@@ -101,13 +103,14 @@ CUSTOMER_CONDITIONS = frozenset({"customer_level", "vip", "contract_sla_level"})
 
 
 @dataclass(frozen=True, slots=True)
-class TicketSla:
-    """A ticket's SLA as of `as_of`: the policy its clocks run on (None: no policy matches), the targeted metrics of
-    their current cycles that run or have finished, and where its customer's promise is told."""
+class SubjectSla:
+    """A ticket's or an after-sales order's SLA as of `as_of`: the policy its clocks run on (None: no policy
+    matches), the targeted metrics of their current cycles that run or have finished, and the zone each promise is
+    told in (its business calendar's; app/domain/sla.py PROMISE_ZONE for calendar time)."""
 
     policy_key: str | None
     metrics: tuple[MetricState, ...]
-    zone: ZoneInfo
+    zones: Mapping[str, ZoneInfo]
     as_of: datetime
 
     @property
@@ -116,7 +119,7 @@ class TicketSla:
 
     def promise(self, language: str) -> str | None:
         """What the customer is told (预计…前回复), never the targets."""
-        return customer_promise({m.metric: m for m in self.metrics}, language, self.zone)
+        return customer_promise({m.metric: m for m in self.metrics}, language, self.zones)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +203,7 @@ class SlaService:
         (creation re-matches always)."""
         events_before = list(await uow.sla_clocks.log(ticket.id) if log_ is None else log_)
         before = current_policy(events_before)
-        policy = await self._ticket_policy(uow, ticket, before, rematch=rematch or change.created)
+        policy = await self._policy(uow, Subject.TICKET, ticket, before, rematch=rematch or change.created)
         events = ticket_clock_events(change, policy, events_before)
         final = change.status in TICKET_FINAL
         return await self._append(uow, Subject.TICKET, ticket.id, events_before, events, change.at, final=final)
@@ -216,7 +219,7 @@ class SlaService:
         customer never change), its clocks on that policy afterwards."""
         events_before = list(await uow.sla_clocks.log(order.id) if log_ is None else log_)
         before = current_policy(events_before)
-        policy = await self._order_policy(uow, order, before, rematch=change.created)
+        policy = await self._policy(uow, Subject.AFTER_SALES, order, before, rematch=change.created)
         events = after_sales_clock_events(change, policy, events_before)
         final = change.status in AFTER_SALES_FINAL
         return await self._append(uow, Subject.AFTER_SALES, order.id, events_before, events, change.at, final=final)
@@ -246,13 +249,13 @@ class SlaService:
 
     async def ticket_slas(
         self, uow: UnitOfWork, tickets: Sequence[Ticket], now: datetime, known: Mapping[UUID, Sequence[ClockEvent]]
-    ) -> dict[UUID, TicketSla]:
+    ) -> dict[UUID, SubjectSla]:
         """Each ticket's SLA at `now`; logs not `known` are read in one query."""
         return await self.slas(uow, [t.id for t in tickets], now, known)
 
     async def slas(
         self, uow: UnitOfWork, subject_ids: Sequence[UUID], now: datetime, known: Mapping[UUID, Sequence[ClockEvent]]
-    ) -> dict[UUID, TicketSla]:
+    ) -> dict[UUID, SubjectSla]:
         """Each subject's SLA at `now` (tickets or after-sales orders); logs not `known` are read in one query."""
         missing = [subject_id for subject_id in subject_ids if subject_id not in known]
         logs = {**(await uow.sla_clocks.logs(missing) if missing else {}), **known}
@@ -300,11 +303,20 @@ class SlaService:
                 await requests.supersede(request, now)
             timers = await requests.open_timers(request.after_subject_id, self._rederive_batch)
             logs = await uow.sla_clocks.logs([t.subject_id for t in timers]) if timers else {}
-            moves = []
+            walked = await requests.subjects(timers) if timers else {}
+            moves, appends = [], []
             for timer in timers:
-                due = next_due((await self._derive(uow, logs.get(timer.subject_id, []), now)).values())
+                log_ = logs.get(timer.subject_id, [])
+                subject = walked.get(timer.subject_id)
+                if subject is not None and log_:
+                    more = await self._retarget(uow, subject, log_, now)
+                    if more:
+                        appends.append((subject.subject, timer.subject_id, more))
+                        log_ = [*log_, *more]
+                due = next_due((await self._derive(uow, log_, now)).values())
                 if due != timer.due_at:
                     moves.append(OpenTimer(timer.subject_id, due))
+            await uow.sla_clocks.append_many(appends)
             await requests.move_timers(moves, now)
             await requests.advance(
                 replace(
@@ -316,6 +328,20 @@ class SlaService:
             )
             await uow.commit()
         return len(timers)
+
+    async def _retarget(
+        self, uow: UnitOfWork, subject: WalkedSubject, log_: list[ClockEvent], now: datetime
+    ) -> list[ClockEvent]:
+        """The events that bring a walked subject's clocks onto the policies as they now are: matched again (an
+        edit, reorder or deletion may hand it to another policy), the running clocks re-targeted, and pauses aligned
+        with the policy's; no event when nothing changed for it. Not an update of the subject: idle reminders run
+        on."""
+        policy = await self._policy(uow, subject.subject, subject, current_policy(log_), rematch=True)
+        if subject.subject is Subject.TICKET:
+            change = TicketChange(at=now, status=subject.status, priority=subject.priority, touched=False)
+            return ticket_clock_events(change, policy, log_)
+        moved = AfterSalesChange(at=now, status=subject.status, type=AfterSalesType(subject.type))
+        return after_sales_clock_events(moved, policy, log_)
 
     async def rederivations(self, page: PageRequest) -> Page[Rederivation]:
         """Re-derivation requests and their progress, newest first."""
@@ -460,35 +486,28 @@ class SlaService:
         moved = TicketChange(
             at=now, status=after.status, priority=after.priority, previous_status=ticket.status, touched=False
         )
-        retarget = await self._ticket_policy(uow, after, current_policy(log_), rematch=True)
+        retarget = await self._policy(uow, Subject.TICKET, after, current_policy(log_), rematch=True)
         more = ticket_clock_events(moved, retarget, log_)
         await uow.sla_clocks.append(Subject.TICKET, ticket.id, more)
         return [*log_, *more]
 
-    async def _ticket_policy(
-        self, uow: UnitOfWork, ticket: Ticket, current: str | None, *, rematch: bool
+    async def _policy(
+        self, uow: UnitOfWork, subject: Subject, matched: Matched, current: str | None, *, rematch: bool
     ) -> SlaPolicy | None:
-        policies = await self._snapshot.policies(uow, Subject.TICKET)
+        """The policy `matched`'s clocks run on: the current one while no re-match is asked for, else the first that
+        accepts its facts (the customer's read only while some policy conditions on them)."""
+        policies = await self._snapshot.policies(uow, subject)
         kept = _kept(policies, current, rematch)
         if kept is not None:
             return kept
         customer: dict[str, Any] = {}
         if any(CUSTOMER_CONDITIONS & set(p.conditions) for p in policies):
-            facts = await uow.sla_clocks.customer_facts(ticket.customer_no, ticket.created_at.date())
+            facts = await uow.sla_clocks.customer_facts(matched.customer_no, matched.created_at.date())
             customer = {"customer_level": facts.level, "contract_sla_level": facts.contract_sla_level}
-        return match(policies, Subject.TICKET, ticket_facts(ticket, **customer))
-
-    async def _order_policy(
-        self, uow: UnitOfWork, order: AfterSalesOrder, current: str | None, *, rematch: bool
-    ) -> SlaPolicy | None:
-        policies = await self._snapshot.policies(uow, Subject.AFTER_SALES)
-        kept = _kept(policies, current, rematch)
-        if kept is not None:
-            return kept
-        level = None
-        if any(CUSTOMER_CONDITIONS & set(p.conditions) for p in policies):
-            level = (await uow.sla_clocks.customer_facts(order.customer_no, order.created_at.date())).level
-        return match(policies, Subject.AFTER_SALES, after_sales_facts(order, customer_level=level))
+        if subject is Subject.TICKET:
+            return match(policies, subject, ticket_facts(cast(MatchedTicket, matched), **customer))
+        level = customer.get("customer_level")
+        return match(policies, subject, after_sales_facts(cast(MatchedOrder, matched), customer_level=level))
 
     async def _move_timer(
         self,
@@ -520,7 +539,7 @@ class SlaService:
                 log.warning("sla_calendar_missing", metric=metric, calendars=sorted(keys))
         return states
 
-    async def _sla(self, uow: UnitOfWork, events: Sequence[ClockEvent], now: datetime) -> TicketSla:
+    async def _sla(self, uow: UnitOfWork, events: Sequence[ClockEvent], now: datetime) -> SubjectSla:
         states = await self._derive(uow, events, now)
         shown = tuple(
             s
@@ -529,15 +548,10 @@ class SlaService:
             and s.phase not in (Phase.IDLE, Phase.CANCELLED)
             and s.metric not in IDLE_METRICS
         )
-        zone = PROMISE_ZONE
-        for metric in PROMISE_ORDER:
-            state = states.get(metric)
-            if state is not None and state.phase is Phase.RUNNING and state.calendar:
-                calendars = await self._snapshot.calendars(uow, [state.calendar])
-                if state.calendar in calendars:
-                    zone = calendars[state.calendar].zone
-                    break
-        return TicketSla(current_policy(events), shown, zone, now)
+        named = {s.calendar for s in shown if s.business and s.calendar}
+        calendars = await self._snapshot.calendars(uow, named) if named else {}
+        zones = {s.metric: calendars[s.calendar].zone for s in shown if s.business and s.calendar in calendars}
+        return SubjectSla(current_policy(events), shown, zones, now)
 
 
 def current_policy(events: Iterable[ClockEvent]) -> str | None:
@@ -551,6 +565,8 @@ def current_policy(events: Iterable[ClockEvent]) -> str | None:
 
 Held = Ticket | AfterSalesOrder
 """A subject the timer scan holds: its clocks' owner."""
+Matched = Ticket | AfterSalesOrder | WalkedSubject
+"""What a subject is matched on: the entity, or the re-derivation walk's row of it."""
 
 
 def _subject_of(held: Held) -> Subject:

@@ -40,7 +40,7 @@ from app.domain.tickets import (
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.history import Change, record_ticket_change
-from app.services.sla import MATCHED_FIELDS, SlaService, TicketSla
+from app.services.sla import MATCHED_FIELDS, SlaService, SubjectSla
 from app.services.ticket_notifications import notify_of_action
 from app.workflows.engine import AvailableAction
 from app.workflows.ticket import TICKET, apply
@@ -81,7 +81,7 @@ class TicketView:
 
     ticket: Ticket
     available_actions: list[AvailableAction]
-    sla: TicketSla
+    sla: SubjectSla
 
 
 def ticket_not_found(ref: UUID | str) -> NotFound:

@@ -421,11 +421,13 @@ def test_a_tickets_life_from_creation_through_a_reopening_to_closure():
         ("activate", FIRST_REPLY),
         ("apply_policy", RESOLUTION),
         ("activate", RESOLUTION),
+        ("apply_policy", "state:new"),  # untargeted, but the clock names the policy it runs on
         ("activate", "state:new"),
     ]
     assert sorted(asked) == sorted(
         [
             ("fulfil", "state:in_progress"),
+            ("apply_policy", "state:waiting_on_customer"),
             ("activate", "state:waiting_on_customer"),
             ("fulfil", PERIODIC_UPDATE),
             ("activate", PERIODIC_UPDATE),
@@ -498,7 +500,7 @@ def test_a_new_policy_is_recorded_on_the_running_clocks():
     rematched = ticket.ticket(sh(2026, 3, 2, 9, 30), "new")
     now = ticket.at(sh(2026, 3, 2, 9, 30))
 
-    assert rematched == [("apply_policy", FIRST_REPLY), ("apply_policy", RESOLUTION)]
+    assert rematched == [("apply_policy", FIRST_REPLY), ("apply_policy", RESOLUTION), ("apply_policy", "state:new")]
     assert (now[FIRST_REPLY].policy_key, now[FIRST_REPLY].due_at) == ("vip", sh(2026, 3, 2, 10))
     assert (now[RESOLUTION].policy_key, now[RESOLUTION].target_seconds, now[RESOLUTION].due_at) == ("vip", None, None)
 
@@ -626,7 +628,12 @@ def test_goods_sent_again_owe_no_refund():
 
     approved = order.order(sh(2026, 3, 2, 10), "replenishing", AfterSalesType.REPLENISH, previous_status="under_review")
 
-    assert approved == [("fulfil", "state:under_review"), ("fulfil", REVIEW), ("activate", "state:replenishing")]
+    assert approved == [
+        ("fulfil", "state:under_review"),
+        ("fulfil", REVIEW),
+        ("apply_policy", "state:replenishing"),
+        ("activate", "state:replenishing"),
+    ]
 
 
 def test_the_sla_state_names_are_the_workflows():
@@ -684,8 +691,22 @@ def test_the_customer_is_promised_the_reply_owed_before_the_resolution():
     ticket.ticket(sh(2026, 3, 2, 9, 5), "in_progress", agent_replied=True)
     ticket.ticket(sh(2026, 3, 2, 10), "in_progress", customer_messaged=True)
 
-    assert customer_promise(ticket.at(sh(2026, 3, 2, 10)), "en", SH) == "We will reply by 2 Mar, 15:30"
-    assert customer_promise(ticket.at(sh(2026, 3, 2, 9, 5)), "en", SH) == "We aim to resolve this by 5 Mar, 10:30"
+    assert customer_promise(ticket.at(sh(2026, 3, 2, 10)), "en", {}, SH) == "We will reply by 2 Mar, 15:30"
+    assert customer_promise(ticket.at(sh(2026, 3, 2, 9, 5)), "en", {}, SH) == "We aim to resolve this by 5 Mar, 10:30"
+
+
+def test_each_promise_is_told_in_the_zone_of_its_own_metric():
+    ticket = History(STANDARD)
+    ticket.ticket(sh(2026, 3, 2, 9), "in_progress", created=True)
+    ticket.ticket(sh(2026, 3, 2, 9, 5), "in_progress", agent_replied=True)
+    states = ticket.at(sh(2026, 3, 2, 9, 5))
+    new_york = ZoneInfo("America/New_York")
+
+    told = customer_promise(states, "en", {"first_reply": new_york}, SH)
+    own = customer_promise(states, "en", {"resolution": new_york}, SH)
+
+    assert told == "We aim to resolve this by 5 Mar, 10:30"  # the first reply's zone does not tell the resolution
+    assert own == "We aim to resolve this by 4 Mar, 21:30"
 
 
 # Laws of derive on any log
