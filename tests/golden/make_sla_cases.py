@@ -43,6 +43,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cn_2026 import CLOSED, WORKED  # run as a script: its own folder is on the path
+
 OUT = Path(__file__).with_name("sla_service_cases.json")
 ABOUT = (
     "Written by tests/golden/make_sla_cases.py from a naive minute-stepping oracle; the cases with `why` were also "
@@ -74,18 +76,8 @@ SPLIT = _hours("07:00-11:00", "17:00-21:00")  # two shifts, 8 h
 
 def _cn_2026() -> list[dict[str, Any]]:
     """国务院办公厅关于2026年部分节假日安排的通知: the closed days and the 调休 weekend working days."""
-    spans = {
-        "元旦": ["2026-01-01", "2026-01-02", "2026-01-03"],
-        "春节": [f"2026-02-{day}" for day in range(15, 24)],
-        "清明节": ["2026-04-04", "2026-04-05", "2026-04-06"],
-        "劳动节": [f"2026-05-0{day}" for day in range(1, 6)],
-        "端午节": ["2026-06-19", "2026-06-20", "2026-06-21"],
-        "中秋节": ["2026-09-25", "2026-09-26", "2026-09-27"],
-        "国庆节": [f"2026-10-0{day}" for day in range(1, 8)],
-    }
-    closed = [_closed(day, name) for name, days in spans.items() for day in days]
-    working = ["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"]
-    opened = [{"date": day, "intervals": CN_DAY, "name": "调休上班"} for day in working]
+    closed = [_closed(day, name) for name, days in CLOSED.items() for day in days]
+    opened = [{"date": day, "intervals": CN_DAY, "name": "调休上班"} for day in WORKED]
     return sorted(closed + opened, key=lambda override: override["date"])
 
 
