@@ -27,6 +27,7 @@ from app.domain.products import ProductRepository
 from app.domain.sla_clock import ClockEvent
 from app.domain.sla_policies import SlaPolicy, Subject
 from app.domain.tasks import TaskRepository
+from app.domain.ticket_auto_close import TicketAutoCloseRepository
 from app.domain.tickets import TicketRepository
 from app.domain.webhooks import WebhookRepository
 
@@ -225,6 +226,7 @@ class UnitOfWork(Protocol):
     sla_policies: SlaPolicyRepository
     sla_clocks: SlaClockRepository
     sla_rederivations: SlaRederivationRepository
+    ticket_auto_close: TicketAutoCloseRepository
 
     async def commit(self) -> None: ...
 

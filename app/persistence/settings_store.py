@@ -6,15 +6,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.persistence.lookups import Lookup
 from app.persistence.tables import service_settings
 
+_BY_KEY = Lookup(service_settings, service_settings.c.key)
 
-async def load_setting(conn: AsyncConnection, key: str) -> tuple[dict[str, Any], int] | None:
-    """The stored document and its version, or None when it was never saved (the caller's default applies)."""
-    row = (await conn.execute(select(service_settings).where(service_settings.c.key == key))).first()
+
+async def load_setting(
+    conn: AsyncConnection, key: str, *, for_update: bool = False
+) -> tuple[dict[str, Any], int] | None:
+    """The stored document and its version, or None when it was never saved (the caller's default applies);
+    `for_update` locks the row to the end of the transaction (an edit that checks If-Match first)."""
+    row = await _BY_KEY.row(conn, key, for_update=for_update)
     return (row.value, row.version) if row else None
 
 

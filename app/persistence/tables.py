@@ -221,6 +221,14 @@ tickets = Table(
         postgresql_where=text("group_key IS NULL"),
         sqlite_where=text("group_key IS NULL"),
     ),
+    # Auto-close: per type, the tickets awaiting follow-up by resolution time, so that the job reads due rows only.
+    Index(
+        "ix_tickets_pending_follow_up_type_resolved_at",
+        "type",
+        "resolved_at",
+        postgresql_where=text("status = 'pending_follow_up'"),
+        sqlite_where=text("status = 'pending_follow_up'"),
+    ),
 )
 
 ticket_tags = Table(

@@ -29,6 +29,7 @@ from app.persistence.sla_clocks import SqlSlaClockRepository
 from app.persistence.sla_policies import SqlSlaPolicyRepository
 from app.persistence.sla_rederivations import SqlSlaRederivationRepository
 from app.persistence.tasks import SqlTaskRepository
+from app.persistence.ticket_auto_close import SqlTicketAutoCloseRepository
 from app.persistence.tickets import SqlTicketRepository
 from app.persistence.webhooks import SqlWebhookRepository
 
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
         self.sla_policies = SqlSlaPolicyRepository(conn)
         self.sla_clocks = SqlSlaClockRepository(conn)
         self.sla_rederivations = SqlSlaRederivationRepository(conn)
+        self.ticket_auto_close = SqlTicketAutoCloseRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

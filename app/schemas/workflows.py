@@ -14,6 +14,7 @@ from app.domain.events import TimelineEntry
 from app.domain.principal import Principal
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
 from app.workflows.engine import AvailableAction, Label, Payload, State, Workflow, payload_schema
+from app.workflows.standard_texts import in_language
 from app.workflows.task import TASK
 from app.workflows.ticket import TICKET
 
@@ -201,6 +202,7 @@ class TimelineEntryOut(BaseModel):
             state = workflow.state(entry.to_status)
             label = (state.customer if customer else state.agent).pick(language)
         actor = entry.actor
+        shown_remark = entry.remark_public or not customer
         if customer:
             actor = "you" if entry.actor == principal.subject else "service"
         return cls(
@@ -212,7 +214,7 @@ class TimelineEntryOut(BaseModel):
             from_status=entry.from_status,
             to_status=entry.to_status,
             to_status_label=label,
-            remark=entry.remark if entry.remark_public or not customer else None,
+            remark=in_language(entry.remark, language) if entry.remark and shown_remark else None,
             payload=None if customer else entry.payload,
             visibility="public" if entry.public else "internal",
         )

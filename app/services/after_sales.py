@@ -50,6 +50,7 @@ from app.services.history import Change, record_after_sales_change
 from app.services.sla import SlaService, SubjectSla
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS, AfterSalesContext, apply
 from app.workflows.engine import AvailableAction, Move
+from app.workflows.standard_texts import AUTO_REVIEWED, NO_REVIEW_LEVEL
 
 AUTO_REVIEWER = Principal("auto-review", frozenset({Role.MANAGER}))
 """极速审核 acts as a manager would, and the timeline says which rule decided."""
@@ -221,7 +222,7 @@ class AfterSalesService:
                     "approve",
                     {},
                     now,
-                    remark="极速审核",
+                    remark=AUTO_REVIEWED.text(),
                     facts={"rule": match.rule, "matched": list(match.conditions)},
                     stored=False,
                 )
@@ -246,7 +247,7 @@ class AfterSalesService:
         approval = await self._approvals.request(uow, request, now)
         if approval.status is not Status.APPROVED:
             return order
-        return await self._move(uow, order, ledger, AUTO_REVIEWER, "approve", {}, now, remark="no review level applies")
+        return await self._move(uow, order, ledger, AUTO_REVIEWER, "approve", {}, now, remark=NO_REVIEW_LEVEL.text())
 
     async def decide_review(
         self, uow: UnitOfWork, order_id: UUID, verdict: Verdict, principal: Principal, now: datetime

@@ -44,11 +44,13 @@ from app.services.task_checks import (
 )
 from app.services.tickets import TicketService, ticket_not_found
 from app.workflows.engine import AvailableAction, Move
+from app.workflows.standard_texts import RESOLVED_BY_TASKS
 from app.workflows.task import TASK, Handler, TaskContext, apply, hours_text, to_centihours
-from app.workflows.ticket import RESOLVED_BY_TASKS, TICKET
+from app.workflows.ticket import TICKET
 
 SYSTEM = Principal("system", frozenset({Role.MANAGER}))
-"""Who moves a ticket for its tasks: assigns it when a task is claimed, resolves it when the last is approved."""
+"""Who moves a ticket on the service's own account: assigns it when a task is claimed, resolves it when the last task
+is approved, completes it when nobody followed up on its resolution (app/services/ticket_auto_close.py)."""
 REMINDER_BATCH = 500
 
 
@@ -305,7 +307,7 @@ class TaskService:
             ticket = await self._tickets.act_in(uow, ticket, SYSTEM, "start", {}, now)
         done = await uow.tasks.list(TaskFilter(ticket_id=ticket.id, statuses=("approved",)), PageRequest(limit=100))
         results = "\n".join(f"{t.number} {t.title}: {t.result}" for t in reversed(done.items) if t.result)
-        body = {"solution": RESOLVED_BY_TASKS.zh, "internal_note": results[:10_000] or None}
+        body = {"solution": RESOLVED_BY_TASKS.text(), "internal_note": results[:10_000] or None}
         await self._tickets.act_in(uow, ticket, SYSTEM, "resolve", body, now)
 
     async def cancel_with_ticket(self, uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime) -> None:

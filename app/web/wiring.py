@@ -39,6 +39,7 @@ from app.services.products import ProductService
 from app.services.sla import SlaService
 from app.services.sla_policies import SlaPolicyService
 from app.services.tasks import TaskPolicy, TaskService
+from app.services.ticket_auto_close import TicketAutoCloseService
 from app.services.tickets import TicketService
 from app.services.tokens import TokenCodec, TokenPolicy
 from app.services.webhooks import WebhookPolicy, WebhookService
@@ -73,6 +74,7 @@ class Services:
     business_calendars: BusinessCalendarService
     sla_policies: SlaPolicyService
     sla: SlaService
+    ticket_auto_close: TicketAutoCloseService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, then the database pools."""
@@ -166,7 +168,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     uow = SqlUnitOfWorkFactory(database)
     approvals = ApprovalService(uow, clock, ApprovalEngine(default_chains(settings.manager_review_above)))
     sla = SlaService(uow, clock)
-    tickets = TicketService(uow, clock, ticket_policy(settings), sla)
+    policy = ticket_policy(settings)
+    tickets = TicketService(uow, clock, policy, sla)
     tasks = TaskService(uow, clock, task_policy(settings), approvals.engine, tickets)
     after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine, sla)
     approvals.register(SubjectKind.TASK_HOURS, tasks.decide_hours)
@@ -198,6 +201,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         business_calendars=BusinessCalendarService(uow, clock, sla.forget_settings),
         sla_policies=SlaPolicyService(uow, clock, sla.forget_settings),
         sla=sla,
+        ticket_auto_close=TicketAutoCloseService(uow, clock, tickets, policy.reopen_window),
     )
 
 

@@ -27,6 +27,7 @@ from app.domain.tickets import (
 )
 from app.domain.urging import urge
 from app.workflows.engine import Guard, Label, Move, Payload, Refusal, State, Transition, Workflow
+from app.workflows.standard_texts import in_language
 from app.workflows.ticket_payloads import (
     AssignPayload,
     ClosePayload,
@@ -391,13 +392,6 @@ def apply(ctx: TicketContext, principal: Principal, move: Move) -> Ticket:
     return replace(ctx.ticket, **changes, status=move.dest, version=ctx.ticket.version + 1, updated_at=ctx.now)
 
 
-RESOLVED_BY_TASKS = Label("您的问题已处理完成。", "Your issue has been resolved.")
-"""The solution a customer reads when the ticket resolved itself as its last task was approved; what the tasks
-reported stays in the resolution's internal note."""
-STANDARD_SOLUTIONS = {label.zh: label for label in (RESOLVED_BY_TASKS,)}
-
-
 def solution_text(resolution: Resolution, language: str) -> str:
     """The solution as the reader sees it: a standard text the service wrote, in the reader's language."""
-    standard = STANDARD_SOLUTIONS.get(resolution.solution)
-    return standard.pick(language) if standard else resolution.solution
+    return in_language(resolution.solution, language)

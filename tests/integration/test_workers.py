@@ -95,5 +95,6 @@ async def test_the_worker_command_runs_until_sigterm_then_exits_cleanly(tmp_path
         "sla_rederive",
         "webhook_dispatch",
         "idempotency_key_purge",
+        "ticket_auto_close",
     ]
     assert code == 0
