@@ -12,6 +12,7 @@ from starlette.types import Scope
 from app.domain.errors import Forbidden, Unauthenticated
 from app.domain.principal import CASE_HANDLERS, MANAGERS, STAFF_ROLES, Principal, Role
 from app.integrations.inbound import SignedMessage
+from app.web.query_params import refuse_repeated_scalars
 from app.web.wiring import Services, services_of
 
 _IDENTITY = "aftersales.identity"
@@ -91,6 +92,7 @@ class Allow:
                 f"{request.method} {request.url.path} needs one of the roles: {', '.join(sorted(self.roles))}",
                 code="role_not_allowed",
             )
+        refuse_repeated_scalars(request)
         return principal
 
 

@@ -31,7 +31,9 @@ def _scalar_names(route: APIRoute) -> frozenset[str]:
     return frozenset(names)
 
 
-async def reject_repeated_scalars(request: Request) -> None:
+def refuse_repeated_scalars(request: Request) -> None:
+    """Checked by every route's permission (`Allow`), once the caller is known: a dependency of its own would cost
+    a solve per request."""
     route = request.scope.get("route")
     keys = [key for key, _ in request.query_params.multi_items()]
     if len(keys) == len(set(keys)) or not isinstance(route, APIRoute):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.domain.principal import Role
 from app.web.auth import Allow, Signed
-from app.web.query_params import reject_repeated_scalars
 
 
 def operation_id(route: APIRoute) -> str:
@@ -22,11 +21,10 @@ def operation_id(route: APIRoute) -> str:
 
 def api_router(*, tags: list[str], prefix: str = "") -> APIRouter:
     """A module's router, with what every operation shares set where its routes are made (FastAPI applies a
-    router's dependencies and id function as it creates each route), so that `mount` can lay them flat."""
+    router's id function as it creates each route), so that `mount` can lay them flat."""
     return APIRouter(
         prefix=prefix,
         tags=tags,  # type: ignore[arg-type]
-        dependencies=[Depends(reject_repeated_scalars)],
         generate_unique_id_function=operation_id,
     )
 

@@ -1,5 +1,6 @@
 """Malformed protocol input is named as such: a precondition that is not an entity tag list is a 400 (not a 412
-"changed"), and a JSON body in anything but UTF-8 is a 415 (not parsed by guessing its encoding)."""
+"changed"), a JSON body in anything but UTF-8 is a 415 (not parsed by guessing its encoding), and a scalar query
+parameter given twice is a 422 (not silently the last)."""
 
 from __future__ import annotations
 
@@ -106,3 +107,21 @@ async def test_a_utf16_body_is_refused_on_an_idempotent_post_too(client, auth):
 
     assert response.status_code == 415, response.text
     assert response.json()["code"] == "unsupported_encoding"
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/tickets?limit=5&limit=50", "/v1/after-sales?limit=5&limit=50", "/v1/me/notifications?limit=1&limit=2"]
+)
+async def test_a_scalar_query_parameter_given_twice_is_a_422_naming_it(client, auth, path):
+    response = await client.get(path, headers=auth(Role.MANAGER))
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"detail": "given more than once; it takes one value", "parameter": "limit"}]
+
+
+async def test_a_repeatable_parameter_may_repeat_and_a_stranger_hears_only_that_they_are_unknown(client, auth):
+    repeated = await client.get("/v1/tickets?status=new&status=assigned", headers=auth(Role.MANAGER))
+    stranger = await client.get("/v1/tickets?limit=5&limit=50")
+
+    assert repeated.status_code == 200, repeated.text
+    assert stranger.status_code == 401, stranger.text
