@@ -115,8 +115,8 @@ class SlaClockRepository(Protocol):
         """The subject reached a final state: nothing of it can fall due, and no walk needs to read it."""
         ...
 
-    async def due_subjects(self, now: datetime, limit: int) -> list[Subject]:
-        """Which subject types have timers due at `now` (reading at most `limit` due timers, none that is not)."""
+    async def due_subjects(self, now: datetime) -> list[Subject]:
+        """Which subject types have timers due at `now` (reading no timer that is not due)."""
         ...
 
     async def due(self, subject: Subject, now: datetime, limit: int) -> list[DueTimer]:

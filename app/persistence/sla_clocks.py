@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Column, Label, Row, bindparam, case, delete, func, insert, select
+from sqlalchemy import JSON, Column, Label, Row, bindparam, case, delete, exists, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -141,14 +141,15 @@ _DUE = {
 an action locks the ticket (or order) and then the timer (its upsert), so a scan that waited on the subject while
 holding the timer could deadlock with it; skipped, the timer is simply still due at the next pass."""
 _DUE_SUBJECTS = select(
-    select(sla_timers.c.subject_type)
-    .where(sla_timers.c.due_at <= bindparam("now"))
-    .order_by(sla_timers.c.due_at)
-    .limit(bindparam("limit"))
-    .subquery()
-    .c.subject_type
-).distinct()
-"""The subject types of the first due timers, through the due_at index: an idle scan reads no row."""
+    *(
+        exists()
+        .where(sla_timers.c.subject_type == subject.value, sla_timers.c.due_at <= bindparam("now"))
+        .label(subject.value)
+        for subject in Subject
+    )
+)
+"""Whether each subject type has a timer due, through the (subject_type, due_at) index: one statement, and an idle
+scan reads no row."""
 _DROP = delete(sla_timers).where(sla_timers.c.subject_id == bindparam("subject_id"))
 
 _RANK = case(
@@ -238,13 +239,13 @@ class SqlSlaClockRepository:
     async def drop_timer(self, subject_id: UUID) -> None:
         await self._conn.execute(_DROP, {"subject_id": subject_id})
 
-    async def due_subjects(self, now: datetime, limit: int) -> list[Subject]:
-        rows = await self._conn.execute(_DUE_SUBJECTS, {"now": now, "limit": limit})
-        return sorted(Subject(row.subject_type) for row in rows)
+    async def due_subjects(self, now: datetime) -> list[Subject]:
+        row = (await self._conn.execute(_DUE_SUBJECTS, {"now": now})).one()
+        return [subject for subject in Subject if row._mapping[subject.value]]
 
     async def due(self, subject: Subject, now: datetime, limit: int) -> list[DueTimer]:
         """`subject`'s timers due at `now`, oldest first, each locked with its subject; on PostgreSQL rows another
-        scanner (or an action) holds are skipped, so any number of scanners can run at once. Served by the due_at
-        index. SQLite has no row locks: its writers are serialised already."""
+        scanner (or an action) holds are skipped, so any number of scanners can run at once. Served by the
+        (subject_type, due_at) index. SQLite has no row locks: its writers are serialised already."""
         rows = await self._conn.execute(_DUE[subject], {"now": now, "limit": limit})
         return [DueTimer(subject, row.subject_id, row.due_at) for row in rows]

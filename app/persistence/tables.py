@@ -607,7 +607,7 @@ sla_timers = Table(
     Column("subject_type", String(32), nullable=False),
     Column("due_at", UtcDateTime),
     Column("updated_at", UtcDateTime, nullable=False),
-    Index(None, "due_at"),
+    Index(None, "subject_type", "due_at"),
 )
 
 # Requests to derive every open ticket's timer again after a policy or calendar change, with the walk's progress.

@@ -266,7 +266,7 @@ class SlaService:
         and breaches it acted on. An idle pass is one statement: which subjects have a timer due."""
         acted = 0
         async with self._uow.read() as uow:
-            subjects = await uow.sla_clocks.due_subjects(self._clock.now(), self._batch)
+            subjects = await uow.sla_clocks.due_subjects(self._clock.now())
         for subject in subjects:
             while True:
                 claimed, done = await self._scan_batch(subject, self._clock.now())

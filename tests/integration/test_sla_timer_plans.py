@@ -1,0 +1,73 @@
+"""The SLA timer scan reads no timer that is not due (PostgreSQL plans, EXPLAIN ANALYZE): which subjects have a
+timer due, and each subject's claim, go through the (subject_type, due_at) index and read the due timers of that
+subject only, however many timers wait for later or belong to the other subject."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from app.domain.sla_policies import Subject
+from app.persistence.sla_clocks import SqlSlaClockRepository
+from tests.sql_capture import executed_plans
+
+pytestmark = pytest.mark.postgres_only
+NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
+SPREAD = (
+    # 4,000 ticket timers and 2,000 order timers, due from an hour after NOW on; 7 ticket and 3 order timers due.
+    """INSERT INTO sla_timers (subject_id, subject_type, due_at, updated_at)
+    SELECT gen_random_uuid(), CASE WHEN g % 3 = 0 THEN 'after_sales' ELSE 'ticket' END,
+        timestamptz '2026-06-01T13:00:00Z' + g * interval '1 minute', now()
+    FROM generate_series(1, 6000) AS g""",
+    """INSERT INTO sla_timers (subject_id, subject_type, due_at, updated_at)
+    SELECT gen_random_uuid(), CASE WHEN g <= 7 THEN 'ticket' ELSE 'after_sales' END,
+        timestamptz '2026-06-01T11:00:00Z' + g * interval '1 minute', now()
+    FROM generate_series(1, 10) AS g""",
+    "ANALYZE sla_timers",
+)
+SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
+
+
+def _timers_read(plan: dict) -> tuple[int, set[str]]:
+    read, indexes, pending = 0, set(), [plan["Plan"]]
+    while pending:
+        node = pending.pop()
+        if node["Node Type"] in SCANS and node.get("Relation Name") == "sla_timers":
+            read += (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+            indexes.add(node.get("Index Name", node["Node Type"]))
+        pending.extend(node.get("Plans", ()))
+    return read, indexes
+
+
+@pytest.fixture
+async def planner(app):
+    async with app.state.services.database.engine.connect() as conn:
+        for statement in SPREAD:
+            await conn.exec_driver_sql(statement)
+        for planner_method in ("seqscan", "bitmapscan"):
+            await conn.execute(text(f"SET LOCAL enable_{planner_method} = off"))
+        yield conn
+
+
+async def test_which_subjects_are_due_reads_at_most_one_due_timer_of_each(planner):
+    timers = SqlSlaClockRepository(planner)
+
+    [plan] = await executed_plans(planner, lambda: timers.due_subjects(NOW))
+
+    assert await timers.due_subjects(NOW) == [Subject.TICKET, Subject.AFTER_SALES]
+    read, indexes = _timers_read(plan)
+    assert indexes == {"ix_sla_timers_subject_type_due_at"}
+    assert read <= len(Subject)
+
+
+@pytest.mark.parametrize(("subject", "due"), [(Subject.TICKET, 7), (Subject.AFTER_SALES, 3)])
+async def test_a_subjects_claim_reads_its_due_timers_only(planner, subject, due):
+    timers = SqlSlaClockRepository(planner)
+
+    [plan] = await executed_plans(planner, lambda: timers.due(subject, NOW, 100))
+
+    read, indexes = _timers_read(plan)
+    assert indexes == {"ix_sla_timers_subject_type_due_at"}
+    assert read == due
