@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -38,3 +39,32 @@ async def executed_plans(conn: AsyncConnection, read: Callable[[], Awaitable[Any
             result = await conn.exec_driver_sql(f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters)
             plans.append(result.scalar_one()[0])
     return plans
+
+
+SCANS = frozenset({"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"})
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """What an executed plan read: rows taken from tables and indexes (kept or thrown away by a filter), the
+    indexes it went through, and the tables it read sequentially."""
+
+    rows: int
+    indexes: frozenset[str]
+    sequential: tuple[str, ...]
+
+
+def scanned(plan: dict, relation: str | None = None) -> Scanned:
+    """The reads of an EXPLAIN (ANALYZE, FORMAT JSON) plan, of every relation or of `relation` only."""
+    rows, indexes, sequential = 0, set(), []
+    pending = [plan["Plan"]]
+    while pending:
+        node = pending.pop()
+        if node["Node Type"] in SCANS and relation in (None, node.get("Relation Name")):
+            rows += (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
+            if "Index Name" in node:
+                indexes.add(node["Index Name"])
+            if node["Node Type"] == "Seq Scan":
+                sequential.append(node["Relation Name"])
+        pending.extend(node.get("Plans", ()))
+    return Scanned(rows, frozenset(indexes), tuple(sequential))

@@ -26,7 +26,7 @@ from tests.api.test_tasks import give_task, task_act
 from tests.conftest import MovableClock, client_for, make_settings
 from tests.factories import act, open_ticket, seed_service_desk
 from tests.problems import problem_fields
-from tests.sql_capture import executed_plans
+from tests.sql_capture import executed_plans, scanned
 
 PATH = "/v1/settings/ticket-auto-close"
 DAY = timedelta(days=1)
@@ -339,19 +339,6 @@ SPREAD = (
 )
 CUTOFF = BASE + timedelta(minutes=91)
 """31 of the pending repairs (resolved at minutes 1, 4, … 91) are due."""
-SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
-
-
-def _tickets_read(plan: dict) -> tuple[int, set[str]]:
-    """Rows the statement read from the tickets table or its indexes, and which indexes."""
-    read, indexes, pending = 0, set(), [plan["Plan"]]
-    while pending:
-        node = pending.pop()
-        if node["Node Type"] in SCANS and node.get("Relation Name") == "tickets":
-            read += (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-            indexes.add(node.get("Index Name", node["Node Type"]))
-        pending.extend(node.get("Plans", ()))
-    return read, indexes
 
 
 @pytest.mark.postgres_only
@@ -365,6 +352,6 @@ async def test_the_claim_reads_only_due_tickets_of_its_type_through_the_partial_
 
         [plan] = await executed_plans(conn, lambda: repository.claim_due(TicketType.REPAIR, CUTOFF, 100))
 
-    read, indexes = _tickets_read(plan)
-    assert indexes == {"ix_tickets_pending_follow_up_type_resolved_at"}
-    assert (read, plan["Plan"]["Actual Rows"]) == (31, 31)
+    read = scanned(plan, "tickets")
+    assert (read.indexes, read.sequential) == ({"ix_tickets_pending_follow_up_type_resolved_at"}, ())
+    assert (read.rows, plan["Plan"]["Actual Rows"]) == (31, 31)

@@ -33,8 +33,7 @@ from app.persistence.inbound import SqlInboundEventRepository
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.tasks import SqlTaskRepository
 from app.persistence.webhooks import SqlWebhookRepository
-from tests.integration.test_ticket_indexes import SCANS
-from tests.sql_capture import executed_plans
+from tests.sql_capture import executed_plans, scanned
 
 pytestmark = pytest.mark.postgres_only
 
@@ -209,19 +208,6 @@ CASES = {
 NOT_FILTERS = {"limit", "cursor", "id"}
 
 
-def _rows_read(plan: dict) -> tuple[int, list[str]]:
-    read, sequential = 0, []
-    pending = [plan["Plan"]]
-    while pending:
-        node = pending.pop()
-        if node["Node Type"] in SCANS:
-            read += (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-        if node["Node Type"] == "Seq Scan":
-            sequential.append(node["Relation Name"])
-        pending.extend(node.get("Plans", ()))
-    return read, sequential
-
-
 @pytest.fixture
 async def spread(app, request) -> AsyncIterator[AsyncConnection]:
     """The list's rows, sequential scans, bitmaps and sorts priced out; rolled back at the end."""
@@ -259,9 +245,9 @@ async def test_every_served_filter_combination_reads_about_a_page(spread, reques
             # keys per part, the page's rows, the page's lines or votes, a narrowed owner's few rows
             bound = (case.leading + 3) * (LIMIT + 1) + NARROWED
             for plan in plans:
-                read, sequential = _rows_read(plan)
-                if read > bound or sequential:
-                    costly[", ".join(combo) or "no filter"] = (read, sequential, plan)
+                read = scanned(plan)
+                if read.rows > bound or read.sequential:
+                    costly[", ".join(combo) or "no filter"] = (read.rows, read.sequential, plan)
 
     assert {name: figures[:2] for name, figures in costly.items()} == {}, json.dumps(costly, indent=1)[:20000]
     assert served >= 1

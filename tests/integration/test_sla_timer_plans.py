@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from app.domain.sla_policies import Subject
 from app.persistence.sla_clocks import SqlSlaClockRepository
-from tests.sql_capture import executed_plans
+from tests.sql_capture import executed_plans, scanned
 
 pytestmark = pytest.mark.postgres_only
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -27,18 +27,6 @@ SPREAD = (
     FROM generate_series(1, 10) AS g""",
     "ANALYZE sla_timers",
 )
-SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
-
-
-def _timers_read(plan: dict) -> tuple[int, set[str]]:
-    read, indexes, pending = 0, set(), [plan["Plan"]]
-    while pending:
-        node = pending.pop()
-        if node["Node Type"] in SCANS and node.get("Relation Name") == "sla_timers":
-            read += (node["Actual Rows"] + node.get("Rows Removed by Filter", 0)) * node["Actual Loops"]
-            indexes.add(node.get("Index Name", node["Node Type"]))
-        pending.extend(node.get("Plans", ()))
-    return read, indexes
 
 
 @pytest.fixture
@@ -57,9 +45,9 @@ async def test_which_subjects_are_due_reads_at_most_one_due_timer_of_each(planne
     [plan] = await executed_plans(planner, lambda: timers.due_subjects(NOW))
 
     assert await timers.due_subjects(NOW) == [Subject.TICKET, Subject.AFTER_SALES]
-    read, indexes = _timers_read(plan)
-    assert indexes == {"ix_sla_timers_subject_type_due_at"}
-    assert read <= len(Subject)
+    read = scanned(plan, "sla_timers")
+    assert (read.indexes, read.sequential) == ({"ix_sla_timers_subject_type_due_at"}, ())
+    assert read.rows <= len(Subject)
 
 
 @pytest.mark.parametrize(("subject", "due"), [(Subject.TICKET, 7), (Subject.AFTER_SALES, 3)])
@@ -68,6 +56,5 @@ async def test_a_subjects_claim_reads_its_due_timers_only(planner, subject, due)
 
     [plan] = await executed_plans(planner, lambda: timers.due(subject, NOW, 100))
 
-    read, indexes = _timers_read(plan)
-    assert indexes == {"ix_sla_timers_subject_type_due_at"}
-    assert read == due
+    read = scanned(plan, "sla_timers")
+    assert (read.indexes, read.sequential, read.rows) == ({"ix_sla_timers_subject_type_due_at"}, (), due)

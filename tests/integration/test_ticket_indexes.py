@@ -19,7 +19,7 @@ from app.domain.ids import new_id
 from app.domain.pagination import PageRequest
 from app.domain.tickets import Channel, PoolScope, Priority, TicketFilter, TicketSort, TicketType
 from app.persistence.tickets import SqlTicketRepository, list_key, seek_parts
-from tests.sql_capture import executed_plans
+from tests.sql_capture import executed_plans, scanned
 
 pytestmark = pytest.mark.postgres_only
 
@@ -45,7 +45,6 @@ SAMPLES: dict[str, dict[str, object]] = {
     "q": {"text": "noise"},
 }
 NOT_FILTERS = {"limit", "cursor", "sort"}
-SCANS = {"Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan"}
 
 # 20,000 tickets over two years around the samples' dates, built so that a filter read any other way than by seeking
 # its index shows: the sample agent, group and tag have a third of the rows each, while the sample states,
@@ -87,21 +86,6 @@ def _combinations() -> list[tuple[str, ...]]:
     return [combo for size in range(4) for combo in itertools.combinations(sorted(SAMPLES), size)]
 
 
-def _rows_read(plan: dict) -> tuple[int, list[str]]:
-    """Rows the statement read from tables and indexes (kept or thrown away by a filter), and its sequential scans."""
-    read, sequential = 0, []
-    pending = [plan["Plan"]]
-    while pending:
-        node = pending.pop()
-        if node["Node Type"] in SCANS:
-            kept = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
-            read += kept * node["Actual Loops"]
-        if node["Node Type"] == "Seq Scan":
-            sequential.append(node["Relation Name"])
-        pending.extend(node.get("Plans", ()))
-    return read, sequential
-
-
 @pytest.fixture
 async def planner(app) -> AsyncIterator[AsyncConnection]:
     """A connection on SPREAD's tickets with sequential scans, bitmaps and sorts priced out, so that the plans
@@ -139,9 +123,9 @@ async def test_every_served_filter_combination_reads_about_a_page(planner, sort,
         )
         bound = (len(seek_parts(where)) + 2) * (LIMIT + 1) + 50  # keys per part, the page's rows, a customer's
         for plan in plans:
-            read, sequential = _rows_read(plan)
-            if read > bound or sequential:
-                costly[", ".join(combo) or "no filter"] = (read, sequential, plan)
+            read = scanned(plan)
+            if read.rows > bound or read.sequential:
+                costly[", ".join(combo) or "no filter"] = (read.rows, read.sequential, plan)
         served += 1
 
     assert {name: figures[:2] for name, figures in costly.items()} == {}, json.dumps(costly, indent=1)[:20000]
@@ -159,7 +143,7 @@ async def test_the_claim_pool_reads_about_a_page_per_group(planner, groups):
 
     parts = 1 + len(groups or ())  # no group, then each group
     bound = (parts + 1) * (LIMIT + 1)  # a page of keys per part, then the page's rows
-    assert all(read <= bound and not sequential for read, sequential in map(_rows_read, plans)), plans
+    assert all(read.rows <= bound and not read.sequential for read in map(scanned, plans)), plans
 
 
 # The index each leading filter was given, where SPREAD makes it the only cheap read (planner's pick otherwise).
