@@ -528,7 +528,10 @@ class SlaService:
 
     async def _derive(self, uow: UnitOfWork, events: Sequence[ClockEvent], now: datetime) -> dict[str, MetricState]:
         """Every metric's state; a metric whose business calendar no longer exists is left out (and logged), so a
-        deleted calendar cannot make a ticket unreadable."""
+        deleted calendar cannot make a ticket unreadable. A log that no target ever reached (no policy measures the
+        subject) has nothing to derive: nothing is shown and nothing can fall due."""
+        if all(e.target is None for e in events):
+            return {}
         keys = {e.target.calendar for e in events if e.target is not None and e.target.calendar}
         calendars = await self._snapshot.calendars(uow, keys)
         states: dict[str, MetricState] = {}
