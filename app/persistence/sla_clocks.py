@@ -66,23 +66,43 @@ _E = sla_clock_events.c
 _AT = UtcDateTime()  # the `at` column's type
 
 
-def _log_of_postgresql(subject_id: Column[Any]) -> Label[Any]:
+def _aggregate_postgresql() -> Any:
     row = func.json_build_array(_E.kind, _E.at, _E.metric, _E.target, _E.warning, _E.policy_key)
-    log_ = func.json_agg(postgresql.aggregate_order_by(row, _E.id), type_=JSON)
-    return select(log_).where(_E.subject_id == subject_id).scalar_subquery().label("clock_log")
+    return func.json_agg(postgresql.aggregate_order_by(row, _E.id), type_=JSON)
+
+
+def _log_of_postgresql(subject_id: Column[Any]) -> Label[Any]:
+    return select(_aggregate_postgresql()).where(_E.subject_id == subject_id).scalar_subquery().label("clock_log")
+
+
+def _ordered_sqlite(where: Any, *leading: Any) -> Any:
+    """SQLite aggregates rows in the order its subquery gives them."""
+    columns = (_E.kind, _E.at, _E.metric, _E.target, _E.warning, _E.policy_key)
+    return select(*leading, *columns).where(where).order_by(*leading, _E.id)
+
+
+def _aggregate_sqlite(ordered: Any) -> Any:
+    o = ordered.c
+    row = func.json_array(o.kind, o.at, o.metric, func.json(o.target), func.json(o.warning), o.policy_key)
+    return func.json_group_array(row, type_=JSON)
 
 
 def _log_of_sqlite(subject_id: Column[Any]) -> Label[Any]:
-    ordered = (
-        select(_E.kind, _E.at, _E.metric, _E.target, _E.warning, _E.policy_key)
-        .where(_E.subject_id == subject_id)
-        .order_by(_E.id)
-        .correlate(subject_id.table)
-        .subquery()
+    ordered = _ordered_sqlite(_E.subject_id == subject_id).correlate(subject_id.table).subquery()
+    return select(_aggregate_sqlite(ordered)).scalar_subquery().label("clock_log")
+
+
+def _logs_postgresql() -> Any:
+    return (
+        select(_E.subject_id, _aggregate_postgresql().label("clock_log"))
+        .where(_E.subject_id.in_(bindparam("subject_ids", expanding=True)))
+        .group_by(_E.subject_id)
     )
-    o = ordered.c
-    row = func.json_array(o.kind, o.at, o.metric, func.json(o.target), func.json(o.warning), o.policy_key)
-    return select(func.json_group_array(row, type_=JSON)).scalar_subquery().label("clock_log")
+
+
+def _logs_sqlite() -> Any:
+    ordered = _ordered_sqlite(_E.subject_id.in_(bindparam("subject_ids", expanding=True)), _E.subject_id).subquery()
+    return select(ordered.c.subject_id, _aggregate_sqlite(ordered).label("clock_log")).group_by(ordered.c.subject_id)
 
 
 LOG_OF = {"postgresql": _log_of_postgresql, "sqlite": _log_of_sqlite}
@@ -120,11 +140,9 @@ _LOG = (
     .where(sla_clock_events.c.subject_id == bindparam("subject_id"))
     .order_by(sla_clock_events.c.id)
 )
-_LOGS = (
-    select(sla_clock_events)
-    .where(sla_clock_events.c.subject_id.in_(bindparam("subject_ids", expanding=True)))
-    .order_by(sla_clock_events.c.subject_id, sla_clock_events.c.id)
-)
+_LOGS = {"postgresql": _logs_postgresql(), "sqlite": _logs_sqlite()}
+"""A page of subjects' logs, one row per subject with its log as `LOG_OF` gives it: a list page reads a row per
+ticket, not one per event (decoding a row per event was a fifth of a list page's CPU, measured)."""
 _SET_DUE = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
 _DUE = {
     subject: (
@@ -222,9 +240,10 @@ class SqlSlaClockRepository:
         absent."""
         missing = [subject_id for subject_id in subject_ids if subject_id not in self._known]
         if missing:
+            dialect = self._conn.dialect
             read: dict[UUID, list[ClockEvent]] = {subject_id: [] for subject_id in missing}
-            for row in await self._conn.execute(_LOGS, {"subject_ids": missing}):
-                read[row.subject_id].append(_event(row))
+            for row in await self._conn.execute(_LOGS[dialect.name], {"subject_ids": missing}):
+                read[row.subject_id] = log_from_json(row.clock_log, dialect)
             self._known.update(read)
         return {subject_id: list(self._known[subject_id]) for subject_id in subject_ids if self._known[subject_id]}
 

@@ -11,6 +11,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import text
 
+from app.domain.ids import new_id
 from app.domain.principal import Role
 from app.domain.sla_clock import ClockEvent, ClockEventKind
 from app.domain.sla_policies import Subject, Target, WarningRule
@@ -58,9 +59,12 @@ async def test_a_ticket_read_with_its_log_has_the_log_the_clock_repository_reads
             await uow.sla_clocks.append(Subject.TICKET, ticket_id, batch)
             await uow.commit()
 
+    other = await open_ticket(client, auth)
     async with factory.read() as uow:
         expected = await uow.sla_clocks.log(ticket_id)
         read = [await uow.tickets.get_guarded(ref) for ref in (ticket_id, ticket["number"])]
+    async with factory.read() as uow:  # a page's logs, read afresh in one query
+        paged = await uow.sla_clocks.logs([UUID(other["id"]), ticket_id, new_id()])
     async with factory.write() as uow:
         locked = await uow.tickets.get_guarded(ticket_id, for_update=True)
 
@@ -70,6 +74,8 @@ async def test_a_ticket_read_with_its_log_has_the_log_the_clock_repository_reads
         assert found is not None
         assert list(found.clock_log) == expected
         assert _shown(list(found.clock_log)) == _shown(expected)
+    assert list(paged) == [UUID(other["id"]), ticket_id]  # a subject without events is absent
+    assert paged[ticket_id] == expected and _shown(paged[ticket_id]) == _shown(expected)
 
 
 @pytest.mark.postgres_only
