@@ -479,16 +479,18 @@ class SlaService:
             old, new = _plain(getattr(ticket, name)), _plain(getattr(after, name))
             if old != new:
                 payload[name] = {"from": old, "to": new}
+        more: list[ClockEvent] = []
+        if (after.priority, after.status, after.group_key) != (ticket.priority, ticket.status, ticket.group_key):
+            moved = TicketChange(
+                at=now, status=after.status, priority=after.priority, previous_status=ticket.status, touched=False
+            )
+            retarget = await self._policy(uow, Subject.TICKET, after, current_policy(log_), rematch=True)
+            more = ticket_clock_events(moved, retarget, log_)
+            await uow.sla_clocks.append(Subject.TICKET, ticket.id, more)
+            if (key := current_policy([*log_, *more])) != current_policy(log_):
+                payload["sla_policy"] = {"from": current_policy(log_), "to": key}  # as a PATCH that re-matches says
         change = Change("action", "escalate", ticket.status, after.status, payload=payload, public=False)
         await record_ticket_change(uow, after, SYSTEM_ACTOR, now, change)
-        if (after.priority, after.status, after.group_key) == (ticket.priority, ticket.status, ticket.group_key):
-            return log_
-        moved = TicketChange(
-            at=now, status=after.status, priority=after.priority, previous_status=ticket.status, touched=False
-        )
-        retarget = await self._policy(uow, Subject.TICKET, after, current_policy(log_), rematch=True)
-        more = ticket_clock_events(moved, retarget, log_)
-        await uow.sla_clocks.append(Subject.TICKET, ticket.id, more)
         return [*log_, *more]
 
     async def _policy(

@@ -67,3 +67,25 @@ async def test_a_policy_without_a_target_at_the_tickets_priority_is_still_its_po
     created = await open_ticket(http, auth, priority="urgent")
 
     assert created["sla"] == {"policy": "standard", "metrics": [], "none_reason": None, "promise": None}
+
+
+async def test_a_breach_that_raises_the_priority_names_the_policy_it_rematched_on_the_timeline(
+    desk, auth, friday_clock
+):
+    app, http = desk
+    hour = {"seconds": HOUR, "business": False}
+    raising = {"raise_level": True, "raise_priority": True}
+    await put_policy(http, auth, key="standard", targets={"first_reply": {"normal": hour}}, escalation=raising)
+    high = {"first_reply": {"high": {"seconds": 2 * HOUR, "business": False}}}
+    await put_policy(http, auth, key="high", conditions={"priority": ["high"]}, targets=high)  # goes first
+    created = await open_ticket(http, auth)
+    friday_clock.advance(timedelta(hours=1, minutes=5))
+
+    assert await app.state.services.sla.scan() == 1
+
+    ticket = await read(http, auth(Role.MANAGER), created)
+    assert (ticket["priority"], ticket["sla"]["policy"]) == ("high", "high")
+    history = (await http.get(f"/v1/tickets/{created['id']}/timeline", headers=auth(Role.MANAGER))).json()["items"]
+    [escalation] = [e for e in history if e["action"] == "escalate"]
+    assert escalation["payload"]["priority"] == {"from": "normal", "to": "high"}
+    assert escalation["payload"]["sla_policy"] == {"from": "standard", "to": "high"}
