@@ -51,22 +51,24 @@ async def fetch_merged_page(
     page: PageRequest,
     *,
     descending: bool = True,
+    also: Sequence[Any] = (),
 ) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
-    """The page of `table`'s rows matching any of the disjoint `parts` (lists of conditions).
+    """The page of `table`'s rows matching any of the disjoint `parts` (lists of conditions), with the columns
+    `also` selects beside each (subqueries correlated to the row: what its readers need from other tables).
 
     Each part is its own keyset page of sort keys only (an index seek); the union of those, at most len(parts) ×
     (limit + 1) keys, is merged in key order, cut to a page and joined to its rows. Keys only, because the database
     merges them as cheaply as rows and the statement is built per request: a union of full rows costs more to build
     in Python than to run. `key` ends with the primary key `id`."""
     if len(parts) == 1:
-        return await fetch_page(conn, select(table).where(*parts[0]), key, page, descending=descending)
+        return await fetch_page(conn, select(table, *also).where(*parts[0]), key, page, descending=descending)
     columns = _columns(key)
     keys = [
         page_statement(select(*columns).where(*part), key, page, descending=descending).subquery() for part in parts
     ]
     merged = union_all(*(select(*part.c) for part in keys)).subquery()
     order = [merged.c[c.name].desc() if descending else merged.c[c.name].asc() for c in columns]
-    stmt = select(table).join(merged, table.c.id == merged.c.id).order_by(*order).limit(page.limit + 1)
+    stmt = select(table, *also).join(merged, table.c.id == merged.c.id).order_by(*order).limit(page.limit + 1)
     rows = (await conn.execute(stmt)).all()
     if len(rows) <= page.limit:
         return rows, None

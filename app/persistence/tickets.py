@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Row, Select, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
@@ -52,13 +53,9 @@ _BY_ID = Lookup(tickets, tickets.c.id)
 _BY_NUMBER = Lookup(tickets, tickets.c.number)
 
 
-def _guarded(key: Any, dialect: str) -> dict[bool, Select[Any]]:
-    """A ticket with what its guards and its SLA need from other rows, in one statement (plain and locking the
-    ticket): its unfinished tasks' numbers, oldest first and comma-joined (they hold no comma), and its clock log.
-
-    Every subquery of one statement reads the snapshot the statement began with, so on PostgreSQL a locking read
-    that waited for another writer's lock does not see that writer's log events: `SqlTicketRepository.update`
-    answers the log's length under the lock, which tells whether the log read here is still whole."""
+def _guard_columns(dialect: str) -> tuple[Any, Any]:
+    """What a ticket's guards and its SLA need from other rows, as columns beside the ticket's: its unfinished
+    tasks' numbers, oldest first and comma-joined (they hold no comma), and its clock log."""
     ordered = (
         select(tasks.c.number)
         .where(tasks.c.ticket_id == tickets.c.id, equals_any(tasks.c.status, UNFINISHED_STATUSES))
@@ -67,8 +64,25 @@ def _guarded(key: Any, dialect: str) -> dict[bool, Select[Any]]:
         .subquery()
     )
     numbers = select(func.aggregate_strings(ordered.c.number, ",")).scalar_subquery().label("unfinished_tasks")
-    plain = select(tickets, numbers, LOG_OF[dialect](tickets.c.id)).where(key == bindparam("ref"))
+    return numbers, LOG_OF[dialect](tickets.c.id)
+
+
+_GUARD_COLUMNS = {dialect: _guard_columns(dialect) for dialect in LOG_OF}
+
+
+def _guarded(key: Any, dialect: str) -> dict[bool, Select[Any]]:
+    """A ticket with what its guards and its SLA need, in one statement (plain and locking the ticket).
+
+    Every subquery of one statement reads the snapshot the statement began with, so on PostgreSQL a locking read
+    that waited for another writer's lock does not see that writer's log events: `SqlTicketRepository.update`
+    answers the log's length under the lock, which tells whether the log read here is still whole."""
+    plain = select(tickets, *_GUARD_COLUMNS[dialect]).where(key == bindparam("ref"))
     return {False: plain, True: plain.with_for_update(of=tickets)}
+
+
+def _guarded_entity(row: Row[Any], dialect: Dialect) -> GuardedTicket:
+    unfinished = tuple(row.unfinished_tasks.split(",")) if row.unfinished_tasks else ()
+    return GuardedTicket(_entity(row), unfinished, tuple(log_from_json(row.clock_log, dialect)))
 
 
 _GUARDED = {
@@ -164,10 +178,7 @@ class SqlTicketRepository:
         dialect = self._conn.dialect
         statement = _GUARDED[dialect.name, not isinstance(ref, UUID)][for_update]
         row = (await self._conn.execute(statement, {"ref": ref})).first()
-        if row is None:
-            return None
-        unfinished = tuple(row.unfinished_tasks.split(",")) if row.unfinished_tasks else ()
-        return GuardedTicket(_entity(row), unfinished, tuple(log_from_json(row.clock_log, dialect)))
+        return None if row is None else _guarded_entity(row, dialect)
 
     async def assignees(self, ids: Collection[UUID]) -> dict[UUID, str | None]:
         """Each ticket's assignee, for a page of its tasks in one query (a task's coordinator is its ticket's
@@ -192,23 +203,34 @@ class SqlTicketRepository:
             await self._write_tags(ticket)
         return int(logged)
 
-    async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[Ticket]:
+    async def list(self, where: TicketFilter, sort: TicketSort, page: PageRequest) -> Page[GuardedTicket]:
         """One index read per part of the filter (see `seek_parts`), merged; combinations no index serves are
-        refused before any SQL is sent."""
+        refused before any SQL is sent. Each ticket comes with what its buttons and SLA need, in the same
+        statement."""
         where.check_served(sort)
+        dialect = self._conn.dialect
+        also = _GUARD_COLUMNS[dialect.name]
         if where.tag is not None and where.customer_no is None:
-            rows, next_key = await _tagged_page(self._conn, where, page)
+            rows, next_key = await _tagged_page(self._conn, where, page, also)
         else:
             parts = [filter_conditions(part) for part in seek_parts(where)]
-            rows, next_key = await fetch_merged_page(self._conn, tickets, parts, list_key(where, sort), page)
-        return Page([_entity(row) for row in rows], next_key)
+            key = list_key(where, sort)
+            rows, next_key = await fetch_merged_page(self._conn, tickets, parts, key, page, also=also)
+        return Page([_guarded_entity(row, dialect) for row in rows], next_key)
 
-    async def pool(self, scope: PoolScope, page: PageRequest) -> Page[Ticket]:
+    async def pool(self, scope: PoolScope, page: PageRequest) -> Page[GuardedTicket]:
         """Oldest first: the ticket waiting longest is claimed first."""
+        dialect = self._conn.dialect
         rows, next_key = await fetch_merged_page(
-            self._conn, tickets, _pool_parts(scope), tickets.c.id, page, descending=False
+            self._conn,
+            tickets,
+            _pool_parts(scope),
+            tickets.c.id,
+            page,
+            descending=False,
+            also=_GUARD_COLUMNS[dialect.name],
         )
-        return Page([_entity(row) for row in rows], next_key)
+        return Page([_guarded_entity(row, dialect) for row in rows], next_key)
 
     async def pool_stats(self, scope: PoolScope) -> PoolStats:
         stmt = select(func.count(), func.min(tickets.c.created_at)).where(*pool_conditions(scope))
@@ -256,7 +278,7 @@ def seek_parts(where: TicketFilter) -> list[TicketFilter]:
 
 
 async def _tagged_page(
-    conn: AsyncConnection, where: TicketFilter, page: PageRequest
+    conn: AsyncConnection, where: TicketFilter, page: PageRequest, also: Sequence[Any]
 ) -> tuple[Sequence[Row[Any]], tuple[Any, ...] | None]:
     """Tickets of one tag, newest first: a page of ticket ids from the tag index (an index-only read in ticket
     order), then their rows. Nothing but the business-line scope filters it (`TicketFilter.check_served`)."""
@@ -265,7 +287,7 @@ async def _tagged_page(
     if where.business_lines is not None:
         keys = keys.join(tickets, tickets.c.id == tag.ticket_id).where(*_business_line_scope(where.business_lines))
     ids = page_statement(keys, tag.ticket_id, page).subquery()
-    stmt = select(tickets, ids.c.ticket_id).join(ids, ids.c.ticket_id == tickets.c.id)
+    stmt = select(tickets, *also, ids.c.ticket_id).join(ids, ids.c.ticket_id == tickets.c.id)
     return await fetch_page(conn, stmt, ids.c.ticket_id, page)
 
 

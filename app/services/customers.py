@@ -66,14 +66,15 @@ class CustomerService:
         first = PageRequest(limit=OVERVIEW_ITEMS)
         async with self._uow.read() as uow:
             customer = await self._visible(uow.customers, principal, customer_no)
+            tickets = await uow.tickets.list(
+                TicketFilter(customer_no=customer_no, business_lines=principal.business_line_scope),
+                TicketSort.CREATED,
+                first,
+            )
             return CustomerOverview(
                 customer=customer,
                 recent_orders=await uow.orders.list(first, customer_no=customer_no),
-                recent_tickets=await uow.tickets.list(
-                    TicketFilter(customer_no=customer_no, business_lines=principal.business_line_scope),
-                    TicketSort.CREATED,
-                    first,
-                ),
+                recent_tickets=Page([found.ticket for found in tickets.items], tickets.next_key),
                 recent_after_sales=await uow.after_sales.list(
                     AfterSalesFilter(customer_no=customer_no, business_lines=principal.business_line_scope), first
                 ),

@@ -126,6 +126,15 @@ class TicketService:
         slas = await self._sla.ticket_slas(uow, tickets, now, logs or {})
         return [TicketView(ctx.ticket, TICKET.available(ctx, principal), slas[ctx.ticket.id]) for ctx in contexts]
 
+    async def _guarded_views(
+        self, uow: UnitOfWork, found: Sequence[GuardedTicket], principal: Principal
+    ) -> list[TicketView]:
+        """A page of tickets read with their unfinished tasks and clock logs (`list`, `pool`)."""
+        known = {g.ticket.id: g.unfinished_tasks for g in found}
+        logs = {g.ticket.id: g.clock_log for g in found}
+        tickets = [g.ticket for g in found]
+        return await self._views(uow, tickets, principal, self._clock.now(), known=known, logs=logs)
+
     async def _view(
         self,
         uow: UnitOfWork,
@@ -205,7 +214,7 @@ class TicketService:
             where = replace(where, customer_no=principal.customer_no)
         async with self._uow.read() as uow:
             found = await uow.tickets.list(where, sort, page)
-            return Page(await self._views(uow, found.items, principal, self._clock.now()), found.next_key)
+            return Page(await self._guarded_views(uow, found.items, principal), found.next_key)
 
     async def update(
         self, principal: Principal, ref: UUID | str, changes: dict[str, Any], precondition: Precondition
@@ -361,7 +370,7 @@ class TicketService:
             scope = await _pool_scope(uow, principal)
             found = await uow.tickets.pool(scope, page)
             stats = await uow.tickets.pool_stats(scope)
-            views = await self._views(uow, found.items, principal, self._clock.now())
+            views = await self._guarded_views(uow, found.items, principal)
         return Page(views, found.next_key), stats
 
     async def mine(self, principal: Principal, page: PageRequest) -> Page[TicketView]:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from app.domain.principal import Role
+from tests.api.test_tasks import give_task, started_ticket
 from tests.factories import seed_reference_data, seed_service_desk, seed_shop, ticket_body
 from tests.sql_capture import sent_statements
 
@@ -104,6 +105,26 @@ async def test_reading_a_ticket_is_one_statement_and_two_when_it_could_be_claime
     assert (pooled.status_code, own.status_code) == (200, 200)
     assert len(claimable) <= 2, _show(claimable)
     assert len(customer_read) <= 1, _show(customer_read)
+
+
+async def test_a_page_of_tickets_is_one_statement_and_the_claim_pool_one_more(app, client, auth):
+    """A list page reads its tickets with their unfinished tasks and clock logs in one statement, however many
+    tickets it holds; the pool's page adds its counts, and a caller who may claim adds their workload."""
+    await seed_service_desk(client, auth)
+    for _ in range(5):
+        await client.post("/v1/tickets", json=ticket_body(), headers=auth(Role.INTEGRATION))
+    worked = await started_ticket(client, auth)
+    assert (await give_task(client, auth, worked)).status_code == 201  # a ticket with an unfinished task
+
+    with counted(app) as customer_page:
+        mine = await client.get("/v1/tickets", headers=auth(Role.CUSTOMER))
+    with counted(app) as agent_page:
+        listed = await client.get("/v1/tickets?limit=50", headers=auth(Role.AGENT, sub="agent-1"))
+
+    assert (mine.status_code, listed.status_code) == (200, 200)
+    assert len(listed.json()["items"]) == 6
+    assert len(customer_page) <= 1, _show(customer_page)
+    assert len(agent_page) <= 2, _show(agent_page)  # the page, and the agent's workload for the claim buttons
 
 
 async def test_a_ticket_action_reads_the_ticket_once(app, client, auth):
