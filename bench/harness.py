@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,11 +15,12 @@ import httpx
 from bench import inbound_bench, load
 from bench.baseline_app import DATABASE_URL_ENV
 from bench.load import Budget, Load, PythonLoad, Result
-from bench.server import HOST, Server, clean_environment, serving
+from bench.server import HOST, REPO_ROOT, Server, clean_environment, serving
 from bench.traffic import Traffic, python_send
 from bench.wrk import WrkLoad
 
 WARMUP_SECONDS = 3.0
+WORKER_STOP_SECONDS = 40.0  # the worker lets passes in flight finish for up to 30 s
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,25 @@ def serve_service(
         probe_url=f"http://{HOST}:{port}/readyz",
         probe_status=200,
     )
+
+
+@asynccontextmanager
+async def run_worker(database_url: str) -> AsyncIterator[Server]:
+    """`aftersales worker` as production runs it beside the API processes: every background job, at the default
+    poll, logging only warnings and errors."""
+    env = {"AFTERSALES_DATABASE_URL": database_url, "AFTERSALES_ENV": "development", "AFTERSALES_LOG_LEVEL": "WARNING"}
+    command = [str(Path(sys.executable).parent / "aftersales"), "worker"]
+    process = await asyncio.create_subprocess_exec(*command, env=clean_environment(env), cwd=REPO_ROOT)
+    try:
+        yield Server("aftersales worker", process)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), WORKER_STOP_SECONDS)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
 
 
 def serve_baseline(port: int, database_url: str) -> AbstractAsyncContextManager[Server]:
