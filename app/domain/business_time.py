@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo
 from app.domain.errors import FieldError, InvalidInput
 
 DAY = 86_400
+SPAN_DAYS = 4096
+"""Days whose working spans a calendar remembers as instants (some years of them) before it starts afresh."""
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -142,6 +144,7 @@ class BusinessCalendar:
     _week_seconds: int = field(init=False, repr=False, compare=False)
     _last_open: date | None = field(init=False, repr=False, compare=False)
     _continuous: bool = field(init=False, repr=False, compare=False)
+    _instants: dict[date, tuple[tuple[int, int], ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -157,6 +160,7 @@ class BusinessCalendar:
         set_(self, "_week_seconds", sum(end - start for day in self._days for start, end in day))
         set_(self, "_last_open", max((d for d, spans in self._by_date.items() if spans), default=None))
         set_(self, "_continuous", not self.overrides and all(day == ((0, DAY),) for day in self._days))
+        set_(self, "_instants", {})
 
     @classmethod
     def always_open(cls, time_zone: str = "UTC") -> BusinessCalendar:
@@ -234,10 +238,17 @@ class BusinessCalendar:
             day += _ONE_DAY
         return total
 
-    def _spans(self, day: date) -> list[tuple[int, int]]:
-        """The day's intervals as UTC instants, in order (an interval lost in a spring-forward gap is empty)."""
-        intervals = self._by_date.get(day, self._days[day.weekday()])
-        return [(self._boundary(day, start), self._boundary(day, end)) for start, end in intervals]
+    def _spans(self, day: date) -> tuple[tuple[int, int], ...]:
+        """The day's intervals as UTC instants, in order (an interval lost in a spring-forward gap is empty);
+        remembered per date (at most SPAN_DAYS of them), as every deadline near today reads the same few days."""
+        found = self._instants.get(day)
+        if found is None:
+            intervals = self._by_date.get(day, self._days[day.weekday()])
+            found = tuple((self._boundary(day, start), self._boundary(day, end)) for start, end in intervals)
+            if len(self._instants) >= SPAN_DAYS:
+                self._instants.clear()
+            self._instants[day] = found
+        return found
 
     def _boundary(self, day: date, seconds: int) -> int:
         """The first instant at which the zone's clocks show `day` + `seconds` or later (see the module docstring)."""
