@@ -98,8 +98,12 @@ class _Recorder:
         self, subject: Subject, at: datetime, policy: SlaPolicy | None, priority: str, log: Iterable[ClockEvent]
     ):
         self.subject, self.at, self.policy, self.priority = subject, at, policy, priority
-        self.clocks: dict[str, ClockView] = views(log)
+        events = list(log)
+        self.clocks: dict[str, ClockView] = views(events)
         self.events: list[ClockEvent] = []
+        applied = [e.policy_key for e in events if e.kind is ClockEventKind.APPLY_POLICY]
+        self.current_key = applied[-1] if applied else None
+        """The policy the log names last (the subject's policy), as it will be once the events are appended."""
 
     def phase(self, metric: str) -> Phase:
         return self.clocks.get(metric, ClockView()).phase
@@ -123,14 +127,15 @@ class _Recorder:
         target = policy.target(metric, self.priority) if policy else None
         clock = self.clocks.get(metric, ClockView())
         key = policy.key if policy else None
-        if target is None and clock.target is None and clock.policy_key == key:
-            return  # untargeted before and after, by the same policy: no news
+        if target is None and clock.target is None and key in (clock.policy_key, self.current_key):
+            return  # untargeted before and after, the log naming the policy already: no news
         warning = policy.warning if policy else None
         if metric in IDLE_METRICS:
             warning = None  # a reminder is the warning itself
         if (clock.target, clock.warning, clock.policy_key) != (target, warning, key):
             self.events.append(ClockEvent(ClockEventKind.APPLY_POLICY, self.at, metric, target, warning, key))
             self.clocks[metric] = replace(clock, target=target, warning=warning, policy_key=key)
+            self.current_key = key
 
     def retarget_active(self) -> None:
         for metric in [m for m in self.clocks if self.active(m)]:

@@ -86,6 +86,13 @@ class DueTimer:
 
 
 @dataclass(frozen=True, slots=True)
+class Due:
+    """Where a subject's timer moves to: the instant the timer scan must next look at it (None: never)."""
+
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerFacts:
     """What SLA policies match on from a customer's records: their level and the best SLA level of the service
     contracts in force (None: unknown customer, no contract)."""
@@ -98,6 +105,13 @@ class SlaClockRepository(Protocol):
     """Each subject's SLA clock log (append-only: every metric's events, in order) and its timer."""
 
     async def append(self, subject: Subject, subject_id: UUID, events: Sequence[ClockEvent]) -> None: ...
+    async def record(
+        self, subject: Subject, subject_id: UUID, events: Sequence[ClockEvent], due: Due | None, now: datetime
+    ) -> None:
+        """Append a change's events and, when `due` is given, move the subject's timer: one statement on
+        PostgreSQL."""
+        ...
+
     async def append_many(self, logs: Sequence[tuple[Subject, UUID, Sequence[ClockEvent]]]) -> None:
         """Several subjects' events in one statement."""
         ...

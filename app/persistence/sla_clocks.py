@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +19,7 @@ from app.domain.ids import new_id
 from app.domain.invariants import present
 from app.domain.sla_clock import ClockEvent, ClockEventKind
 from app.domain.sla_policies import Subject, Target, WarningRule
-from app.domain.unit_of_work import CustomerFacts, DueTimer
+from app.domain.unit_of_work import CustomerFacts, Due, DueTimer
 from app.persistence.tables import (
     after_sales_orders,
     customers,
@@ -124,6 +125,25 @@ def _utc(text_: str, dialect: Dialect) -> datetime:
     return present(_AT.process_result_value(datetime.fromisoformat(text_), dialect), "a clock event's instant")
 
 
+def _rows(logs: Sequence[tuple[Subject, UUID, Sequence[ClockEvent]]]) -> list[dict[str, Any]]:
+    """The stored rows of subjects' events, ids in the events' order (the log's order)."""
+    return [
+        {
+            "id": new_id(),
+            "subject_type": subject.value,
+            "subject_id": subject_id,
+            "metric": e.metric,
+            "kind": e.kind.value,
+            "at": e.at,
+            "target": _target(e.target),
+            "warning": _warning(e.warning),
+            "policy_key": e.policy_key,
+        }
+        for subject, subject_id, events in logs
+        for e in events
+    ]
+
+
 def _upsert(dialect: Any) -> Any:
     """INSERT … ON CONFLICT (subject_id) DO UPDATE: PostgreSQL and SQLite spell it the same way."""
     statement = dialect.insert(sla_timers)
@@ -144,6 +164,28 @@ _LOGS = {"postgresql": _logs_postgresql(), "sqlite": _logs_sqlite()}
 """A page of subjects' logs, one row per subject with its log as `LOG_OF` gives it: a list page reads a row per
 ticket, not one per event (decoding a row per event was a fifth of a list page's CPU, measured)."""
 _SET_DUE = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+
+
+def _placeholders(prefix: str, columns: Any) -> dict[str, Any]:
+    return {c.name: bindparam(f"{prefix}{c.name}", type_=c.type) for c in columns}
+
+
+@cache
+def _recorded(count: int, timer: bool) -> Any:
+    """PostgreSQL: a change's `count` clock events and (`timer`) its timer's upsert in one statement of
+    data-modifying CTEs, built once per shape. Single-row INSERTs: a multi-row VALUES (or executemany's rewrite of
+    one) is rendered anew per call, where this is found in SQLAlchemy's compiled cache."""
+    events = [insert(sla_clock_events).values(_placeholders(f"e{n}_", sla_clock_events.c)) for n in range(count)]
+    if timer:
+        upsert = postgresql.insert(sla_timers).values(_placeholders("t_", sla_timers.c))
+        final = upsert.on_conflict_do_update(
+            index_elements=[sla_timers.c.subject_id],
+            set_={"due_at": upsert.excluded.due_at, "updated_at": upsert.excluded.updated_at},
+        )
+        ctes = events
+    else:
+        final, ctes = events[-1], events[:-1]
+    return final.add_cte(*(event.cte(f"event_{n}") for n, event in enumerate(ctes)))
 
 
 def _of_type(subject: Subject) -> Any:
@@ -219,28 +261,34 @@ class SqlSlaClockRepository:
         """One statement for any number of events, ids in the events' order (the log's order)."""
         await self.append_many([(subject, subject_id, events)])
 
+    async def record(
+        self, subject: Subject, subject_id: UUID, events: Sequence[ClockEvent], due: Due | None, now: datetime
+    ) -> None:
+        if self._conn.dialect.name != "postgresql" or not events:
+            await self.append(subject, subject_id, events)
+            if due is not None:
+                await self.set_due(subject, subject_id, due.at, now)
+            return
+        values: dict[str, Any] = {}
+        for n, row in enumerate(_rows([(subject, subject_id, events)])):
+            values |= {f"e{n}_{name}": value for name, value in row.items()}
+        if due is not None:
+            timer = {"subject_id": subject_id, "subject_type": subject.value, "due_at": due.at, "updated_at": now}
+            values |= {f"t_{name}": value for name, value in timer.items()}
+        await self._conn.execute(_recorded(len(events), due is not None), values)
+        self._remember(subject_id, events)
+
     async def append_many(self, logs: Sequence[tuple[Subject, UUID, Sequence[ClockEvent]]]) -> None:
-        rows = [
-            {
-                "id": new_id(),
-                "subject_type": subject.value,
-                "subject_id": subject_id,
-                "metric": e.metric,
-                "kind": e.kind.value,
-                "at": e.at,
-                "target": _target(e.target),
-                "warning": _warning(e.warning),
-                "policy_key": e.policy_key,
-            }
-            for subject, subject_id, events in logs
-            for e in events
-        ]
+        rows = _rows(logs)
         if not rows:
             return
         await self._conn.execute(_APPEND, rows[0] if len(rows) == 1 else rows)
         for _subject, subject_id, events in logs:
-            if subject_id in self._known:
-                self._known[subject_id].extend(events)
+            self._remember(subject_id, events)
+
+    def _remember(self, subject_id: UUID, events: Sequence[ClockEvent]) -> None:
+        if subject_id in self._known:
+            self._known[subject_id].extend(events)
 
     async def log(self, subject_id: UUID) -> list[ClockEvent]:
         if subject_id not in self._known:

@@ -33,7 +33,9 @@ class SlaMetricOut(Output):
 
     @classmethod
     def of(cls, state: MetricState) -> SlaMetricOut:
-        return cls(
+        """Built without validation: every value comes from a derived state of the right types, and a page answers
+        a few of these per ticket."""
+        return cls.model_construct(
             metric=state.metric,
             target_seconds=state.target_seconds or 0,
             business=bool(state.business),

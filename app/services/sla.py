@@ -80,7 +80,7 @@ from app.domain.sla_policies import (
     ticket_facts,
 )
 from app.domain.tickets import Ticket
-from app.domain.unit_of_work import OpenTimer, Rederivation, UnitOfWork, UnitOfWorkFactory, WalkedSubject
+from app.domain.unit_of_work import Due, OpenTimer, Rederivation, UnitOfWork, UnitOfWorkFactory, WalkedSubject
 from app.services.history import Change, record_after_sales_change, record_ticket_change
 from app.services.notifications import notify
 from app.workflows.ticket import WORKING
@@ -244,11 +244,12 @@ class SlaService:
         fall due, so its timer is dropped (a reopened ticket gets one again), and the scan and re-derivation walk
         open subjects only."""
         after = [*before, *events]
-        await uow.sla_clocks.append(subject, subject_id, events)
         if final:
+            await uow.sla_clocks.append(subject, subject_id, events)
             await uow.sla_clocks.drop_timer(subject_id)
         else:
-            await self._move_timer(uow, subject, subject_id, before, after, at)
+            moved = await self._moved_timer(uow, before, after, at)
+            await uow.sla_clocks.record(subject, subject_id, events, moved, at)
         key_before = current_policy(before)
         return Recorded(after, key_before, current_policy(after) if events else key_before)
 
@@ -516,22 +517,16 @@ class SlaService:
         level = customer.get("customer_level")
         return match(policies, subject, after_sales_facts(cast(MatchedOrder, matched), customer_level=level))
 
-    async def _move_timer(
-        self,
-        uow: UnitOfWork,
-        subject: Subject,
-        subject_id: UUID,
-        before: Sequence[ClockEvent],
-        after: Sequence[ClockEvent],
-        now: datetime,
-    ) -> None:
-        """The timer holds next_due as of the last change; a change that leaves it where it was writes nothing."""
+    async def _moved_timer(
+        self, uow: UnitOfWork, before: Sequence[ClockEvent], after: Sequence[ClockEvent], now: datetime
+    ) -> Due | None:
+        """Where the timer moves to (None: it stays). The timer holds next_due as of the last change; a change that
+        leaves it where it was writes nothing."""
         if len(after) == len(before):
-            return
+            return None
         due_before = next_due((await self._derive(uow, before, now)).values()) if before else None
         due_after = next_due((await self._derive(uow, after, now)).values())
-        if due_after != due_before:
-            await uow.sla_clocks.set_due(subject, subject_id, due_after, now)
+        return None if due_after == due_before else Due(due_after)
 
     async def _derive(self, uow: UnitOfWork, events: Sequence[ClockEvent], now: datetime) -> dict[str, MetricState]:
         """Every metric's state; a metric whose business calendar no longer exists is left out (and logged), so a

@@ -421,13 +421,11 @@ def test_a_tickets_life_from_creation_through_a_reopening_to_closure():
         ("activate", FIRST_REPLY),
         ("apply_policy", RESOLUTION),
         ("activate", RESOLUTION),
-        ("apply_policy", "state:new"),  # untargeted, but the clock names the policy it runs on
-        ("activate", "state:new"),
+        ("activate", "state:new"),  # untargeted: the log names the policy already
     ]
     assert sorted(asked) == sorted(
         [
             ("fulfil", "state:in_progress"),
-            ("apply_policy", "state:waiting_on_customer"),
             ("activate", "state:waiting_on_customer"),
             ("fulfil", PERIODIC_UPDATE),
             ("activate", PERIODIC_UPDATE),
@@ -490,6 +488,17 @@ def test_raising_the_priority_retargets_from_the_tickets_creation():
     assert ticket.ticket(sh(2026, 3, 2, 10, 5), "new", priority="urgent") == []  # nothing new: nothing appended
 
 
+def test_a_policy_that_measures_nothing_at_the_priority_is_still_the_one_the_log_names():
+    ticket = History(STANDARD)
+    ticket.ticket(sh(2026, 3, 2, 9), "new", created=True)
+    ticket.policy = SlaPolicy("quiet", "Quiet", 10, Subject.TICKET, {"vip": {True}}, {})
+
+    rematched = ticket.ticket(sh(2026, 3, 2, 9, 30), "new")
+
+    assert rematched[0][0] == "apply_policy"  # one event names the new policy, on the first clock it reaches
+    assert [e.policy_key for e in ticket.log if e.kind is ClockEventKind.APPLY_POLICY][-1] == "quiet"
+
+
 def test_a_new_policy_is_recorded_on_the_running_clocks():
     ticket = History(STANDARD)
     ticket.ticket(sh(2026, 3, 2, 9), "new", created=True)
@@ -500,7 +509,7 @@ def test_a_new_policy_is_recorded_on_the_running_clocks():
     rematched = ticket.ticket(sh(2026, 3, 2, 9, 30), "new")
     now = ticket.at(sh(2026, 3, 2, 9, 30))
 
-    assert rematched == [("apply_policy", FIRST_REPLY), ("apply_policy", RESOLUTION), ("apply_policy", "state:new")]
+    assert rematched == [("apply_policy", FIRST_REPLY), ("apply_policy", RESOLUTION)]
     assert (now[FIRST_REPLY].policy_key, now[FIRST_REPLY].due_at) == ("vip", sh(2026, 3, 2, 10))
     assert (now[RESOLUTION].policy_key, now[RESOLUTION].target_seconds, now[RESOLUTION].due_at) == ("vip", None, None)
 
@@ -628,12 +637,7 @@ def test_goods_sent_again_owe_no_refund():
 
     approved = order.order(sh(2026, 3, 2, 10), "replenishing", AfterSalesType.REPLENISH, previous_status="under_review")
 
-    assert approved == [
-        ("fulfil", "state:under_review"),
-        ("fulfil", REVIEW),
-        ("apply_policy", "state:replenishing"),
-        ("activate", "state:replenishing"),
-    ]
+    assert approved == [("fulfil", "state:under_review"), ("fulfil", REVIEW), ("activate", "state:replenishing")]
 
 
 def test_the_sla_state_names_are_the_workflows():
