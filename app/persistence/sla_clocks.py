@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 from uuid import UUID
 
@@ -166,28 +165,6 @@ ticket, not one per event (decoding a row per event was a fifth of a list page's
 _SET_DUE = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
 
 
-def _placeholders(prefix: str, columns: Any) -> dict[str, Any]:
-    return {c.name: bindparam(f"{prefix}{c.name}", type_=c.type) for c in columns}
-
-
-@cache
-def _recorded(count: int, timer: bool) -> Any:
-    """PostgreSQL: a change's `count` clock events and (`timer`) its timer's upsert in one statement of
-    data-modifying CTEs, built once per shape. Single-row INSERTs: a multi-row VALUES (or executemany's rewrite of
-    one) is rendered anew per call, where this is found in SQLAlchemy's compiled cache."""
-    events = [insert(sla_clock_events).values(_placeholders(f"e{n}_", sla_clock_events.c)) for n in range(count)]
-    if timer:
-        upsert = postgresql.insert(sla_timers).values(_placeholders("t_", sla_timers.c))
-        final = upsert.on_conflict_do_update(
-            index_elements=[sla_timers.c.subject_id],
-            set_={"due_at": upsert.excluded.due_at, "updated_at": upsert.excluded.updated_at},
-        )
-        ctes = events
-    else:
-        final, ctes = events[-1], events[:-1]
-    return final.add_cte(*(event.cte(f"event_{n}") for n, event in enumerate(ctes)))
-
-
 def _of_type(subject: Subject) -> Any:
     """The subject type written into the statement, not sent as a parameter: PostgreSQL's generic plan of a prepared
     statement (from its sixth run) then still knows which part of the index it reads."""
@@ -264,19 +241,9 @@ class SqlSlaClockRepository:
     async def record(
         self, subject: Subject, subject_id: UUID, events: Sequence[ClockEvent], due: Due | None, now: datetime
     ) -> None:
-        if self._conn.dialect.name != "postgresql" or not events:
-            await self.append(subject, subject_id, events)
-            if due is not None:
-                await self.set_due(subject, subject_id, due.at, now)
-            return
-        values: dict[str, Any] = {}
-        for n, row in enumerate(_rows([(subject, subject_id, events)])):
-            values |= {f"e{n}_{name}": value for name, value in row.items()}
+        await self.append(subject, subject_id, events)
         if due is not None:
-            timer = {"subject_id": subject_id, "subject_type": subject.value, "due_at": due.at, "updated_at": now}
-            values |= {f"t_{name}": value for name, value in timer.items()}
-        await self._conn.execute(_recorded(len(events), due is not None), values)
-        self._remember(subject_id, events)
+            await self.set_due(subject, subject_id, due.at, now)
 
     async def append_many(self, logs: Sequence[tuple[Subject, UUID, Sequence[ClockEvent]]]) -> None:
         rows = _rows(logs)
