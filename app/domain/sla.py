@@ -102,8 +102,8 @@ class _Recorder:
         self.clocks: dict[str, ClockView] = views(events)
         self.events: list[ClockEvent] = []
         applied = [e.policy_key for e in events if e.kind is ClockEventKind.APPLY_POLICY]
+        # The policy the log names last (the subject's policy), as it will be once the events are appended.
         self.current_key = applied[-1] if applied else None
-        """The policy the log names last (the subject's policy), as it will be once the events are appended."""
 
     def phase(self, metric: str) -> Phase:
         return self.clocks.get(metric, ClockView()).phase

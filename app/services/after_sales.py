@@ -401,7 +401,7 @@ class AfterSalesService:
     ) -> AutoReviewRules:
         async with self._uow.write() as uow:
             current = await uow.after_sales.auto_review_rules()
-            precondition.check(current.version or None)
+            precondition.check(current.version)
             saved = await uow.after_sales.save_auto_review_rules(
                 replace(rules, version=current.version), principal.subject, self._clock.now()
             )

@@ -324,7 +324,7 @@ class ApprovalService:
             raise InvalidInput("The approval chain cannot be used as sent", code="invalid_chain", errors=errors)
         async with self._uow.write() as uow:
             current = await self.engine.chain(uow, kind)
-            precondition.check(current.version or None)
+            precondition.check(current.version)
             saved = await uow.approvals.save_chain(
                 Chain(kind, levels, current.version), principal.subject, self._clock.now()
             )

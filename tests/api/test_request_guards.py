@@ -9,6 +9,8 @@ import json
 import pytest
 
 from app.domain.principal import Role
+from tests.api.test_after_sales import AUTO_REVIEW
+from tests.api.test_ticket_auto_close import RULES as AUTO_CLOSE
 from tests.factories import product_body
 
 PRODUCT = "/v1/products/SKU-1"
@@ -125,3 +127,25 @@ async def test_a_repeatable_parameter_may_repeat_and_a_stranger_hears_only_that_
 
     assert repeated.status_code == 200, repeated.text
     assert stranger.status_code == 401, stranger.text
+
+
+SETTINGS = [
+    ("/v1/settings/auto-review", AUTO_REVIEW),
+    (
+        "/v1/settings/approval-chains/task_hours",
+        {"levels": [{"name": "经理", "approvers": "role", "ids": ["manager"]}]},
+    ),
+    ("/v1/settings/ticket-auto-close", AUTO_CLOSE),
+]
+
+
+@pytest.mark.parametrize(("path", "body"), SETTINGS, ids=[path for path, _ in SETTINGS])
+async def test_a_settings_document_takes_the_etag_it_answered_before_its_first_save(client, auth, path, body):
+    manager = auth(Role.MANAGER)
+    read = await client.get(path, headers=manager)
+
+    first = await client.put(path, json=body, headers={**manager, "If-Match": read.headers["etag"]})
+    again = await client.put(path, json=body, headers={**manager, "If-Match": read.headers["etag"]})
+
+    assert (read.status_code, first.status_code) == (200, 200), first.text
+    assert again.status_code == 412, again.text  # the defaults' ETag is stale once the document is saved
