@@ -7,6 +7,7 @@ from datetime import timedelta
 import jwt
 from sqlalchemy import select
 
+from app.domain.api_keys import split_key
 from app.domain.clock import SystemClock
 from app.domain.principal import Role
 from app.persistence.tables import api_keys
@@ -70,7 +71,8 @@ async def test_api_key_is_shown_once_and_authenticates(client, auth, app):
     assert "key" not in listed.json()["items"][0]
     async with app.state.services.database.engine.connect() as conn:
         stored = (await conn.execute(select(api_keys))).one()
-    assert key.split("_")[2] not in str(stored)
+    key_id, secret = split_key(key)
+    assert secret not in str(stored) and key_id in str(stored)
 
 
 async def test_revoked_api_key_is_refused(client, auth):
