@@ -2,7 +2,7 @@
 --tickets when larger); the idle timer scan at each size (it reads the due_at index, so it must not grow), the scan
 that acts on K breaches, the re-derivation of every open ticket's timer after a calendar edit, how late a running
 `aftersales worker` acts on breaches whose deadlines fall while it runs, and ticket intake through the running
-service with SLA off (no policy) and on (a default policy with targets)."""
+service with SLA off (no policy) and on (a default policy with targets), in alternating pairs of runs."""
 
 from __future__ import annotations
 
