@@ -12,7 +12,7 @@ from starlette.types import Scope
 from app.domain.errors import Forbidden, Unauthenticated
 from app.domain.principal import CASE_HANDLERS, MANAGERS, STAFF_ROLES, Principal, Role
 from app.integrations.inbound import SignedMessage
-from app.web.query_params import refuse_repeated_scalars
+from app.web.query_params import refuse_unusable_parameters
 from app.web.wiring import Services, services_of
 
 _IDENTITY = "aftersales.identity"
@@ -92,7 +92,7 @@ class Allow:
                 f"{request.method} {request.url.path} needs one of the roles: {', '.join(sorted(self.roles))}",
                 code="role_not_allowed",
             )
-        refuse_repeated_scalars(request)
+        refuse_unusable_parameters(request)
         return principal
 
 
@@ -134,6 +134,7 @@ class Signed:
             Header(description="`v1,<base64 HMAC-SHA256 of id.timestamp.body>`; several separated by spaces."),
         ] = None,
     ) -> SignedMessage:
+        refuse_unusable_parameters(request)
         svc = services_of(request)
         message = svc.inbound_verifier.verify(
             source,
@@ -149,3 +150,4 @@ class Signed:
 
 SignedBySource = Annotated[SignedMessage, Depends(Signed())]
 """A body signed by the system named in the path (payment centre, WMS, ERP, CRM)."""
+

@@ -1,4 +1,6 @@
-"""A scalar query parameter given twice (`?limit=5&limit=50`) is refused rather than silently taking the last."""
+"""Parameters no route could use are refused before it runs: a scalar query parameter given twice (`?limit=5&limit=50`)
+rather than silently taking the last, and a NUL character in any query or path parameter (PostgreSQL cannot compare
+or store one: it would reach the driver as a 500)."""
 
 from __future__ import annotations
 
@@ -31,9 +33,10 @@ def _scalar_names(route: APIRoute) -> frozenset[str]:
     return frozenset(names)
 
 
-def refuse_repeated_scalars(request: Request) -> None:
-    """Checked by every route's permission (`Allow`), once the caller is known: a dependency of its own would cost
-    a solve per request."""
+def refuse_unusable_parameters(request: Request) -> None:
+    """Checked by every route's permission (`Allow`, `Signed`), once the caller is known: a dependency of its own
+    would cost a solve per request."""
+    _refuse_nul(request)
     route = request.scope.get("route")
     keys = [key for key, _ in request.query_params.multi_items()]
     if len(keys) == len(set(keys)) or not isinstance(route, APIRoute):
@@ -46,6 +49,22 @@ def refuse_repeated_scalars(request: Request) -> None:
             code="validation_failed",
             errors=[
                 FieldError(name, "given more than once; it takes one value", location="query") for name in repeated
+            ],
+        )
+
+
+def _refuse_nul(request: Request) -> None:
+    scope = request.scope
+    if b"%00" not in scope["query_string"] and "\x00" not in scope["path"]:
+        return  # the common case: two scans of short strings
+    named = [(key, "query") for key, value in request.query_params.multi_items() if "\x00" in key + value]
+    named += [(key, "path") for key, value in request.path_params.items() if "\x00" in str(value)]
+    if named:
+        raise InvalidInput(
+            f"The request has {len(named)} invalid field(s)",
+            code="validation_failed",
+            errors=[
+                FieldError(name, "holds a NUL character, which no field can hold", location=at) for name, at in named
             ],
         )
 
