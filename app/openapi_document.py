@@ -24,7 +24,7 @@ from app.settings import Settings
 from app.web.auth import SECURITY_SCHEMES
 from app.web.idempotency import document_idempotency_key
 from app.web.problems import PROBLEM_MEDIA_TYPE
-from app.web.routes import api_routes, declared_roles, is_signed
+from app.web.routes import api_routes, declared_roles, is_public_link, is_signed
 
 PROBLEM_REF = "#/components/schemas/Problem"
 _REF = re.compile(r'"\$ref": "#/components/schemas/([^"]+)"')
@@ -65,6 +65,8 @@ def _declare_permissions(schema: dict[str, Any], app: FastAPI) -> None:
                 operation["x-roles"] = sorted(role.value for role in roles)
             elif operation is not None and is_signed(route):
                 operation["x-signature"] = "standard-webhooks"  # authenticated by its signed body, not a role
+            elif operation is not None and is_public_link(route):
+                operation["x-public-link"] = "survey"  # authorized by the single-use token in its path
 
 
 def _with_security(operation: dict[str, Any]) -> dict[str, Any]:

@@ -70,6 +70,15 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(
         0, ge=0, description="Requests per minute per caller and process (0 = unlimited); above it 429."
     )
+    survey_rate_limit_per_token: int = Field(
+        30, ge=0, le=100_000, description="Requests per minute to one survey link (0 = unlimited); above it 429."
+    )
+    survey_rate_limit_per_address: int = Field(
+        120,
+        ge=0,
+        le=100_000,
+        description="Requests per minute to survey links from one client address (0 = unlimited); above it 429.",
+    )
     ticket_reopen_window_days: int = Field(
         7, ge=0, le=365, description="Days after completion or closure in which a ticket may be reopened."
     )

@@ -63,6 +63,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ProblemCode("not_a_member", 403, "Not a member", "Only members of the task's group claim its tasks."),
     ProblemCode("self_approval", 403, "Self-approval", "Nobody approves their own request."),
     ProblemCode("not_an_approver", 403, "Not an approver", "The caller is not an approver at the current level."),
+    ProblemCode(
+        "survey_staff_credentials",
+        403,
+        "Staff cannot answer surveys",
+        "A survey link is answered by the customer alone: the request carried Authorization or X-API-Key.",
+    ),
     # 404: nothing there (or not the caller's)
     ProblemCode("not_found", 404, "Not found", "No such resource."),
     ProblemCode("route_not_found", 404, "No such path", "No operation exists at this path."),
@@ -101,6 +107,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "No inbound source of this name, or it has no signing secret.",
     ),
     ProblemCode("workflow_not_found", 404, "Workflow not found", "No workflow of this name."),
+    ProblemCode(
+        "survey_not_found",
+        404,
+        "Survey not found",
+        "No survey at this link: the token is unknown or the link has expired (the same answer for both).",
+    ),
     # 405, 406, 408: the method, the representation, the time
     ProblemCode("method_not_allowed", 405, "Method not allowed", "The path does not accept this method; see `Allow`."),
     ProblemCode("not_acceptable", 406, "Not acceptable", "No representation matches `Accept`."),
@@ -149,6 +161,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ),
     ProblemCode("approval_closed", 409, "Approval closed", "There is no pending approval to decide."),
     ProblemCode("already_decided", 409, "Already decided", "The caller has already decided this approval."),
+    ProblemCode(
+        "survey_already_answered",
+        409,
+        "Survey already answered",
+        "The survey has its answer, and no edit window is open.",
+    ),
     ProblemCode(
         "sla_default_required",
         409,
@@ -204,6 +222,18 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ),
     ProblemCode("not_eligible", 422, "Not eligible", "The order or lines are not eligible for this after-sales type."),
     ProblemCode("invalid_endpoint", 422, "Invalid webhook endpoint", "The URL or event types cannot be used."),
+    ProblemCode(
+        "invalid_survey_answer",
+        422,
+        "Invalid survey answer",
+        "Reasons missing for a low score or given for a good one, or NPS where it was not asked; `errors` names each.",
+    ),
+    ProblemCode(
+        "invalid_survey_settings",
+        422,
+        "Invalid survey settings",
+        "The survey settings name a business calendar that does not exist.",
+    ),
     ProblemCode(
         "invalid_calendar",
         422,

@@ -26,6 +26,7 @@ from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
 from app.domain.sla_clock import ClockEvent
 from app.domain.sla_policies import SlaPolicy, Subject
+from app.domain.surveys import SurveyRepository
 from app.domain.tasks import TaskRepository
 from app.domain.ticket_auto_close import TicketAutoCloseRepository
 from app.domain.tickets import TicketRepository
@@ -241,6 +242,7 @@ class UnitOfWork(Protocol):
     sla_clocks: SlaClockRepository
     sla_rederivations: SlaRederivationRepository
     ticket_auto_close: TicketAutoCloseRepository
+    surveys: SurveyRepository
 
     async def commit(self) -> None: ...
 

@@ -28,6 +28,7 @@ from app.persistence.products import SqlProductRepository
 from app.persistence.sla_clocks import SqlSlaClockRepository
 from app.persistence.sla_policies import SqlSlaPolicyRepository
 from app.persistence.sla_rederivations import SqlSlaRederivationRepository
+from app.persistence.surveys import SqlSurveyRepository
 from app.persistence.tasks import SqlTaskRepository
 from app.persistence.ticket_auto_close import SqlTicketAutoCloseRepository
 from app.persistence.tickets import SqlTicketRepository
@@ -64,6 +65,7 @@ class SqlUnitOfWork:
         self.sla_clocks = SqlSlaClockRepository(conn)
         self.sla_rederivations = SqlSlaRederivationRepository(conn)
         self.ticket_auto_close = SqlTicketAutoCloseRepository(conn)
+        self.surveys = SqlSurveyRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

@@ -8,6 +8,7 @@ from app.services.business_calendars import EVENT_TYPES as BUSINESS_CALENDAR_TYP
 from app.services.reference_events import UPSERTED_TYPES
 from app.services.sla import EVENT_TYPES as SLA_CLOCK_TYPES
 from app.services.sla_policies import EVENT_TYPES as SLA_POLICY_TYPES
+from app.services.surveys import EVENT_TYPES as SURVEY_TYPES
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS
 from app.workflows.engine import Workflow
 from app.workflows.task import TASK
@@ -30,4 +31,5 @@ def event_types() -> frozenset[str]:
     types |= BUSINESS_CALENDAR_TYPES
     types |= SLA_POLICY_TYPES
     types |= SLA_CLOCK_TYPES
+    types |= SURVEY_TYPES
     return frozenset(types)

@@ -11,6 +11,7 @@ from starlette.types import Scope
 
 from app.domain.errors import Forbidden, Unauthenticated
 from app.domain.principal import CASE_HANDLERS, MANAGERS, STAFF_ROLES, Principal, Role
+from app.domain.surveys import token_digest
 from app.integrations.inbound import SignedMessage
 from app.web.query_params import refuse_unusable_parameters
 from app.web.wiring import Services, services_of
@@ -151,3 +152,36 @@ class Signed:
 SignedBySource = Annotated[SignedMessage, Depends(Signed())]
 """A body signed by the system named in the path (payment centre, WMS, ERP, CRM)."""
 
+
+class PublicLink:
+    """The permission of a public survey link's routes: no login, the random single-use token in the path is the
+    caller's authorization (the service looks it up by its digest). Each request spends the budget of its token and
+    of its client address (429 beyond); `answers` routes refuse a request carrying credentials, so that no member of
+    staff or integration answers in a customer's name. The route audit counts it as a declaration."""
+
+    def __init__(self, *, answers: bool) -> None:
+        self.answers = answers
+
+    async def __call__(
+        self,
+        request: Request,
+        token: Annotated[str, Path(description="The survey link's token, as the invitation carried it.")],
+    ) -> str:
+        svc = services_of(request)
+        address = request.client.host if request.client else "unknown"
+        svc.survey_link_limits.check(token_digest(token), address)
+        headers = request.headers
+        if self.answers and ("authorization" in headers or "x-api-key" in headers):
+            raise Forbidden(
+                "A survey is answered by the customer through its link alone: send the answer without "
+                "Authorization or X-API-Key",
+                code="survey_staff_credentials",
+            )
+        refuse_unusable_parameters(request)
+        return token
+
+
+SurveyReader = Annotated[str, Depends(PublicLink(answers=False))]
+"""Anyone holding the link reads its survey (the token is the path's `{token}`)."""
+SurveyAnswerer = Annotated[str, Depends(PublicLink(answers=True))]
+"""The customer holding the link answers it, without credentials."""

@@ -30,3 +30,16 @@ class RateLimiter:
         self._buckets[caller] = (tokens - 1, now)
         if len(self._buckets) > _MAX_TRACKED:
             self._buckets.popitem(last=False)
+
+
+class LinkRateLimits:
+    """The budgets of a public link's requests (survey links): per token and per client address, so that neither
+    one link nor one client can hammer the endpoint; 0 switches a budget off."""
+
+    def __init__(self, per_token_per_minute: int, per_address_per_minute: int) -> None:
+        self._tokens = RateLimiter(per_token_per_minute)
+        self._addresses = RateLimiter(per_address_per_minute)
+
+    def check(self, token_key: str, address: str) -> None:
+        self._addresses.check(address)
+        self._tokens.check(token_key)

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import TypeVar
 
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.domain.principal import Role
-from app.web.auth import Allow, Signed
+from app.web.auth import Allow, PublicLink, Signed
+
+_P = TypeVar("_P", Allow, Signed, PublicLink)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -44,26 +47,31 @@ def api_routes(app: FastAPI) -> Iterator[APIRoute]:
             yield context.original_route
 
 
-def declared_roles(route: APIRoute) -> frozenset[Role] | None:
-    """The roles of the route's `Allow` permission, or None when it declares none (an open route)."""
+def _declared(route: APIRoute, permission: type[_P]) -> _P | None:
+    """The route's permission of that kind, wherever it sits in the dependency tree."""
     pending: list[Dependant] = [route.dependant]
     while pending:
         dependant = pending.pop()
-        if isinstance(dependant.call, Allow):
-            return dependant.call.roles
+        if isinstance(dependant.call, permission):
+            return dependant.call
         pending.extend(dependant.dependencies)
     return None
 
 
+def declared_roles(route: APIRoute) -> frozenset[Role] | None:
+    """The roles of the route's `Allow` permission, or None when it declares none (an open route)."""
+    allow = _declared(route, Allow)
+    return allow.roles if allow is not None else None
+
+
 def is_signed(route: APIRoute) -> bool:
     """Whether the route authenticates its caller by a signed body (`Signed`) rather than by roles."""
-    pending: list[Dependant] = [route.dependant]
-    while pending:
-        dependant = pending.pop()
-        if isinstance(dependant.call, Signed):
-            return True
-        pending.extend(dependant.dependencies)
-    return False
+    return _declared(route, Signed) is not None
+
+
+def is_public_link(route: APIRoute) -> bool:
+    """Whether the route is a public survey link's, authorized by the token in its path (`PublicLink`)."""
+    return _declared(route, PublicLink) is not None
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:

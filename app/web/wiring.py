@@ -38,13 +38,14 @@ from app.services.people import PeopleService
 from app.services.products import ProductService
 from app.services.sla import SlaService
 from app.services.sla_policies import SlaPolicyService
+from app.services.surveys import SurveyService
 from app.services.tasks import TaskPolicy, TaskService
 from app.services.ticket_auto_close import TicketAutoCloseService
 from app.services.tickets import TicketService
 from app.services.tokens import TokenCodec, TokenPolicy
 from app.services.webhooks import WebhookPolicy, WebhookService
 from app.settings import Settings
-from app.web.rate_limit import RateLimiter
+from app.web.rate_limit import LinkRateLimits, RateLimiter
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class Services:
     sla_policies: SlaPolicyService
     sla: SlaService
     ticket_auto_close: TicketAutoCloseService
+    surveys: SurveyService
+    survey_link_limits: LinkRateLimits
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, then the database pools."""
@@ -202,6 +205,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         sla_policies=SlaPolicyService(uow, clock, sla.forget_settings),
         sla=sla,
         ticket_auto_close=TicketAutoCloseService(uow, clock, tickets, policy.reopen_window),
+        surveys=SurveyService(uow, clock, task_policy(settings).reminders),
+        survey_link_limits=LinkRateLimits(settings.survey_rate_limit_per_token, settings.survey_rate_limit_per_address),
     )
 
 

@@ -9,12 +9,14 @@ import uuid
 import pytest
 
 from app.domain.principal import Role
-from app.web.routes import api_routes, declared_roles, is_signed
+from app.web.routes import api_routes, declared_roles, is_public_link, is_signed
 from tests.conftest import client_for
 
 OPEN_ROUTES = {"/healthz", "/readyz", "/metrics"}
 SIGNED_ROUTES = {"/v1/inbound/{source}"}
 """Routes other systems call with a body signed by their source's secret (`Signed`) instead of a token and a role."""
+LINK_ROUTES = {"/v1/surveys/{token}"}
+"""Public survey links (`PublicLink`): the single-use token in the path authorizes a caller without credentials."""
 SAMPLE_PATH_VALUES = {"key_id": str(uuid.uuid4()), "source": "erp"}
 
 
@@ -28,14 +30,16 @@ def _operations(app):
 async def test_every_route_declares_its_permission_or_is_deliberately_open(app):
     undeclared = [route.path_format for route in api_routes(app) if declared_roles(route) is None]
     signed = {route.path_format for route in api_routes(app) if is_signed(route)}
+    links = {route.path_format for route in api_routes(app) if is_public_link(route)}
 
-    assert set(undeclared) == OPEN_ROUTES | SIGNED_ROUTES
+    assert set(undeclared) == OPEN_ROUTES | SIGNED_ROUTES | LINK_ROUTES
     assert signed == SIGNED_ROUTES
+    assert links == LINK_ROUTES
 
 
 async def test_every_protected_operation_refuses_anonymous_callers(app, client):
     for route, method, path in _operations(app):
-        if route.path_format in OPEN_ROUTES | SIGNED_ROUTES:
+        if route.path_format in OPEN_ROUTES | SIGNED_ROUTES | LINK_ROUTES:
             continue
         response = await client.request(method, path, json={})
         assert response.status_code == 401, (method, path)
@@ -64,6 +68,17 @@ async def test_role_matrix(app, client, auth, role):
             assert response.status_code not in (401, 403), (role, method, path, response.text)
         else:
             assert (response.status_code, response.json()["code"]) == (403, "role_not_allowed"), (role, method, path)
+
+
+async def test_a_public_link_answers_without_credentials_and_refuses_to_be_answered_with_them(app, client, auth):
+    for route, method, path in _operations(app):
+        if route.path_format not in LINK_ROUTES:
+            continue
+        anonymous = await client.request(method, path, json={"csat": 5})
+        assert (anonymous.status_code, anonymous.json()["code"]) == (404, "survey_not_found"), (method, path)
+        if method == "POST":
+            staff = await client.request(method, path, json={"csat": 5}, headers=auth(Role.ADMIN))
+            assert (staff.status_code, staff.json()["code"]) == (403, "survey_staff_credentials"), path
 
 
 async def test_open_operations_answer_without_credentials(client):

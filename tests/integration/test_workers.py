@@ -96,5 +96,6 @@ async def test_the_worker_command_runs_until_sigterm_then_exits_cleanly(tmp_path
         "webhook_dispatch",
         "idempotency_key_purge",
         "ticket_auto_close",
+        "survey_invitations",
     ]
     assert code == 0

@@ -1,0 +1,219 @@
+"""The low-score loop (差评 → 客诉升级): a survey answered low escalates its ticket or after-sales order, tells the
+handler's supervisor, and gives the supervisor a follow-up task (回访任务) with its own due time; the task's report
+sends the second survey (app/services/survey_invitations.py). All of it in the answer's transaction."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from app.domain.clock import rfc3339
+from app.domain.events import TimelineEntry
+from app.domain.ids import new_id
+from app.domain.notifications import NotificationKind
+from app.domain.notifications import Subject as NotificationSubject
+from app.domain.principal import Role
+from app.domain.surveys import FIRST_ROUND, REASON_LABELS, SubjectType, Survey, SurveySettings
+from app.domain.tasks import ReminderPolicy, Task, next_reminder, task_number
+from app.domain.tickets import Ticket
+from app.domain.unit_of_work import UnitOfWork
+from app.domain.urging import MAX_ESCALATION_LEVEL
+from app.services.history import Change, record_after_sales_change, record_change, record_ticket_change
+from app.services.notifications import notify
+from app.services.survey_invitations import business_due, calendar_of
+from app.services.tasks import SYSTEM
+from app.workflows.task import TASK
+
+ESCALATION_REASON = "survey_low_score"
+
+
+async def escalate_low_score(
+    uow: UnitOfWork, survey: Survey, settings: SurveySettings, reminders: ReminderPolicy, now: datetime
+) -> Survey:
+    """Run the loop once for a survey just answered low; answers the survey as it leaves it (escalated, with its
+    follow-up task when it has a ticket to hang it on). A second survey answered low escalates and notifies
+    again, but starts no third round."""
+    supervisor = await _supervisor(uow, survey.facts.agent)
+    detail = _detail(survey)
+    if survey.subject_type is SubjectType.TICKET:
+        subject = await _escalate_ticket(uow, survey, detail, now)
+    else:
+        subject = await _escalate_order(uow, survey, detail, now)
+    task: Task | None = None
+    if survey.round == FIRST_ROUND and survey.facts.ticket_id is not None:
+        task = await _follow_up_task(uow, survey, supervisor, settings, reminders, now)
+    recipients = [supervisor] if supervisor else await uow.agents.active_with_role(Role.MANAGER)
+    number = survey.facts.number
+    csat = survey.answer.csat if survey.answer else None
+    await notify(
+        uow,
+        recipients=recipients,
+        kind=NotificationKind.ESCALATION,
+        subject=subject,
+        title={
+            "zh-CN": f"客诉升级：{number} 满意度评价 {csat} 分",
+            "en": f"Complaint escalation: {number} was rated {csat} of 5",
+        },
+        now=now,
+        actor=SYSTEM.subject,
+        data={
+            **detail,
+            "follow_up_task": {"id": str(task.id), "number": task.number, "due_at": rfc3339(task.due_at)}
+            if task
+            else None,
+        },
+        dedupe_key=f"survey:{survey.id}:low_score",
+    )
+    return replace(survey, escalated_at=now, follow_up_task_id=task.id if task else None)
+
+
+def _detail(survey: Survey) -> dict[str, Any]:
+    answer = survey.answer
+    return {
+        "reason": ESCALATION_REASON,
+        "survey_id": str(survey.id),
+        "round": survey.round,
+        "csat": answer.csat if answer else None,
+        "nps": answer.nps if answer else None,
+        "reasons": [r.value for r in answer.reasons] if answer else [],
+        "comment": answer.comment if answer else None,
+    }
+
+
+async def _supervisor(uow: UnitOfWork, agent: str | None) -> str | None:
+    """The handler's supervisor (主管, the team lead) as the agent record names them."""
+    if agent is None:
+        return None
+    found = await uow.agents.get(agent)
+    return found.data.supervisor if found else None
+
+
+async def _escalate_ticket(
+    uow: UnitOfWork, survey: Survey, detail: dict[str, Any], now: datetime
+) -> NotificationSubject:
+    """客诉升级 of a completed ticket, as the SLA escalation records it: the escalation level one step up (never past
+    the highest) and an internal `escalate` entry by the system naming the survey. The workflow's own `escalate`
+    takes open tickets only; a low score arrives after completion."""
+    ticket = await uow.tickets.get(survey.subject_id, for_update=True)
+    if ticket is None:
+        return NotificationSubject("ticket", survey.subject_id, survey.facts.number)
+    level = min(ticket.escalation_level + 1, MAX_ESCALATION_LEVEL)
+    after = ticket
+    if level != ticket.escalation_level:
+        after = replace(ticket, escalation_level=level, version=ticket.version + 1, updated_at=now)
+        await uow.tickets.update(after, ticket)
+    payload = {**detail, "escalation_level": {"from": ticket.escalation_level, "to": level}}
+    change = Change("action", "escalate", ticket.status, after.status, payload=payload, public=False)
+    await record_ticket_change(uow, after, SYSTEM.subject, now, change)
+    return NotificationSubject("ticket", ticket.id, ticket.number)
+
+
+async def _escalate_order(
+    uow: UnitOfWork, survey: Survey, detail: dict[str, Any], now: datetime
+) -> NotificationSubject:
+    order = await uow.after_sales.get(survey.subject_id, for_update=True)
+    if order is None:
+        return NotificationSubject("after_sales", survey.subject_id, survey.facts.number)
+    level = min(order.escalation_level + 1, MAX_ESCALATION_LEVEL)
+    after = order
+    if level != order.escalation_level:
+        after = replace(order, escalation_level=level, version=order.version + 1, updated_at=now)
+        await uow.after_sales.update(after)
+    payload = {**detail, "escalation_level": {"from": order.escalation_level, "to": level}}
+    change = Change("action", "escalate", order.status, after.status, payload=payload, public=False)
+    await record_after_sales_change(uow, after, SYSTEM.subject, now, change)
+    return NotificationSubject("after_sales", order.id, order.number)
+
+
+async def _follow_up_task(
+    uow: UnitOfWork,
+    survey: Survey,
+    supervisor: str | None,
+    settings: SurveySettings,
+    reminders: ReminderPolicy,
+    now: datetime,
+) -> Task | None:
+    """The supervisor's follow-up task on the ticket (for an after-sales order, the ticket it came from), due
+    `follow_up_due_minutes` of working time from now. Without a supervisor it waits unassigned for the ticket's
+    group (any agent's when the ticket has none) and the managers are told. Tasks are internal: the title and
+    instructions are for staff."""
+    ticket_id = survey.facts.ticket_id
+    ticket = await uow.tickets.get(ticket_id, for_update=True) if ticket_id else None
+    if ticket is None:
+        return None
+    handler = await uow.agents.get(supervisor) if supervisor else None
+    assignee = supervisor if handler is not None and handler.data.active else None
+    calendar = await calendar_of(uow, settings)
+    answer = survey.answer
+    reasons = "、".join(REASON_LABELS[r].zh for r in answer.reasons) if answer else ""
+    instructions = (
+        f"客户对 {survey.facts.number} 的满意度评价为 {answer.csat if answer else '-'} 分"
+        + (f"（原因：{reasons}）" if reasons else "")
+        + (f"，留言：{answer.comment}" if answer and answer.comment else "")
+        + "。请联系客户了解情况并跟进处理；任务填报后系统将再次发送满意度调查。"
+    )
+    task = Task(
+        id=new_id(),
+        number=task_number(now.year, await uow.tasks.next_sequence()),
+        ticket_id=ticket.id,
+        title=f"差评回访：{survey.facts.number}",
+        status=TASK.initial,
+        due_at=business_due(calendar, now, settings.follow_up_due_minutes),
+        created_by=SYSTEM.subject,
+        created_at=now,
+        updated_at=now,
+        instructions=instructions[:10_000],
+        assignee=assignee,
+        group_key=None if assignee else ticket.group_key,
+        business_line=ticket.business_line,
+    )
+    task = replace(task, next_reminder_at=next_reminder(task, reminders))
+    await uow.tasks.add(task)
+    await _record_task(uow, task, ticket, now)
+    if assignee is not None:
+        await notify(
+            uow,
+            recipients=[assignee],
+            kind=NotificationKind.ASSIGNMENT,
+            subject=NotificationSubject("task", task.id, task.number),
+            title={"zh-CN": f"新任务：{task.number} {task.title}", "en": f"New task: {task.number} {task.title}"},
+            now=now,
+            actor=SYSTEM.subject,
+            data={"due_at": rfc3339(task.due_at), "ticket_id": str(task.ticket_id)},
+        )
+    return task
+
+
+async def _record_task(uow: UnitOfWork, task: Task, ticket: Ticket, now: datetime) -> None:
+    """The task's `created` entry and `task.created` event, and the line on its ticket's internal timeline, shaped
+    as a task given out through the API records them."""
+    facts = {
+        "task_id": str(task.id),
+        "number": task.number,
+        "ticket_id": str(ticket.id),
+        "ticket_number": ticket.number,
+        "status": task.status,
+        "assignee": task.assignee,
+    }
+    change = Change("created", "create", to_status=task.status, public=False)
+    await record_change(uow, "task", task.id, facts, SYSTEM.subject, now, change)
+    await uow.timeline.add(
+        TimelineEntry(
+            new_id(),
+            ticket.id,
+            now,
+            SYSTEM.subject,
+            "task",
+            "task_create",
+            payload={
+                "task_id": str(task.id),
+                "number": task.number,
+                "from_status": None,
+                "to_status": task.status,
+                "title": task.title,
+                "assignee": task.assignee,
+            },
+            public=False,
+        )
+    )
