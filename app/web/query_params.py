@@ -34,8 +34,8 @@ def _scalar_names(route: APIRoute) -> frozenset[str]:
 
 
 def refuse_unusable_parameters(request: Request) -> None:
-    """Checked by every route's permission (`Allow`, `Signed`, `PublicLink`), once the caller is known: a dependency of its own
-    would cost a solve per request."""
+    """Checked by every route's permission (`Allow`, `Signed`, `PublicLink`), once the caller is known: a dependency
+    of its own would cost a solve per request."""
     _refuse_nul(request)
     route = request.scope.get("route")
     keys = [key for key, _ in request.query_params.multi_items()]
