@@ -18,11 +18,16 @@ import httpx
 from bench import (
     after_sales_bench,
     inbound_bench,
+    keyword_bench,
     load,
     order_bench,
     reminder_bench,
     report,
+    risk_bench,
     sla_bench,
+    spike_bench,
+    spike_eval_bench,
+    survey_bench,
     ticket_bench,
     webhook_bench,
     workers_bench,
@@ -85,6 +90,35 @@ async def _webhooks(h: Harness) -> None:
     h.lines += webhook_bench.lines(deliveries)
 
 
+async def _keywords(h: Harness) -> None:
+    log.info("timing the high-risk keyword flag in-process against 5,000 keywords")
+    figures = keyword_bench.run()
+    h.lines += keyword_bench.lines(figures)
+    h.failures += keyword_bench.failures(figures)
+
+
+async def _spikes(h: Harness) -> None:
+    log.info("complaint spikes: 10,000 series in-process, then the job at %s tickets", f"{h.options.tickets:,}")
+    pure = spike_bench.measure()
+    h.lines += spike_bench.lines(pure)
+    h.failures += spike_bench.failures(pure)
+    figures = await spike_eval_bench.measure(h.options.tickets)  # its own throwaway database
+    h.lines += spike_eval_bench.lines(figures)
+    h.failures += spike_eval_bench.failures(figures)
+
+
+async def _surveys(h: Harness) -> None:
+    log.info("answering bulk-loaded survey links")
+    h.lines += survey_bench.lines(await survey_bench.measure(h))
+
+
+async def _risk(h: Harness) -> None:
+    log.info("complaint intake with the risk checks on and off")
+    pairs = await risk_bench.measure(h)
+    h.lines += risk_bench.lines(pairs)
+    h.failures += risk_bench.failures(pairs)
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     about: str
@@ -112,6 +146,12 @@ SCENARIOS = {
     "sla": Scenario(
         "SLA idle scan at 10k/100k/--tickets open tickets, breaches, re-derivation, create with SLA on/off", _sla
     ),
+    "keywords": Scenario("in-process cost of the high-risk keyword flag per message, 5,000 keywords", _keywords),
+    "spikes": Scenario(
+        "complaint spikes: one hour judged over 10,000 series in-process, and the job's pass at --tickets", _spikes
+    ),
+    "surveys": Scenario("answers to public survey links, each link once", _surveys),
+    "risk": Scenario("complaint intake with the risk checks on (5,000 keywords) and off, alternating pairs", _risk),
 }
 
 

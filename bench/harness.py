@@ -112,6 +112,9 @@ def serve_service(
                 "AFTERSALES_JWT_SECRET": secret,
                 "AFTERSALES_INBOUND_SECRETS": inbound_bench.inbound_secrets(inbound_secret),
                 "AFTERSALES_RUN_WORKERS_IN_PROCESS": "false",
+                # Every bench request comes from one address: the survey answers measure the answer, not the
+                # per-address limit (each link is answered once, well within its own).
+                "AFTERSALES_SURVEY_RATE_LIMIT_PER_ADDRESS": "0",
             }
         ),
         probe_url=f"http://{HOST}:{port}/readyz",

@@ -56,11 +56,19 @@ end
 function init(args)
   sent, answered, statuses, first_error = 0, 0, {{}}, ""
   started_at, stopped_at = 0, 0
-  numbered, prepared = false, {{}}
+  numbered, prepared = body ~= nil and string.find(body, {number}, 1, true) ~= nil, {{}}
   for i, path in ipairs(paths) do
     numbered = numbered or string.find(path, {number}, 1, true) ~= nil
     prepared[i] = wrk.format(method, path, headers, body)
   end
+end
+
+local function numbered_as(text, unique)
+  local at = text and string.find(text, {number}, 1, true)
+  if not at then
+    return text
+  end
+  return string.sub(text, 1, at - 1) .. unique .. string.sub(text, at + {number_length})
 end
 
 function request()
@@ -72,10 +80,8 @@ function request()
   if not numbered then
     return prepared[i]
   end
-  local at = string.find(paths[i], {number}, 1, true)
   local unique = string.format("%d%09d", thread_no, sent)
-  local path = string.sub(paths[i], 1, at - 1) .. unique .. string.sub(paths[i], at + {number_length})
-  return wrk.format(method, path, headers, body)
+  return wrk.format(method, numbered_as(paths[i], unique), headers, numbered_as(body, unique))
 end
 
 function response(status, headers, body)

@@ -20,10 +20,15 @@ tickets. Refund amounts are summed in `currency` only; refunds in other currenci
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from datetime import datetime
 from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
 
 from app.domain.errors import FieldError, InvalidInput
+from app.domain.events import OutboxCursor
 from app.domain.money import is_iso_currency
 
 SCORE_MAX = 100
@@ -97,7 +102,9 @@ class ChurnParams:
     def __post_init__(self) -> None:
         errors = churn_params_errors(self)
         if errors:
-            raise InvalidInput("The churn warning settings cannot be used as sent", errors=errors)
+            raise InvalidInput(
+                "The churn warning settings cannot be used as sent", code="invalid_churn_settings", errors=errors
+            )
 
 
 def churn_params_errors(params: ChurnParams) -> list[FieldError]:
@@ -157,3 +164,101 @@ def crossed(previous_score: int | None, new_score: int, threshold: int) -> bool:
     """True when the score reaches the threshold from below (risk.churn_warning fires once per crossing): the
     previous score under it, or none yet, and the new one at or above it. Staying above, or falling, is no crossing."""
     return (previous_score is None or previous_score < threshold) and new_score >= threshold
+
+
+REFUNDED = "refunded"
+"""A refund counts once its money was paid out: an after-sales order of a money type (`MONEY_TYPES`: refund, partial
+refund, return-and-refund) that reached `refunded`, counted at its `finished_at`, for its `amount` (what the ledger
+moved from reserved to refunded). Compensation is not a refund."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnSettings:
+    """流失预警设置 as stored: the formula's parameters, the defaults at version 0 (ETag "0") until first saved."""
+
+    params: ChurnParams = field(default_factory=ChurnParams)
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnStanding:
+    """A customer's stored score: the latest one computed, its reasons and when, and the latest warning (None:
+    never warned). Internal to staff: a customer never reads it."""
+
+    score: int
+    reasons: tuple[ChurnReason, ...]
+    scored_at: datetime
+    warned_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ScoredCustomer:
+    """A customer as the scoring reads it: its id (what a warning is about), number and stored score (None: never
+    scored)."""
+
+    id: UUID
+    customer_no: str
+    standing: ChurnStanding | None
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnFilter:
+    """The customer list by stored score: at least `at_least` (then listed highest score first) and below `below`
+    (a customer never scored counts as below)."""
+
+    at_least: int | None = None
+    below: int | None = None
+
+    @classmethod
+    def of(cls, threshold: int, warning: bool | None, min_score: int | None) -> ChurnFilter | None:
+        """The filter for a warning asked (true: a score at `threshold` or above; false: below it, or none) and a
+        lowest score; None when neither is."""
+        if warning is None and min_score is None:
+            return None
+        if warning:
+            return cls(at_least=max(threshold, min_score or 0))
+        return cls(at_least=min_score, below=threshold if warning is False else None)
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """An outbox event that may change a customer's facts, at its cursor position; `customer_no` None when its
+    subject is gone."""
+
+    id: UUID
+    occurred_at: datetime
+    customer_no: str | None
+
+
+class ChurnRepository(Protocol):
+    async def settings(self, *, for_update: bool = False) -> ChurnSettings:
+        """The settings in force; `for_update` holds them to the end of the transaction (an edit checking
+        If-Match)."""
+        ...
+
+    async def save_settings(self, settings: ChurnSettings, by: str, at: datetime) -> ChurnSettings: ...
+    async def cursor(self) -> OutboxCursor | None:
+        """The scoring job's cursor, locked to the end of the transaction (one pass reads at a time)."""
+        ...
+
+    async def save_cursor(self, cursor: OutboxCursor, at: datetime) -> None: ...
+    async def touches(self, after: OutboxCursor, until: datetime, types: Sequence[str], limit: int) -> list[Touch]:
+        """Events of `types` after the cursor and at or before `until`, in (occurred_at, id) order, each with the
+        customer of its ticket, after-sales order or survey."""
+        ...
+
+    async def customer(self, customer_no: str) -> ScoredCustomer | None:
+        """The customer's stored score, its row locked to the end of the transaction."""
+        ...
+
+    async def facts(self, customer_no: str, since: datetime, currency: str) -> ChurnFacts:
+        """The customer's facts from `since` on, counted in one statement: refunds paid (REFUNDED) and their sum in
+        `currency`, complaint tickets created, low-score survey answers given, SLA breaches recorded on their
+        tickets (idle reminders are not breaches)."""
+        ...
+
+    async def save_standing(self, customer_no: str, standing: ChurnStanding) -> None: ...
+    async def stale(self, scored_before: datetime, limit: int) -> list[str]:
+        """Up to `limit` customers scoring above 0 whose score was computed before `scored_before`, oldest first,
+        locked; rows another transaction holds are skipped."""
+        ...

@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
+from app.domain.churn import ChurnFilter, ChurnStanding
 from app.domain.pagination import Page, PageRequest
 
 
@@ -55,6 +56,7 @@ class Customer:
     version: int
     created_at: datetime
     updated_at: datetime
+    churn: ChurnStanding | None = None  # 流失预警: the service's own score, never part of `data` nor of its version
 
 
 class CustomerRepository(Protocol):
@@ -62,4 +64,6 @@ class CustomerRepository(Protocol):
     async def add(self, customer: Customer) -> None: ...
     async def update(self, customer: Customer) -> None: ...
     async def existing_numbers(self, customer_nos: set[str]) -> set[str]: ...
-    async def list(self, page: PageRequest) -> Page[Customer]: ...
+    async def list(self, page: PageRequest, churn: ChurnFilter | None = None) -> Page[Customer]:
+        """Newest first; with a lower bound on the churn score, highest score first."""
+        ...

@@ -235,6 +235,25 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "The survey settings name a business calendar that does not exist.",
     ),
     ProblemCode(
+        "invalid_spike_settings",
+        422,
+        "Invalid complaint spike settings",
+        "An hours setting is not whole or out of range, or the warm-up is shorter than a season; `errors` names each.",
+    ),
+    ProblemCode(
+        "invalid_churn_settings",
+        422,
+        "Invalid churn settings",
+        "The churn warning's currency is not an ISO 4217 code, or a number is out of range; `errors` names each.",
+    ),
+    ProblemCode(
+        "invalid_risk_settings",
+        422,
+        "Invalid risk settings",
+        "A keyword or exception is empty, too long, repeated or (an exception) a keyword once normalised; `errors` "
+        "names each.",
+    ),
+    ProblemCode(
         "invalid_calendar",
         422,
         "Invalid business calendar",

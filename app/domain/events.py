@@ -41,6 +41,32 @@ class OutboxEvent:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxCursor:
+    """How far a job that follows the outbox (survey invitations, churn scoring) has read it: events after (`at`,
+    `id`) are still to be read; no id stands after every event of its instant. `version` guards its saves."""
+
+    at: datetime
+    id: UUID | None = None
+    version: int = 0
+
+
+class ReadEvent(Protocol):
+    @property
+    def occurred_at(self) -> datetime: ...
+    @property
+    def id(self) -> UUID: ...
+
+
+def cursor_after(cursor: OutboxCursor, read: Sequence[ReadEvent], batch: int, until: datetime) -> OutboxCursor:
+    """Where the next pass starts once `read` (in cursor order, at most `batch`) is done: after its last event when
+    the batch was full (more may wait at that very instant), else at `until` (everything up to it was read), never
+    back; with the version its save checks."""
+    if len(read) == batch:
+        return OutboxCursor(read[-1].occurred_at, read[-1].id, cursor.version)
+    return OutboxCursor(max(until, cursor.at), None, cursor.version)
+
+
 class TimelineRepository(Protocol):
     async def add(self, entry: TimelineEntry, events: Sequence[OutboxEvent] = ()) -> None:
         """The entry and the outbox events of the same change, in one statement where the database can."""

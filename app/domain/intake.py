@@ -20,9 +20,20 @@ class IntakeFacts:
     product_line: str | None = None
     warranty_months: int | None = None
     group_known: bool = False
+    customer_level: str | None = None
+    earlier_complaints: int = 0  # the customer's complaints since `complaints_since`, at most `complaints_needed`
 
 
 class IntakeReader(Protocol):
     async def facts(
-        self, customer_no: str, order_no: str | None, sku: str | None, group_key: str | None
-    ) -> IntakeFacts: ...
+        self,
+        customer_no: str,
+        order_no: str | None,
+        sku: str | None,
+        group_key: str | None,
+        complaints_since: datetime | None = None,
+        complaints_needed: int = 0,
+    ) -> IntakeFacts:
+        """Counts the customer's complaints since `complaints_since` up to `complaints_needed` (0 or no time: none,
+        the repeat-complaint check is off)."""
+        ...

@@ -23,6 +23,9 @@ class NotificationKind(StrEnum):
     SLA_BREACHED = "sla_breached"  # a clock missed its deadline (已超时)
     IDLE_REMINDER = "idle_reminder"  # a ticket went without an update for its policy's time (长时间未更新)
     CUSTOMER_REPLY = "customer_reply"
+    CHURN_WARNING = "churn_warning"  # a customer's churn score crossed the warning threshold (流失预警)
+    RISK_FLAGGED = "risk_flagged"  # a ticket was flagged high-risk (高风险客诉): managers step in at once
+    COMPLAINT_SPIKE = "complaint_spike"  # a product's tickets of one type surged in a region (客诉激增)
 
 
 TITLE_LANGUAGES = ("zh-CN", "en")
@@ -31,7 +34,8 @@ TITLE_LANGUAGES = ("zh-CN", "en")
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """What a notification is about: `type` is ticket, task, approval or after_sales; `ref` its human number."""
+    """What a notification is about: `type` is ticket, task, approval, after_sales, customer or complaint_spike; `ref`
+    its human number (a customer's: its customer_no; a complaint spike's: its product)."""
 
     type: str
     id: UUID

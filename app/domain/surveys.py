@@ -15,6 +15,7 @@ from typing import Protocol
 from uuid import UUID
 
 from app.domain.errors import FieldError, InvalidInput
+from app.domain.events import OutboxCursor
 from app.domain.pagination import Page, PageRequest
 
 CSAT_MIN, CSAT_MAX = 1, 5
@@ -334,28 +335,19 @@ class Completion:
     payload: dict[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
-class IntakeCursor:
-    """How far the invitation job has read the outbox: events after (`at`, `id`) are still to be read."""
-
-    at: datetime
-    id: UUID | None = None
-    version: int = 0
-
-
 class SurveyRepository(Protocol):
     async def settings(self, *, for_update: bool = False) -> SurveySettings:
         """The settings in force (the defaults at version 0 until saved)."""
         ...
 
     async def save_settings(self, settings: SurveySettings, by: str, at: datetime) -> SurveySettings: ...
-    async def cursor(self) -> IntakeCursor | None:
+    async def cursor(self) -> OutboxCursor | None:
         """The invitation job's cursor, locked to the end of the transaction (one pass reads at a time)."""
         ...
 
-    async def save_cursor(self, cursor: IntakeCursor, at: datetime) -> None: ...
+    async def save_cursor(self, cursor: OutboxCursor, at: datetime) -> None: ...
     async def completions(
-        self, after: IntakeCursor, until: datetime, types: Sequence[str], limit: int
+        self, after: OutboxCursor, until: datetime, types: Sequence[str], limit: int
     ) -> list[Completion]:
         """Events of `types` after the cursor and at or before `until`, in (occurred_at, id) order."""
         ...

@@ -13,6 +13,7 @@ from uuid import UUID
 from app.domain.errors import FieldError, InvalidInput
 from app.domain.pagination import Page, PageRequest
 from app.domain.principal import Principal
+from app.domain.risk_reasons import RiskReason
 from app.domain.urging import MAX_ESCALATION_LEVEL, UrgePolicy
 
 if TYPE_CHECKING:
@@ -143,6 +144,8 @@ class Ticket:
     close_reason: str | None = None
     resolved_at: datetime | None = None
     finished_at: datetime | None = None  # completed, closed or cancelled
+    risk_flagged_at: datetime | None = None  # 高风险: first flagged (app/domain/risk.py)
+    risk_reasons: tuple[RiskReason, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -282,6 +285,7 @@ class TicketFilter:
     updated_from: datetime | None = None
     updated_to: datetime | None = None
     text: str | None = None
+    high_risk: bool | None = None  # True: flagged tickets only (高风险); False: unflagged, within one customer's
     business_lines: frozenset[str] | None = None  # tickets of these lines (or of none); None: all
 
     def check_served(self, sort: TicketSort) -> None:
@@ -306,6 +310,8 @@ class TicketFilter:
                     if self.statuses
                     else f"name at most {MAX_READS // UNSTATED_READS} values, or status too"
                 )
+        if self.high_risk is False:
+            refused["high_risk"] = "false needs customer_no: only flagged tickets have an index of their own"
         if "tag" in given and "statuses" in given:
             refused["tag"] = "cannot be combined with status"
         created = [name for name in ("created_from", "created_to") if name in given]
@@ -339,9 +345,10 @@ _PARAMETERS = {
     "updated_from": "updated_from",
     "updated_to": "updated_to",
     "text": "q",
+    "high_risk": "high_risk",
 }
 """Each filter's query parameter, as the refusals name them."""
-LEADING_FILTERS = ("assignee", "group_key", "priorities", "types", "channels", "tag")
+LEADING_FILTERS = ("assignee", "group_key", "priorities", "types", "channels", "tag", "high_risk")
 """Filters that each lead a list page's index: a page names at most one of them, beside `status`."""
 UNSORTED_BY_UPDATE = ("group_key", "priorities", "types", "channels", "tag")
 """Leading filters whose index is in creation order only."""

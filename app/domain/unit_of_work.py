@@ -13,6 +13,8 @@ from app.domain.after_sales import AfterSalesRepository
 from app.domain.api_keys import ApiKeyRepository
 from app.domain.approvals import ApprovalRepository
 from app.domain.business_calendars import BusinessCalendarRepository
+from app.domain.churn import ChurnRepository
+from app.domain.complaint_spike_watch import ComplaintSpikeRepository
 from app.domain.contracts import ContractRepository
 from app.domain.customers import CustomerRepository
 from app.domain.events import OutboxRepository, TimelineRepository
@@ -24,6 +26,7 @@ from app.domain.orders import OrderRepository
 from app.domain.pagination import Page, PageRequest
 from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
+from app.domain.risk import RiskSettingsRepository
 from app.domain.sla_clock import ClockEvent
 from app.domain.sla_policies import SlaPolicy, Subject
 from app.domain.surveys import SurveyRepository
@@ -243,6 +246,9 @@ class UnitOfWork(Protocol):
     sla_rederivations: SlaRederivationRepository
     ticket_auto_close: TicketAutoCloseRepository
     surveys: SurveyRepository
+    churn: ChurnRepository
+    risk_settings: RiskSettingsRepository
+    complaint_spikes: ComplaintSpikeRepository
 
     async def commit(self) -> None: ...
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, insert, select, update
+from sqlalchemy import ColumnElement, Row, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.churn import ChurnFilter
 from app.domain.customers import ContactChannel, ContactKind, Customer, CustomerData, CustomerLevel
 from app.domain.pagination import Page, PageRequest
+from app.persistence.churn import standing
 from app.persistence.keyset import fetch_page
 from app.persistence.lookups import Lookup
 from app.persistence.tables import customers
@@ -46,10 +48,23 @@ def _entity(row: Row[Any]) -> Customer:
         version=row.version,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        churn=standing(row),
     )
 
 
 _BY_NUMBER = Lookup(customers, customers.c.customer_no)
+
+
+def _by_churn(churn: ChurnFilter) -> tuple[list[ColumnElement[bool]], Any]:
+    """A lower bound reads ix_customers_scored_churn_score_id from the top score down; `below` alone keeps the
+    newest-first order, in which most customers match."""
+    score, key = customers.c.churn_score, customers.c.id
+    if churn.at_least is None:
+        return ([or_(score.is_(None), score < churn.below)] if churn.below is not None else []), key
+    conditions = [score >= churn.at_least]
+    if churn.below is not None:
+        conditions.append(score < churn.below)
+    return conditions, (score, key)
 
 
 class SqlCustomerRepository:
@@ -74,6 +89,7 @@ class SqlCustomerRepository:
         stmt = select(customers.c.customer_no).where(customers.c.customer_no.in_(customer_nos))
         return set((await self._conn.execute(stmt)).scalars())
 
-    async def list(self, page: PageRequest) -> Page[Customer]:
-        rows, next_key = await fetch_page(self._conn, select(customers), customers.c.id, page)
+    async def list(self, page: PageRequest, churn: ChurnFilter | None = None) -> Page[Customer]:
+        conditions, key = _by_churn(churn) if churn is not None else ([], customers.c.id)
+        rows, next_key = await fetch_page(self._conn, select(customers).where(*conditions), key, page)
         return Page([_entity(row) for row in rows], next_key)

@@ -3,13 +3,15 @@ product and group, instead of a round trip for each."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, exists, literal, select
+from sqlalchemy import bindparam, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.intake import IntakeFacts
-from app.persistence.tables import customers, groups, order_lines, products, sales_orders
+from app.domain.tickets import TicketType
+from app.persistence.tables import customers, groups, order_lines, products, sales_orders, tickets
 
 
 def _facts_statement() -> Any:
@@ -26,6 +28,28 @@ def _facts_statement() -> Any:
         select(p.product_line).where(p.sku == sku).scalar_subquery().label("product_line"),
         select(p.warranty_months).where(p.sku == sku).scalar_subquery().label("warranty_months"),
         exists().where(groups.c.key == bindparam("group_key")).label("group_known"),
+        select(customers.c.level)
+        .where(customers.c.customer_no == bindparam("customer_no"))
+        .scalar_subquery()
+        .label("customer_level"),
+        select(func.count()).select_from(_recent_complaints()).scalar_subquery().label("earlier_complaints"),
+    )
+
+
+def _recent_complaints() -> Any:
+    """At most `complaints_needed` of the customer's complaints since `complaints_since`, newest first through the
+    (customer_no, id) index: the count stops as soon as it has what the rule asks, however many tickets the customer
+    has (a marketplace account may have thousands)."""
+    return (
+        select(literal(1))
+        .where(
+            tickets.c.customer_no == bindparam("customer_no"),
+            tickets.c.type == TicketType.COMPLAINT.value,
+            tickets.c.created_at >= bindparam("complaints_since"),
+        )
+        .order_by(tickets.c.id.desc())
+        .limit(bindparam("complaints_needed"))
+        .subquery()
     )
 
 
@@ -38,9 +62,22 @@ class SqlIntakeReader:
         self._conn = conn
 
     async def facts(
-        self, customer_no: str, order_no: str | None, sku: str | None, group_key: str | None
+        self,
+        customer_no: str,
+        order_no: str | None,
+        sku: str | None,
+        group_key: str | None,
+        complaints_since: datetime | None = None,
+        complaints_needed: int = 0,
     ) -> IntakeFacts:
-        params = {"customer_no": customer_no, "order_no": order_no, "sku": sku, "group_key": group_key}
+        params = {
+            "customer_no": customer_no,
+            "order_no": order_no,
+            "sku": sku,
+            "group_key": group_key,
+            "complaints_since": complaints_since,
+            "complaints_needed": complaints_needed,
+        }
         row = (await self._conn.execute(_FACTS, params)).one()
         return IntakeFacts(
             customer_known=bool(row.customer_known),
@@ -51,4 +88,6 @@ class SqlIntakeReader:
             product_line=row.product_line,
             warranty_months=row.warranty_months,
             group_known=bool(row.group_known),
+            customer_level=row.customer_level,
+            earlier_complaints=row.earlier_complaints or 0,
         )

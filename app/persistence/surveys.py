@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.events import OutboxCursor
 from app.domain.pagination import Page, PageRequest
 from app.domain.surveys import (
     DETRACTOR_UP_TO,
@@ -33,7 +34,6 @@ from app.domain.surveys import (
     Answer,
     Completion,
     Facts,
-    IntakeCursor,
     ReasonCode,
     SubjectType,
     Survey,
@@ -44,14 +44,13 @@ from app.domain.surveys import (
 )
 from app.persistence.keyset import fetch_page
 from app.persistence.lookups import Lookup
+from app.persistence.outbox_cursors import after_parameters, load_cursor, save_cursor
 from app.persistence.settings_store import load_setting, save_setting
 from app.persistence.tables import outbox, surveys
 from app.persistence.upserts import insert_or_ignore
 
 SETTINGS_KEY = "surveys"
 CURSOR_KEY = "survey_intake_cursor"
-_LAST_ID = UUID(int=(1 << 128) - 1)
-"""A cursor without an id stands after every event of its instant."""
 _FACTS = ("number", "title", "customer_no", "ticket_id", "agent", "group_key", "sku", "region", "channel")
 _PLAIN = (
     "subject_id",
@@ -195,29 +194,16 @@ class SqlSurveyRepository:
         version = await save_setting(self._conn, SETTINGS_KEY, value, settings.version, by, at)
         return replace(settings, version=version)
 
-    async def cursor(self) -> IntakeCursor | None:
-        stored = await load_setting(self._conn, CURSOR_KEY, for_update=True)
-        if stored is None:
-            return None
-        value, version = stored
-        at = datetime.fromisoformat(value["at"])
-        return IntakeCursor(at, UUID(value["id"]) if value["id"] else None, version)
+    async def cursor(self) -> OutboxCursor | None:
+        return await load_cursor(self._conn, CURSOR_KEY)
 
-    async def save_cursor(self, cursor: IntakeCursor, at: datetime) -> None:
-        value = {"at": cursor.at.isoformat(), "id": str(cursor.id) if cursor.id else None}
-        await save_setting(self._conn, CURSOR_KEY, value, cursor.version, "system", at)
+    async def save_cursor(self, cursor: OutboxCursor, at: datetime) -> None:
+        await save_cursor(self._conn, CURSOR_KEY, cursor, at)
 
     async def completions(
-        self, after: IntakeCursor, until: datetime, types: Sequence[str], limit: int
+        self, after: OutboxCursor, until: datetime, types: Sequence[str], limit: int
     ) -> list[Completion]:
-        params = {
-            "types": list(types),
-            "after_at": after.at,
-            "after_id": after.id or _LAST_ID,
-            "until": until,
-            "limit": limit,
-        }
-        rows = await self._conn.execute(_COMPLETIONS, params)
+        rows = await self._conn.execute(_COMPLETIONS, after_parameters(after, until, types, limit))
         return [Completion(r.id, r.type, r.aggregate_id, r.occurred_at, r.payload) for r in rows]
 
     async def add(self, survey: Survey) -> bool:

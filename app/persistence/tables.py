@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy import (
+    ARRAY,
+    JSON,
     BigInteger,
     Boolean,
     Column,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -53,6 +56,25 @@ customers = Table(
     Column("region", String(64)),
     Column("contact_channels", JsonDocument, nullable=False),
     *_audit_columns(),
+    # 流失预警: the stored churn score (null until first scored), its reasons, when, and the latest warning.
+    Column("churn_score", Integer),
+    Column("churn_reasons", JsonDocument),
+    Column("churn_scored_at", UtcDateTime),
+    Column("churn_warned_at", UtcDateTime),
+    # The list filter by score, highest first; and the refresh of scores whose facts may have left the window.
+    Index(
+        "ix_customers_scored_churn_score_id",
+        "churn_score",
+        "id",
+        postgresql_where=text("churn_score IS NOT NULL"),
+        sqlite_where=text("churn_score IS NOT NULL"),
+    ),
+    Index(
+        "ix_customers_at_risk_churn_scored_at",
+        "churn_scored_at",
+        postgresql_where=text("churn_score > 0"),
+        sqlite_where=text("churn_score > 0"),
+    ),
 )
 
 products = Table(
@@ -195,6 +217,8 @@ tickets = Table(
     Column("resolved_at", UtcDateTime),
     Column("finished_at", UtcDateTime),
     Column("created_by", String(128), nullable=False),
+    Column("risk_flagged_at", UtcDateTime),
+    Column("risk_reasons", JsonDocument),
     *_audit_columns(),
     Index(None, "status", "id"),
     Index(None, "status", "updated_at", "id"),
@@ -228,6 +252,19 @@ tickets = Table(
         "resolved_at",
         postgresql_where=text("status = 'pending_follow_up'"),
         sqlite_where=text("status = 'pending_follow_up'"),
+    ),
+    # The high-risk filter: flagged tickets only, per status in page order (a state at a time when none is named).
+    *(
+        Index(
+            name,
+            *columns,
+            postgresql_where=text("risk_flagged_at IS NOT NULL"),
+            sqlite_where=text("risk_flagged_at IS NOT NULL"),
+        )
+        for name, columns in (
+            ("ix_tickets_flagged_status_id", ("status", "id")),
+            ("ix_tickets_flagged_status_updated_at_id", ("status", "updated_at", "id")),
+        )
     ),
 )
 
@@ -678,4 +715,59 @@ surveys = Table(
     Index(None, "sku", "sent_at", "id"),
     Index(None, "region", "sent_at", "id"),
     Index(None, "channel", "sent_at", "id"),
+)
+
+# 客诉激增: each series' learned baseline (app/domain/complaint_spikes.py SeriesState) and the spike announced for it,
+# until that spike ends. `spike_id IS NOT NULL`: the few series every hour's fold must look at whatever their count.
+complaint_series = Table(
+    "complaint_series",
+    metadata,
+    Column("product", String(64), primary_key=True),
+    Column("region", String(64), primary_key=True),
+    Column("ticket_type", String(32), primary_key=True),
+    # float8[] on PostgreSQL, read and written in binary: measured, JSON floats cost 1.5x to write and 3x to read.
+    Column("ewma", JSON().with_variant(ARRAY(Float), "postgresql"), nullable=False),
+    Column("hours_seen", Integer, nullable=False),
+    Column("in_spike", Boolean, nullable=False),
+    Column("spike_started_at", UtcDateTime),
+    Column("last_hour", UtcDateTime),
+    Column("calm_hours", Integer, nullable=False),
+    Column("spike_id", Uuid),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(
+        "ix_complaint_series_open_spike_id",
+        "spike_id",
+        postgresql_where=text("spike_id IS NOT NULL"),
+        sqlite_where=text("spike_id IS NOT NULL"),
+    ),
+)
+
+# The spikes found, one per series and first hour; staff's list reads them newest first, each filter leading an
+# index of its own.
+complaint_spikes = Table(
+    "complaint_spikes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("product", String(64), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("ticket_type", String(32), nullable=False),
+    Column("business_line", String(64)),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("baseline", Float, nullable=False),
+    Column("bound", Integer, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("product", "region", "ticket_type", "started_at"),
+    Index(None, "started_at", "id"),
+    Index(None, "product", "started_at", "id"),
+    Index(None, "region", "started_at", "id"),
+    Index(None, "ticket_type", "started_at", "id"),
+    Index(
+        "ix_complaint_spikes_open_started_at_id",
+        "started_at",
+        "id",
+        postgresql_where=text("ended_at IS NULL"),
+        sqlite_where=text("ended_at IS NULL"),
+    ),
 )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, replace
+from datetime import datetime
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -17,6 +18,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
+from app.domain.risk_reasons import RiskReason, RiskReasonCode, RiskSource
 from app.domain.tasks import UNFINISHED_STATUSES
 from app.domain.tickets import (
     TICKET_FIELDS,
@@ -43,7 +45,17 @@ from app.persistence.tables import sla_clock_events, tasks, ticket_tags, tickets
 from app.workflows.ticket import TICKET
 
 _IDENTITY = ("id", "number", "created_at")  # written once, on insert
-_CONVERTED = ("channel", "type", "priority", "warranty_status", "tags", "contact", "attachments", "resolution")
+_CONVERTED = (
+    "channel",
+    "type",
+    "priority",
+    "warranty_status",
+    "tags",
+    "contact",
+    "attachments",
+    "resolution",
+    "risk_reasons",
+)
 _PLAIN = tuple(name for name in TICKET_FIELDS if name not in (*_IDENTITY, *_CONVERTED))
 """Every other field of the entity is stored as it is, in the column of its name."""
 
@@ -115,7 +127,18 @@ def _values(ticket: Ticket) -> dict[str, Any]:
         "contact": asdict(ticket.contact),
         "attachments": [asdict(a) for a in ticket.attachments],
         "resolution": asdict(ticket.resolution) if ticket.resolution else None,
+        "risk_reasons": [_risk_json(r) for r in ticket.risk_reasons] if ticket.risk_reasons else None,
     }
+
+
+def _risk_json(reason: RiskReason) -> dict[str, str]:
+    return {"code": reason.code, "detail": reason.detail, "source": reason.source, "at": reason.at.isoformat()}
+
+
+def _risk_reason(value: dict[str, str]) -> RiskReason:
+    return RiskReason(
+        RiskReasonCode(value["code"]), value["detail"], RiskSource(value["source"]), datetime.fromisoformat(value["at"])
+    )
 
 
 def _resolution(value: dict[str, Any] | None) -> Resolution | None:
@@ -144,6 +167,7 @@ def _entity(row: Row[Any]) -> Ticket:
         contact=Contact(**v["contact"]),
         attachments=tuple(Attachment(**a) for a in v["attachments"]),
         resolution=_resolution(v["resolution"]),
+        risk_reasons=tuple(map(_risk_reason, v["risk_reasons"])) if v["risk_reasons"] else (),
     )
 
 
@@ -268,6 +292,8 @@ def seek_parts(where: TicketFilter) -> list[TicketFilter]:
         return [where]
     leading = next((name for name in _BY_STATUS if getattr(where, name)), None)
     statuses = tuple(dict.fromkeys(where.statuses))
+    if where.high_risk:  # the flagged tickets' indexes begin with status too
+        return [replace(where, statuses=(s,)) for s in statuses or tuple(state.name for state in TICKET.states)]
     if leading is not None:
         states = statuses or tuple(state.name for state in TICKET.states)
         values = tuple(dict.fromkeys(getattr(where, leading)))
@@ -320,6 +346,8 @@ def filter_conditions(where: TicketFilter) -> list[Any]:
     conditions += _business_line_scope(where.business_lines)
     if where.tag is not None:
         conditions.append(exists().where(and_(ticket_tags.c.ticket_id == c.id, ticket_tags.c.tag == where.tag)))
+    if where.high_risk is not None:  # as the partial indexes' predicate spells it, so that the planner matches them
+        conditions.append(c.risk_flagged_at.isnot(None) if where.high_risk else c.risk_flagged_at.is_(None))
     if where.text:
         pattern = f"%{_escape_like(where.text)}%"
         conditions.append(or_(c.title.ilike(pattern, escape="\\"), c.description.ilike(pattern, escape="\\")))

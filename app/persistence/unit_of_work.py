@@ -13,6 +13,8 @@ from app.persistence.after_sales import SqlAfterSalesRepository
 from app.persistence.api_keys import SqlApiKeyRepository
 from app.persistence.approvals import SqlApprovalRepository
 from app.persistence.business_calendars import SqlBusinessCalendarRepository
+from app.persistence.churn import SqlChurnRepository
+from app.persistence.complaint_spikes import SqlComplaintSpikeRepository
 from app.persistence.contracts import SqlContractRepository
 from app.persistence.customers import SqlCustomerRepository
 from app.persistence.database import Database
@@ -25,6 +27,7 @@ from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
 from app.persistence.people import SqlAgentRepository, SqlGroupRepository
 from app.persistence.products import SqlProductRepository
+from app.persistence.risk import SqlRiskSettingsRepository
 from app.persistence.sla_clocks import SqlSlaClockRepository
 from app.persistence.sla_policies import SqlSlaPolicyRepository
 from app.persistence.sla_rederivations import SqlSlaRederivationRepository
@@ -66,6 +69,9 @@ class SqlUnitOfWork:
         self.sla_rederivations = SqlSlaRederivationRepository(conn)
         self.ticket_auto_close = SqlTicketAutoCloseRepository(conn)
         self.surveys = SqlSurveyRepository(conn)
+        self.churn = SqlChurnRepository(conn)
+        self.risk_settings = SqlRiskSettingsRepository(conn)
+        self.complaint_spikes = SqlComplaintSpikeRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

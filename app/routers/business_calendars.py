@@ -23,7 +23,7 @@ from app.schemas.business_calendars import (
 from app.schemas.common import KeyPath, PageOut, problems, upserted
 from app.web.auth import SettingsWriter, Staff
 from app.web.body_guard import BodyRefused
-from app.web.pagination import page_out, page_request
+from app.web.pagination import digits, page_out, page_request
 from app.web.preconditions import Guarded
 from app.web.responses import saved, versioned
 from app.web.routes import api_router
@@ -40,13 +40,6 @@ _ICS_BODY: dict[str, Any] = {
     }
 }
 """The body is a file, not JSON: read by `ics_text` and documented here."""
-
-
-def _digits(value: object) -> object:
-    """A count in a query string is written in digits: `-1`, `1e3` or `10.0` is not one."""
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise ValueError("must be a whole number of seconds written in digits")
-    return value
 
 
 async def ics_text(request: Request) -> str:
@@ -148,7 +141,7 @@ async def preview_business_calendar(
     seconds: Annotated[
         int,
         Query(ge=0, le=MAX_PREVIEW_SECONDS, description="Business seconds to add to `from`."),
-        BeforeValidator(_digits),
+        BeforeValidator(digits),
     ],
     to: Annotated[
         PreviewInstant | None, Query(description="End instant: answer the business seconds from `from` to it.")

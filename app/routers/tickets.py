@@ -65,11 +65,13 @@ async def create_ticket(
 
 
 _LEADING = (
-    "Leads the page's index: combine at most one of `priority`, `type`, `channel`, `assignee`, `group`, `tag` "
+    "Leads the page's index: combine at most one of `priority`, `type`, `channel`, `assignee`, `group`, `tag`, "
+    "`high_risk` "
     "(besides `status`, unless `customer_no` is given); only with `sort=created`."
 )
 _LEADING_ANY_SORT = (
-    "Leads the page's index: combine at most one of `priority`, `type`, `channel`, `assignee`, `group`, `tag` "
+    "Leads the page's index: combine at most one of `priority`, `type`, `channel`, `assignee`, `group`, `tag`, "
+    "`high_risk` "
     "(besides `status`, unless `customer_no` is given)."
 )
 _BY_STATE = (
@@ -121,6 +123,13 @@ async def list_tickets(
             "(customers' own lists always have it).",
         ),
     ] = None,
+    high_risk: Annotated[
+        bool | None,
+        Query(
+            description="`true`: tickets flagged high-risk (高风险) only. Staff only. Leads the page's index as "
+            "`priority` does (read once per state); `false` only with `customer_no`."
+        ),
+    ] = None,
     sort: Annotated[
         TicketSort, Query(description="Newest `created` or most recently `updated` first.")
     ] = TicketSort.CREATED,
@@ -142,6 +151,7 @@ async def list_tickets(
         updated_from=updated_from,
         updated_to=updated_to,
         text=q,
+        high_risk=high_risk,
     )
     found = await svc.tickets.list(principal, where, sort, page)
     return page_out(found, lambda view: _out(view, principal, language))

@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field
 
 from app.domain.customers import ContactChannel, ContactKind, Customer, CustomerData, CustomerLevel
 from app.schemas.after_sales import AfterSalesSummaryOut
+from app.schemas.churn import ChurnOut
 from app.schemas.common import Input, Line, Output, Phone
 from app.schemas.contracts import ContractOut
 from app.schemas.orders import OrderOut
@@ -87,6 +88,14 @@ class CustomerOut(Output):
         )
 
 
+class CustomerListItemOut(CustomerOut):
+    churn: ChurnOut = Field(description="流失预警: the customer's churn score (staff and integrations only).")
+
+    @classmethod
+    def listed(cls, customer: Customer, threshold: int) -> CustomerListItemOut:
+        return cls(**CustomerOut.of(customer).model_dump(), churn=ChurnOut.of(customer.churn, threshold))
+
+
 class CustomerOverviewOut(Output):
     """客户统一视图: one read for an agent's screen or a chatbot's context."""
 
@@ -98,3 +107,6 @@ class CustomerOverviewOut(Output):
     recent_after_sales: list[AfterSalesSummaryOut] = Field(description="Newest first, up to 20.")
     more_after_sales_cursor: str | None = Field(description="Continue with GET /v1/after-sales?customer_no=…&cursor=….")
     contracts: list[ContractOut]
+    churn: ChurnOut | None = Field(
+        description="流失预警: the churn score, for staff and integrations; null when the customer reads their own."
+    )

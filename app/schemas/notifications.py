@@ -12,9 +12,14 @@ from app.domain.notifications import Notification, NotificationKind
 
 
 class SubjectOut(BaseModel):
-    type: str = Field(description="ticket, task, approval or after_sales.", examples=["ticket"])
+    type: str = Field(
+        description="ticket, task, approval, after_sales, customer or complaint_spike.", examples=["ticket"]
+    )
     id: UUID
-    ref: str = Field(description="The subject's human number.", examples=["T-2026-000123"])
+    ref: str = Field(
+        description="The subject's human number (a customer's customer_no, a complaint spike's product).",
+        examples=["T-2026-000123"],
+    )
 
 
 class NotificationOut(BaseModel):

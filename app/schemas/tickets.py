@@ -10,6 +10,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 
 from app.domain.principal import Principal
+from app.domain.risk_reasons import RiskReasonCode, RiskSource
 from app.domain.tickets import TICKET_FIELDS, Channel, Contact, Priority, Ticket, TicketType, WarrantyStatus
 from app.schemas.attachments import AttachmentIn, AttachmentOut
 from app.schemas.common import KEY_PATTERN, CustomerNo, Input, Line, OrderNo, Output, Phone, Sku
@@ -120,6 +121,20 @@ class ResolutionOut(Output):
     internal_note: str | None = Field(None, description="For staff only; null in the customer's view.")
 
 
+class RiskReasonOut(Output):
+    code: RiskReasonCode = Field(description="`keyword`, `vip` or `repeat_complaint`.")
+    detail: str = Field(description="The keyword as configured, the customer's level, or the complaint count.")
+    source: RiskSource = Field(description="`intake`: found when the ticket was taken in; `message`: in a later one.")
+    at: datetime
+
+
+class TicketRiskOut(BaseModel):
+    """高风险: why the ticket was flagged (staff only)."""
+
+    flagged_at: datetime
+    reasons: list[RiskReasonOut]
+
+
 class TicketOut(Output):
     view: View = Field(description="`customer`: the customer's view, without internal fields and costs.")
     id: UUID
@@ -162,6 +177,9 @@ class TicketOut(Output):
     version: int
     available_actions: list[AvailableActionOut]
     sla: SlaOut = Field(description="The SLA clocks (staff) or the promise (customer).")
+    risk: TicketRiskOut | None = Field(
+        description="高风险 flag and its reasons; null when not flagged, and for customers."
+    )
 
     @classmethod
     def of(
@@ -201,8 +219,16 @@ class TicketOut(Output):
                 "resolution": resolution,
                 "available_actions": [AvailableActionOut.of(a) for a in actions],
                 "sla": SlaOut.of(sla, customer=customer, language=language),
+                "risk": None if customer else _risk(ticket),
             }
         )
+
+
+def _risk(ticket: Ticket) -> TicketRiskOut | None:
+    if ticket.risk_flagged_at is None:
+        return None
+    reasons = [RiskReasonOut.model_validate(r) for r in ticket.risk_reasons]
+    return TicketRiskOut(flagged_at=ticket.risk_flagged_at, reasons=reasons)
 
 
 class TicketSummaryOut(Output):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.domain.after_sales import AfterSalesFilter, AfterSalesOrder
+from app.domain.churn import ChurnFilter, ChurnStanding
 from app.domain.clock import Clock
 from app.domain.contracts import ServiceContract
 from app.domain.customers import Customer, CustomerData, CustomerRepository
@@ -15,7 +16,7 @@ from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.principal import Principal
 from app.domain.tickets import Ticket, TicketFilter, TicketSort
-from app.domain.unit_of_work import UnitOfWorkFactory
+from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.reference_events import CUSTOMER, announce
 from app.services.revisions import Saved, save_revision
 
@@ -23,14 +24,36 @@ OVERVIEW_ITEMS = 20
 
 
 @dataclass(frozen=True, slots=True)
+class CustomerChurn:
+    """A customer's stored churn score (None: never scored) against the warning threshold in force."""
+
+    standing: ChurnStanding | None
+    threshold: int
+
+
+@dataclass(frozen=True, slots=True)
 class CustomerOverview:
-    """客户统一视图: the customer with their latest orders, tickets, after-sales orders and service contracts."""
+    """客户统一视图: the customer with their latest orders, tickets, after-sales orders and service contracts, and
+    for staff and integrations their churn score (None for the customer: it is internal)."""
 
     customer: Customer
     recent_orders: Page[SalesOrder]
     recent_tickets: Page[Ticket]
     recent_after_sales: Page[AfterSalesOrder]
     contracts: Page[ServiceContract]
+    churn: CustomerChurn | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerList:
+    """A page of customers and the churn threshold in force, which each one's score is read against."""
+
+    page: Page[Customer]
+    churn_threshold: int
+
+
+async def _threshold(uow: UnitOfWork) -> int:
+    return (await uow.churn.settings()).params.threshold
 
 
 def customer_not_found(customer_no: str) -> NotFound:
@@ -58,9 +81,15 @@ class CustomerService:
         async with self._uow.read() as uow:
             return await self._visible(uow.customers, principal, customer_no)
 
-    async def list(self, page: PageRequest) -> Page[Customer]:
+    async def list(
+        self, page: PageRequest, *, churn_warning: bool | None = None, min_churn_score: int | None = None
+    ) -> CustomerList:
+        """Newest first; filtered by churn score (`churn_warning` against the threshold in force, a lowest score),
+        highest score first when a lowest score applies."""
         async with self._uow.read() as uow:
-            return await uow.customers.list(page)
+            threshold = await _threshold(uow)
+            churn = ChurnFilter.of(threshold, churn_warning, min_churn_score)
+            return CustomerList(await uow.customers.list(page, churn), threshold)
 
     async def overview(self, principal: Principal, customer_no: str) -> CustomerOverview:
         first = PageRequest(limit=OVERVIEW_ITEMS)
@@ -79,6 +108,7 @@ class CustomerService:
                     AfterSalesFilter(customer_no=customer_no, business_lines=principal.business_line_scope), first
                 ),
                 contracts=await uow.contracts.list(first, customer_no=customer_no),
+                churn=None if principal.is_customer else CustomerChurn(customer.churn, await _threshold(uow)),
             )
 
     @staticmethod

@@ -5,7 +5,10 @@ from __future__ import annotations
 from functools import cache
 
 from app.services.business_calendars import EVENT_TYPES as BUSINESS_CALENDAR_TYPES
+from app.services.churn import EVENT_TYPES as CHURN_TYPES
+from app.services.complaint_spikes import EVENT_TYPES as COMPLAINT_SPIKE_TYPES
 from app.services.reference_events import UPSERTED_TYPES
+from app.services.risk import EVENT_TYPES as RISK_TYPES
 from app.services.sla import EVENT_TYPES as SLA_CLOCK_TYPES
 from app.services.sla_policies import EVENT_TYPES as SLA_POLICY_TYPES
 from app.services.surveys import EVENT_TYPES as SURVEY_TYPES
@@ -32,4 +35,7 @@ def event_types() -> frozenset[str]:
     types |= SLA_POLICY_TYPES
     types |= SLA_CLOCK_TYPES
     types |= SURVEY_TYPES
+    types |= CHURN_TYPES
+    types |= RISK_TYPES
+    types |= COMPLAINT_SPIKE_TYPES
     return frozenset(types)

@@ -68,9 +68,10 @@ async def record_change(
 
 
 async def record_ticket_change(
-    uow: UnitOfWork, ticket: Ticket, actor: str, now: datetime, change: Change
+    uow: UnitOfWork, ticket: Ticket, actor: str, now: datetime, change: Change, also: Sequence[OutboxEvent] = ()
 ) -> TimelineEntry:
-    """One change to a ticket, its event carrying the ticket's identity and the fields routing reads."""
+    """One change to a ticket, its event carrying the ticket's identity and the fields routing reads, with the
+    change's other events (`also`)."""
     facts = {
         "ticket_id": str(ticket.id),
         "number": ticket.number,
@@ -79,7 +80,7 @@ async def record_ticket_change(
         "assignee": ticket.assignee,
         "priority": ticket.priority.value,
     }
-    return await record_change(uow, "ticket", ticket.id, facts, actor, now, change)
+    return await record_change(uow, "ticket", ticket.id, facts, actor, now, change, also)
 
 
 async def record_after_sales_change(

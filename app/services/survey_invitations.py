@@ -18,14 +18,13 @@ import structlog
 from app.domain.after_sales import AfterSalesOrder
 from app.domain.business_time import BusinessCalendar, NoBusinessTime
 from app.domain.clock import Clock, rfc3339
-from app.domain.events import OutboxEvent
+from app.domain.events import OutboxCursor, OutboxEvent, cursor_after
 from app.domain.ids import new_id
 from app.domain.surveys import (
     FIRST_ROUND,
     SECOND_ROUND,
     Completion,
     Facts,
-    IntakeCursor,
     SubjectType,
     Survey,
     SurveySettings,
@@ -135,15 +134,13 @@ class SurveyInvitations:
                 stored = await uow.surveys.cursor()
                 until = now - SETTLE
                 # A first pass starts one expiry period back: an invitation for an older completion would be moot.
-                cursor = stored or IntakeCursor(until - timedelta(days=settings.expiry_days))
+                cursor = stored or OutboxCursor(until - timedelta(days=settings.expiry_days))
                 events = await uow.surveys.completions(cursor, until, READ_TYPES, INTAKE_BATCH)
                 calendar = await calendar_of(uow, settings) if events else None
                 for event in events:
                     scheduled += await self._take(uow, event, settings, calendar, now)
                 full = len(events) == INTAKE_BATCH
-                last = events[-1] if full else None
-                moved = IntakeCursor(last.occurred_at, last.id) if last else IntakeCursor(max(until, cursor.at))
-                await uow.surveys.save_cursor(replace(moved, version=cursor.version), now)
+                await uow.surveys.save_cursor(cursor_after(cursor, events, INTAKE_BATCH, until), now)
                 await uow.commit()
             if not full:
                 return scheduled

@@ -9,13 +9,17 @@ from typing import Any
 from uuid import UUID
 
 from app.domain.clock import Clock, rfc3339
+from app.domain.customers import CustomerLevel
 from app.domain.errors import Conflict, FieldError, InvalidInput, NotFound
-from app.domain.events import TimelineEntry
+from app.domain.events import OutboxEvent, TimelineEntry
 from app.domain.ids import new_id
+from app.domain.intake import IntakeFacts
 from app.domain.invariants import present
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.principal import ASSIGNEE_ROLES, STAFF_ROLES, Principal
+from app.domain.risk import CustomerRisk
+from app.domain.risk_reasons import RiskReason
 from app.domain.sla import TicketChange
 from app.domain.sla_clock import ClockEvent
 from app.domain.tickets import (
@@ -40,6 +44,7 @@ from app.domain.tickets import (
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.history import Change, record_ticket_change
+from app.services.risk import RiskService, flagged_event, notify_managers
 from app.services.sla import MATCHED_FIELDS, SlaService, SubjectSla
 from app.services.ticket_notifications import notify_of_action
 from app.workflows.engine import AvailableAction
@@ -100,11 +105,14 @@ OnFinished = Callable[[UnitOfWork, Ticket, Principal, datetime], Awaitable[None]
 
 
 class TicketService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, policy: TicketPolicy, sla: SlaService) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, policy: TicketPolicy, sla: SlaService, risk: RiskService
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._policy = policy
         self._sla = sla
+        self._risk = risk
         self._on_finished: list[OnFinished] = []
 
     def when_finished(self, hook: OnFinished) -> None:
@@ -174,7 +182,16 @@ class TicketService:
         now = self._clock.now()
         customer_no = _intake_customer(principal, draft)
         async with self._uow.write() as uow:
-            business_line, warranty_until, purchase_date = await _check_intake(uow, customer_no, draft, now)
+            rules = await self._risk.rules(uow)
+            complaint = draft.type is TicketType.COMPLAINT
+            since, needed = rules.earlier_complaints_asked(now, complaint)
+            facts, (business_line, warranty_until, purchase_date) = await _check_intake(
+                uow, customer_no, draft, now, (since, needed)
+            )
+            level = CustomerLevel(facts.customer_level) if facts.customer_level else None
+            customer = CustomerRisk(complaint, level, facts.earlier_complaints if since is not None else None)
+            text = "\n".join(filter(None, (draft.title, draft.description, draft.fault_description)))
+            reasons = rules.at_intake(text, customer, now)
             ticket = Ticket(
                 **{f.name: getattr(draft, f.name) for f in fields(draft)}
                 | {
@@ -191,8 +208,14 @@ class TicketService:
                     "business_line": business_line,
                 }
             )
+            if reasons:
+                ticket = rules.flagged(ticket, reasons, now)
             await uow.tickets.add(ticket)
-            await _record(uow, ticket, principal, now, Change("created", "create", to_status=ticket.status))
+            created = Change("created", "create", to_status=ticket.status)
+            also = [flagged_event(ticket, reasons, principal.subject, now)] if reasons else []
+            await _record(uow, ticket, principal, now, created, also)
+            if reasons:
+                await notify_managers(uow, ticket, reasons, principal.subject, now)
             change = TicketChange(at=now, status=ticket.status, priority=ticket.priority, created=True)
             clocks = await self._sla.record_ticket(uow, ticket, change, [])
             [view] = await self._views(uow, [ticket], principal, now, new=True, logs={ticket.id: clocks.log})
@@ -208,8 +231,15 @@ class TicketService:
     async def list(
         self, principal: Principal, where: TicketFilter, sort: TicketSort, page: PageRequest
     ) -> Page[TicketView]:
-        """Customers always list only their own tickets, whatever filter they send."""
+        """Customers always list only their own tickets, whatever filter they send, and never by the risk flag (it is
+        internal)."""
         where = replace(where, business_lines=principal.business_line_scope)
+        if principal.is_customer and where.high_risk is not None:
+            raise InvalidInput(
+                "The risk flag is for staff",
+                code="validation_failed",
+                errors=[FieldError("high_risk", "not a filter of a customer's list", location="query")],
+            )
         if principal.is_customer:
             where = replace(where, customer_no=principal.customer_no)
         async with self._uow.read() as uow:
@@ -299,6 +329,11 @@ class TicketService:
         [ctx] = await self.contexts_in(uow, [ticket], principal, now, known=known)
         move = TICKET.decide(ctx, principal, action, body)
         after = apply(ctx, principal, move)
+        reasons: tuple[RiskReason, ...] = ()
+        if action in CUSTOMER_MESSAGES:
+            rules = await self._risk.rules(uow)
+            reasons = rules.in_message(move.payload.remark, after, now)
+            after = rules.flagged(after, reasons, now) if reasons else after
         named = getattr(move.payload, "assignee", None)
         if named is not None and named != ticket.assignee:
             await _check_assignee(uow, named, "/assignee")
@@ -310,6 +345,8 @@ class TicketService:
             "action", action, ticket.status, after.status, move.payload.remark, fields_sent, move.transition.public
         )
         await _record(uow, after, principal, now, change)
+        if reasons:
+            await _record_flag(uow, ticket, after, reasons, principal, now)
         staff = _is_staff(principal)
         moved = after.status != ticket.status
         clock_change = TicketChange(
@@ -348,6 +385,14 @@ class TicketService:
             change = Change("comment", "comment", remark=body, payload=payload, public=public)
             entry = await _record(uow, ticket, principal, now, change)
             staff = _is_staff(principal)
+            before = ticket
+            if public and not staff:  # the customer speaking: 投诉到 12315 in a reply flags the ticket then
+                rules = await self._risk.rules(uow)
+                reasons = rules.in_message(body, ticket, now)
+                if reasons:
+                    ticket = replace(rules.flagged(ticket, reasons, now), version=ticket.version + 1, updated_at=now)
+                    await uow.tickets.update(ticket, before)
+                    await _record_flag(uow, before, ticket, reasons, principal, now)
             said = TicketChange(
                 now,
                 ticket.status,
@@ -355,7 +400,8 @@ class TicketService:
                 agent_replied=public and staff,  # an answer to the customer
                 customer_messaged=public and not staff,  # or the customer speaking
             )
-            await self._sla.record_ticket(uow, ticket, said)
+            rematch = any(getattr(ticket, name) != getattr(before, name) for name in MATCHED_FIELDS)
+            await self._sla.record_ticket(uow, ticket, said, rematch=rematch)
             await uow.commit()
         return entry
 
@@ -404,11 +450,16 @@ def _intake_customer(principal: Principal, draft: TicketDraft) -> str:
 
 
 async def _check_intake(
-    uow: UnitOfWork, customer_no: str, draft: TicketDraft, now: datetime
-) -> tuple[str | None, date | None, date | None]:
-    """(business line, warranty end, purchase date) of a valid intake; every bad reference named in one 422."""
+    uow: UnitOfWork,
+    customer_no: str,
+    draft: TicketDraft,
+    now: datetime,
+    complaints: tuple[datetime | None, int],
+) -> tuple[IntakeFacts, tuple[str | None, date | None, date | None]]:
+    """The facts read (with the customer's earlier `complaints` asked: since when, how many), and the (business
+    line, warranty end, purchase date) of a valid intake; every bad reference named in one 422."""
     errors: list[FieldError] = []
-    facts = await uow.intake.facts(customer_no, draft.order_no, draft.sku, draft.group_key)
+    facts = await uow.intake.facts(customer_no, draft.order_no, draft.sku, draft.group_key, *complaints)
     if not facts.customer_known:
         errors.append(FieldError("/customer_no", f"unknown customer '{customer_no}'"))
     purchase_date = draft.purchase_date
@@ -434,7 +485,7 @@ async def _check_intake(
         errors.append(FieldError("/group_key", f"unknown group '{draft.group_key}'"))
     if errors:
         raise InvalidInput("The ticket cannot be taken in as sent", code="invalid_ticket", errors=errors)
-    return business_line, warranty_until, purchase_date
+    return facts, (business_line, warranty_until, purchase_date)
 
 
 async def _taker(uow: UnitOfWork, user_id: str) -> Taker:
@@ -517,10 +568,33 @@ async def _pool_scope(uow: UnitOfWork, principal: Principal) -> PoolScope:
 
 
 async def _record(
-    uow: UnitOfWork, ticket: Ticket, principal: Principal, now: datetime, change: Change
+    uow: UnitOfWork,
+    ticket: Ticket,
+    principal: Principal,
+    now: datetime,
+    change: Change,
+    also: Sequence[OutboxEvent] = (),
 ) -> TimelineEntry:
-    """The timeline entry and the outbox event of one change to a ticket."""
-    return await record_ticket_change(uow, ticket, principal.subject, now, change)
+    """The timeline entry and the outbox event of one change to a ticket, with its other events (`also`)."""
+    return await record_ticket_change(uow, ticket, principal.subject, now, change, also)
+
+
+async def _record_flag(
+    uow: UnitOfWork,
+    before: Ticket,
+    after: Ticket,
+    reasons: Sequence[RiskReason],
+    principal: Principal,
+    now: datetime,
+) -> None:
+    """A customer's message flagged the ticket: an internal entry naming the reasons (and the priority raised), the
+    `risk.flagged` event, and the managers told."""
+    payload: dict[str, Any] = {"risk_reasons": [_plain(r) for r in reasons]}
+    if after.priority != before.priority:
+        payload["priority"] = {"from": before.priority.value, "to": after.priority.value}
+    change = Change("updated", "update", payload=payload, public=False)
+    await _record(uow, after, principal, now, change, [flagged_event(after, reasons, principal.subject, now)])
+    await notify_managers(uow, after, reasons, principal.subject, now)
 
 
 def _plain(value: Any) -> Any:

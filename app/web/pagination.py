@@ -48,8 +48,9 @@ def decode_cursor(cursor: str) -> tuple[Any, ...]:
         ) from exc
 
 
-def _digits(value: object) -> object:
-    """A count in a query string is written in digits: `100.0` or `1e2` is not an integer."""
+def digits(value: object) -> object:
+    """A count in a query string is written in digits: `100.0`, `1e2` or `-1` is not one (a BeforeValidator of every
+    whole-number query parameter)."""
     if isinstance(value, str) and not (value.isascii() and value.isdigit()):
         raise ValueError("must be an integer written in digits")
     return value
@@ -57,7 +58,7 @@ def _digits(value: object) -> object:
 
 async def page_request(
     limit: Annotated[  # Query before the validator, or its ge/le reach the document as unknown keywords
-        int, Query(ge=1, le=MAX_LIMIT, description="Items per page."), BeforeValidator(_digits)
+        int, Query(ge=1, le=MAX_LIMIT, description="Items per page."), BeforeValidator(digits)
     ] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,

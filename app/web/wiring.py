@@ -27,6 +27,8 @@ from app.services.after_sales import AfterSalesPolicy, AfterSalesService
 from app.services.api_keys import ApiKeyService
 from app.services.approvals import ApprovalEngine, ApprovalService, default_chains
 from app.services.business_calendars import BusinessCalendarService
+from app.services.churn import ChurnService
+from app.services.complaint_spikes import ComplaintSpikeService
 from app.services.contracts import ContractService
 from app.services.customers import CustomerService
 from app.services.health import HealthService
@@ -36,6 +38,7 @@ from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
 from app.services.products import ProductService
+from app.services.risk import RiskService
 from app.services.sla import SlaService
 from app.services.sla_policies import SlaPolicyService
 from app.services.surveys import SurveyService
@@ -73,11 +76,14 @@ class Services:
     inbound_verifier: InboundVerifier
     inbound: InboundService
     business_calendars: BusinessCalendarService
+    churn: ChurnService
     sla_policies: SlaPolicyService
     sla: SlaService
     ticket_auto_close: TicketAutoCloseService
     surveys: SurveyService
     survey_link_limits: LinkRateLimits
+    risk: RiskService
+    complaint_spikes: ComplaintSpikeService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, then the database pools."""
@@ -172,7 +178,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     approvals = ApprovalService(uow, clock, ApprovalEngine(default_chains(settings.manager_review_above)))
     sla = SlaService(uow, clock)
     policy = ticket_policy(settings)
-    tickets = TicketService(uow, clock, policy, sla)
+    risk = RiskService(uow, clock)
+    tickets = TicketService(uow, clock, policy, sla, risk)
     tasks = TaskService(uow, clock, task_policy(settings), approvals.engine, tickets)
     after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine, sla)
     approvals.register(SubjectKind.TASK_HOURS, tasks.decide_hours)
@@ -202,11 +209,14 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         inbound_verifier=inbound_verifier(settings, clock),
         inbound=inbound_service(uow, clock, after_sales, settings),
         business_calendars=BusinessCalendarService(uow, clock, sla.forget_settings),
+        churn=ChurnService(uow, clock),
         sla_policies=SlaPolicyService(uow, clock, sla.forget_settings),
         sla=sla,
         ticket_auto_close=TicketAutoCloseService(uow, clock, tickets, policy.reopen_window),
         surveys=SurveyService(uow, clock, task_policy(settings).reminders),
         survey_link_limits=LinkRateLimits(settings.survey_rate_limit_per_token, settings.survey_rate_limit_per_address),
+        risk=risk,
+        complaint_spikes=ComplaintSpikeService(uow, clock),
     )
 
 

@@ -8,6 +8,8 @@ from app.workers.runner import PeriodicJob
 IDEMPOTENCY_PURGE_SECONDS = 300.0  # expired Idempotency-Key records are deleted within minutes; nobody waits on it
 TICKET_AUTO_CLOSE_SECONDS = 60.0  # tickets wait days to complete: within a minute of falling due is on time
 SURVEY_INVITATIONS_SECONDS = 30.0  # invitations wait hours after a completion: half a minute late is on time
+CHURN_SCORES_SECONDS = 60.0  # a churn warning leads to a call within the day: a minute late is on time
+COMPLAINT_SPIKES_SECONDS = 60.0  # a spike is judged while its hour is under way: a minute after it passes the bound
 
 
 def jobs(services: Services) -> list[PeriodicJob]:
@@ -17,8 +19,10 @@ def jobs(services: Services) -> list[PeriodicJob]:
     handled: the task reminder scan (due soon / overdue), the SLA timer scan (warnings, breaches, escalation), the
     re-derivation of open tickets' SLA timers after a policy or calendar change, the webhook dispatcher (outbox
     fan-out and delivery, polled at least every second so events leave promptly), the purge of expired
-    idempotency keys, the auto-close of tickets left resolved for their type's days, and the satisfaction survey
-    invitations (completions read from the outbox, invitations sent when due)."""
+    idempotency keys, the auto-close of tickets left resolved for their type's days, the satisfaction survey
+    invitations (completions read from the outbox, invitations sent when due), the churn scores (customers whose
+    facts changed, read from the outbox, and scores older than a day, re-scored; a crossing warns), and the complaint
+    spike watch (each completed hour folded into every series' baseline, the hour under way judged so far)."""
     poll = services.settings.worker_poll_seconds
     return [
         PeriodicJob("task_reminders", poll, services.tasks.remind),
@@ -28,4 +32,6 @@ def jobs(services: Services) -> list[PeriodicJob]:
         PeriodicJob("idempotency_key_purge", IDEMPOTENCY_PURGE_SECONDS, services.idempotency.purge_expired),
         PeriodicJob("ticket_auto_close", TICKET_AUTO_CLOSE_SECONDS, services.ticket_auto_close.run),
         PeriodicJob("survey_invitations", SURVEY_INVITATIONS_SECONDS, services.surveys.run),
+        PeriodicJob("churn_scores", CHURN_SCORES_SECONDS, services.churn.run),
+        PeriodicJob("complaint_spikes", COMPLAINT_SPIKES_SECONDS, services.complaint_spikes.run),
     ]

@@ -43,20 +43,21 @@ SAMPLES: dict[str, dict[str, object]] = {
     "updated_from": {"updated_from": datetime(2025, 1, 1, tzinfo=UTC)},
     "updated_to": {"updated_to": datetime(2026, 1, 1, tzinfo=UTC)},
     "q": {"text": "noise"},
+    "high_risk": {"high_risk": True},
 }
 NOT_FILTERS = {"limit", "cursor", "sort"}
 
 # 20,000 tickets over two years around the samples' dates, built so that a filter read any other way than by seeking
-# its index shows: the sample agent, group and tag have a third of the rows each, while the sample states,
-# priority, type and channels match nothing (a plan that walks the agent's tickets filtering by state reads
-# thousands of rows to find none), and the sample customer has a customer's few tickets.
+# its index shows: the sample agent, group and tag have a third of the rows each, and a third are flagged high-risk,
+# while the sample states, priority, type and channels match nothing (a plan that walks the agent's tickets filtering
+# by state reads thousands of rows to find none), and the sample customer has a customer's few tickets.
 SPREAD = (
     """INSERT INTO customers (id, customer_no, name, level, contact_channels, version, created_at, updated_at)
     SELECT gen_random_uuid(), 'C-' || g, 'customer', 'normal', '[]', 1, now(), now()
     FROM generate_series(1, 200) AS g""",
     """INSERT INTO tickets (id, number, customer_no, channel, type, priority, status, title, description, tags,
         warranty_status, contact, attachments, assignee, group_key, escalation_level, urge_count, created_by,
-        version, created_at, updated_at)
+        version, created_at, updated_at, risk_flagged_at)
     SELECT gen_random_uuid(), 'T-' || g, CASE WHEN g % 400 = 0 THEN 'C-1' ELSE 'C-' || (2 + g % 199) END,
         (ARRAY['app', 'web', 'im_bot'])[1 + g % 3], (ARRAY['complaint', 'consultation'])[1 + g % 2],
         (ARRAY['low', 'normal', 'high'])[1 + g % 3],
@@ -66,7 +67,8 @@ SPREAD = (
         CASE WHEN g % 3 = 0 THEN 'agent-1' WHEN g % 100 <> 6 THEN 'agent-' || (2 + g % 300) END,
         CASE WHEN g % 3 = 1 THEN 'east' WHEN g % 100 <> 7 THEN 'g' || g % 40 END,
         0, 0, 'test', 1, timestamptz '2024-06-01Z' + g * interval '1 hour',
-        timestamptz '2024-06-01Z' + g * interval '1 hour' + (g % 997) * interval '1 minute'
+        timestamptz '2024-06-01Z' + g * interval '1 hour' + (g % 997) * interval '1 minute',
+        CASE WHEN g % 3 = 2 THEN timestamptz '2024-06-01Z' + g * interval '1 hour' END
     FROM generate_series(1, 20000) AS g""",
     """INSERT INTO ticket_tags (ticket_id, tag)
     SELECT id, CASE WHEN hashtext(number) % 3 = 0 THEN 'noise' ELSE 'tag' || abs(hashtext(number)) % 50 END

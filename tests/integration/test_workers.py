@@ -97,5 +97,7 @@ async def test_the_worker_command_runs_until_sigterm_then_exits_cleanly(tmp_path
         "idempotency_key_purge",
         "ticket_auto_close",
         "survey_invitations",
+        "churn_scores",
+        "complaint_spikes",
     ]
     assert code == 0

@@ -11,12 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bench import process_stats, report
 from bench.load import Budget, GeneratorUse, Result, Sample
 from bench.receiver import Receiver
-from bench.traffic import NUMBER, Traffic
+from bench.traffic import NUMBER, Traffic, python_send
 from bench.wrk import WrkLoad, parse
 
 WRK_OUTPUT = """\
@@ -112,6 +113,34 @@ async def test_wrk_sends_the_declared_requests_each_numbered_once_and_stops_at_t
     assert len(set(paths)) == len(paths)
     assert {path.rsplit("-", 1)[0] for path in paths} == {"/v1/orders/A", "/v1/orders/B"}
     assert all(request.body == body and request.headers["x-bench"] == "yes" for request in receiver.received)
+
+
+NUMBERED_BODY = f'{{"customer_no": "BR-{NUMBER}", "title": "投诉"}}'.encode()
+
+
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
+async def test_wrk_numbers_the_body_too() -> None:
+    traffic = Traffic("POST", ("/v1/tickets",), {}, NUMBERED_BODY)
+    async with Receiver() as receiver:
+        base_url = receiver.url.removesuffix("/hooks")
+        sample = await WrkLoad(shutil.which("wrk") or "", base_url, traffic).run("numbered body", Budget(50, 3, 2))
+        await asyncio.sleep(0.2)
+
+    bodies = [request.body for request in receiver.received]
+    assert len(bodies) == sample.requests + sample.unanswered and len(set(bodies)) == len(bodies)
+    assert all(b.startswith(b'{"customer_no": "BR-') and NUMBER.encode() not in b for b in bodies)
+
+
+async def test_the_python_client_numbers_path_and_body_alike() -> None:
+    traffic = Traffic("POST", (f"/v1/x/{NUMBER}",), {}, NUMBERED_BODY)
+    async with Receiver() as receiver, httpx.AsyncClient() as client:
+        send = python_send(client, receiver.url.removesuffix("/hooks"), traffic)
+        for index in range(3):
+            await send(index)
+
+    assert [(r.path, r.body) for r in receiver.received] == [
+        (f"/v1/x/{i}", NUMBERED_BODY.replace(NUMBER.encode(), str(i).encode())) for i in range(3)
+    ]
 
 
 def test_the_machine_busy_time_counts_a_spinning_child():
