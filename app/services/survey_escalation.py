@@ -4,36 +4,48 @@ sends the second survey (app/services/survey_invitations.py). All of it in the a
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from app.domain.clock import rfc3339
 from app.domain.events import TimelineEntry
 from app.domain.ids import new_id
 from app.domain.notifications import NotificationKind
 from app.domain.notifications import Subject as NotificationSubject
-from app.domain.principal import Role
+from app.domain.principal import Principal, Role
 from app.domain.surveys import FIRST_ROUND, REASON_LABELS, SubjectType, Survey, SurveySettings
 from app.domain.tasks import ReminderPolicy, Task, next_reminder, task_number
-from app.domain.tickets import Ticket
+from app.domain.tickets import Channel, Priority, Ticket, TicketType
 from app.domain.unit_of_work import UnitOfWork
 from app.domain.urging import MAX_ESCALATION_LEVEL
 from app.services.history import Change, record_after_sales_change, record_change, record_ticket_change
 from app.services.notifications import notify
 from app.services.survey_invitations import business_due, calendar_of
 from app.services.tasks import SYSTEM
+from app.services.tickets import TicketDraft
 from app.workflows.task import TASK
 
 ESCALATION_REASON = "survey_low_score"
 
 
+OpenTicket = Callable[[UnitOfWork, Principal, TicketDraft, datetime], Awaitable[Ticket]]
+"""Takes a ticket in within the caller's transaction (TicketService.open_in)."""
+FOLLOW_UP_CATEGORY = "survey_follow_up"
+
+
 async def escalate_low_score(
-    uow: UnitOfWork, survey: Survey, settings: SurveySettings, reminders: ReminderPolicy, now: datetime
+    uow: UnitOfWork,
+    survey: Survey,
+    settings: SurveySettings,
+    reminders: ReminderPolicy,
+    now: datetime,
+    open_ticket: OpenTicket,
 ) -> Survey:
     """Run the loop once for a survey just answered low; answers the survey as it leaves it (escalated, with its
-    follow-up task when it has a ticket to hang it on). A second survey answered low escalates and notifies
-    again, but starts no third round."""
+    follow-up task). A second survey answered low escalates and notifies again, but starts no third round."""
     supervisor = await _supervisor(uow, survey.facts.agent)
     detail = _detail(survey)
     if survey.subject_type is SubjectType.TICKET:
@@ -41,8 +53,9 @@ async def escalate_low_score(
     else:
         subject = await _escalate_order(uow, survey, detail, now)
     task: Task | None = None
-    if survey.round == FIRST_ROUND and survey.facts.ticket_id is not None:
-        task = await _follow_up_task(uow, survey, supervisor, settings, reminders, now)
+    if survey.round == FIRST_ROUND:
+        ticket_id = survey.facts.ticket_id or (await _follow_up_ticket(uow, survey, open_ticket, now)).id
+        task = await _follow_up_task(uow, survey, ticket_id, supervisor, settings, reminders, now)
     recipients = [supervisor] if supervisor else await uow.agents.active_with_role(Role.MANAGER)
     number = survey.facts.number
     csat = survey.answer.csat if survey.answer else None
@@ -126,20 +139,37 @@ async def _escalate_order(
     return NotificationSubject("after_sales", order.id, order.number)
 
 
+async def _follow_up_ticket(uow: UnitOfWork, survey: Survey, open_ticket: OpenTicket, now: datetime) -> Ticket:
+    """An after-sales order that came from no ticket: the loop opens one (差评回访, type `other`, category
+    `survey_follow_up`, high priority: not a new complaint, which would count twice in the churn score and the repeat
+    rule) for the follow-up task to hang on; it waits in the claim pool like any new ticket."""
+    csat = survey.answer.csat if survey.answer else "-"
+    draft = TicketDraft(
+        channel=Channel.OTHER,
+        type=TicketType.OTHER,
+        title=f"差评回访：{survey.facts.number}",
+        description=f"客户对售后单 {survey.facts.number} 的满意度评价为 {csat} 分，需回访了解情况并跟进处理。",
+        customer_no=survey.facts.customer_no,
+        priority=Priority.HIGH,
+        category=FOLLOW_UP_CATEGORY,
+    )
+    return await open_ticket(uow, SYSTEM, draft, now)
+
+
 async def _follow_up_task(
     uow: UnitOfWork,
     survey: Survey,
+    ticket_id: UUID,
     supervisor: str | None,
     settings: SurveySettings,
     reminders: ReminderPolicy,
     now: datetime,
 ) -> Task | None:
-    """The supervisor's follow-up task on the ticket (for an after-sales order, the ticket it came from), due
-    `follow_up_due_minutes` of working time from now. Without a supervisor it waits unassigned for the ticket's
-    group (any agent's when the ticket has none) and the managers are told. Tasks are internal: the title and
-    instructions are for staff."""
-    ticket_id = survey.facts.ticket_id
-    ticket = await uow.tickets.get(ticket_id, for_update=True) if ticket_id else None
+    """The supervisor's follow-up task on the ticket (for an after-sales order, the ticket it came from or the one
+    the loop opened), due `follow_up_due_minutes` of working time from now. Without a supervisor it waits unassigned
+    for the ticket's group (any agent's when the ticket has none) and the managers are told. Tasks are internal: the
+    title and instructions are for staff."""
+    ticket = await uow.tickets.get(ticket_id, for_update=True)
     if ticket is None:
         return None
     handler = await uow.agents.get(supervisor) if supervisor else None

@@ -26,7 +26,7 @@ from app.domain.surveys import (
 )
 from app.domain.tasks import ReminderPolicy
 from app.domain.unit_of_work import UnitOfWorkFactory
-from app.services.survey_escalation import escalate_low_score
+from app.services.survey_escalation import OpenTicket, escalate_low_score
 from app.services.survey_invitations import SURVEY_INVITED, SurveyInvitations, event_subject
 
 SURVEY_ANSWERED = "survey.answered"
@@ -58,10 +58,13 @@ class StaffSurvey:
 
 
 class SurveyService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, reminders: ReminderPolicy) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, reminders: ReminderPolicy, open_ticket: OpenTicket
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._reminders = reminders
+        self._open_ticket = open_ticket
         self.invitations = SurveyInvitations(uow, clock)
 
     async def settings(self) -> SurveySettings:
@@ -117,7 +120,7 @@ class SurveyService:
             edited = survey.answered_at is not None
             after = answered(survey, answer, settings, now)
             if after.low_score and after.escalated_at is None:
-                after = await escalate_low_score(uow, after, settings, self._reminders, now)
+                after = await escalate_low_score(uow, after, settings, self._reminders, now, self._open_ticket)
             await uow.surveys.update(after)
             await uow.outbox.add(
                 OutboxEvent(new_id(), SURVEY_ANSWERED, "survey", after.id, now, _answered_event(after, edited))

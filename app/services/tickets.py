@@ -180,47 +180,62 @@ class TicketService:
 
     async def create(self, principal: Principal, draft: TicketDraft) -> TicketView:
         now = self._clock.now()
-        customer_no = _intake_customer(principal, draft)
+        draft = replace(draft, customer_no=_intake_customer(principal, draft))
         async with self._uow.write() as uow:
-            rules = await self._risk.rules(uow)
-            complaint = draft.type is TicketType.COMPLAINT
-            since, needed = rules.earlier_complaints_asked(now, complaint)
-            facts, (business_line, warranty_until, purchase_date) = await _check_intake(
-                uow, customer_no, draft, now, (since, needed)
-            )
-            level = CustomerLevel(facts.customer_level) if facts.customer_level else None
-            customer = CustomerRisk(complaint, level, facts.earlier_complaints if since is not None else None)
-            text = "\n".join(filter(None, (draft.title, draft.description, draft.fault_description)))
-            reasons = rules.at_intake(text, customer, now)
-            ticket = Ticket(
-                **{f.name: getattr(draft, f.name) for f in fields(draft)}
-                | {
-                    "id": new_id(),
-                    "number": ticket_number(now.year, await uow.tickets.next_sequence()),
-                    "customer_no": customer_no,
-                    "status": TICKET.initial,
-                    "created_by": principal.subject,
-                    "created_at": now,
-                    "updated_at": now,
-                    "purchase_date": purchase_date,
-                    "warranty_status": warranty_status_on(warranty_until, now.date()),
-                    "warranty_until": warranty_until,
-                    "business_line": business_line,
-                }
-            )
-            if reasons:
-                ticket = rules.flagged(ticket, reasons, now)
-            await uow.tickets.add(ticket)
-            created = Change("created", "create", to_status=ticket.status)
-            also = [flagged_event(ticket, reasons, principal.subject, now)] if reasons else []
-            await _record(uow, ticket, principal, now, created, also)
-            if reasons:
-                await notify_managers(uow, ticket, reasons, principal.subject, now)
-            change = TicketChange(at=now, status=ticket.status, priority=ticket.priority, created=True)
-            clocks = await self._sla.record_ticket(uow, ticket, change, [])
-            [view] = await self._views(uow, [ticket], principal, now, new=True, logs={ticket.id: clocks.log})
+            ticket, log = await self._take_in(uow, principal, draft, now)
+            [view] = await self._views(uow, [ticket], principal, now, new=True, logs={ticket.id: log})
             await uow.commit()
         return view
+
+    async def open_in(self, uow: UnitOfWork, principal: Principal, draft: TicketDraft, now: datetime) -> Ticket:
+        """A ticket taken in within the caller's transaction, `draft` naming its customer (the low-score loop opens
+        its 差评回访 ticket for an after-sales order this way)."""
+        ticket, _log = await self._take_in(uow, principal, draft, now)
+        return ticket
+
+    async def _take_in(
+        self, uow: UnitOfWork, principal: Principal, draft: TicketDraft, now: datetime
+    ) -> tuple[Ticket, list[ClockEvent]]:
+        """Intake checked, the risk flag raised, the ticket stored with its timeline entry, events and SLA clocks;
+        answers the ticket and its clock log."""
+        customer_no = present(draft.customer_no, "an intake's customer number")
+        rules = await self._risk.rules(uow)
+        complaint = draft.type is TicketType.COMPLAINT
+        since, needed = rules.earlier_complaints_asked(now, complaint)
+        facts, (business_line, warranty_until, purchase_date) = await _check_intake(
+            uow, customer_no, draft, now, (since, needed)
+        )
+        level = CustomerLevel(facts.customer_level) if facts.customer_level else None
+        customer = CustomerRisk(complaint, level, facts.earlier_complaints if since is not None else None)
+        text = "\n".join(filter(None, (draft.title, draft.description, draft.fault_description)))
+        reasons = rules.at_intake(text, customer, now)
+        ticket = Ticket(
+            **{f.name: getattr(draft, f.name) for f in fields(draft)}
+            | {
+                "id": new_id(),
+                "number": ticket_number(now.year, await uow.tickets.next_sequence()),
+                "customer_no": customer_no,
+                "status": TICKET.initial,
+                "created_by": principal.subject,
+                "created_at": now,
+                "updated_at": now,
+                "purchase_date": purchase_date,
+                "warranty_status": warranty_status_on(warranty_until, now.date()),
+                "warranty_until": warranty_until,
+                "business_line": business_line,
+            }
+        )
+        if reasons:
+            ticket = rules.flagged(ticket, reasons, now)
+        await uow.tickets.add(ticket)
+        created = Change("created", "create", to_status=ticket.status)
+        also = [flagged_event(ticket, reasons, principal.subject, now)] if reasons else []
+        await _record(uow, ticket, principal, now, created, also)
+        if reasons:
+            await notify_managers(uow, ticket, reasons, principal.subject, now)
+        change = TicketChange(at=now, status=ticket.status, priority=ticket.priority, created=True)
+        clocks = await self._sla.record_ticket(uow, ticket, change, [])
+        return ticket, clocks.log
 
     async def get(self, principal: Principal, ref: UUID | str) -> TicketView:
         async with self._uow.read() as uow:

@@ -185,7 +185,8 @@ async def test_a_second_survey_answered_low_escalates_again_without_a_third_roun
     )
 
 
-async def test_a_low_scored_after_sales_order_is_escalated_and_the_managers_are_told(desk, auth, clock):
+async def test_a_low_scored_after_sales_order_is_escalated_and_followed_up_on_a_ticket_of_its_own(desk, auth, clock):
+    """The refund came from no ticket: the loop opens one (差评回访, not a complaint) for the follow-up task."""
     app, http = desk
     refund = await refunded(http, auth)
     [sent] = await invite(app, clock)
@@ -198,8 +199,14 @@ async def test_a_low_scored_after_sales_order_is_escalated_and_the_managers_are_
     [escalated] = await events(app, "after_sales.escalate")
     assert escalated["after_sales_id"] == refund["id"] and escalated["actor"] == "system"
     [note] = await inbox(http, auth, "manager-1")
-    assert (note["kind"], note["subject"]["type"], note["data"]["follow_up_task"]) == (
-        "escalation",
-        "after_sales",
-        None,
+    assert (note["kind"], note["subject"]["type"]) == ("escalation", "after_sales")
+    task = (await http.get(f"/v1/tasks/{note['data']['follow_up_task']['id']}", headers=auth(Role.MANAGER))).json()
+    ticket = (await http.get(f"/v1/tickets/{task['ticket_id']}", headers=auth(Role.MANAGER))).json()
+    assert (ticket["title"], ticket["type"], ticket["priority"], ticket["category"], ticket["customer_no"]) == (
+        f"差评回访：{refund['number']}",
+        "other",
+        "high",
+        "survey_follow_up",
+        refund["customer_no"],
     )
+    assert task["title"] == f"差评回访：{refund['number']}"
