@@ -54,6 +54,21 @@ class Scanned:
     sequential: tuple[str, ...]
 
 
+def scan_nodes(plan: dict) -> list[str]:
+    """Each scan of a plan in a line (node, relation, index, rows read, loops): what a failed plan test shows."""
+    shown, pending = [], [plan["Plan"]]
+    while pending:
+        node = pending.pop()
+        if node["Node Type"] in SCANS:
+            read = node["Actual Rows"] + node.get("Rows Removed by Filter", 0)
+            index = node.get("Index Name", "-")
+            shown.append(
+                f"{node['Node Type']} {node.get('Relation Name')} {index} rows={read} loops={node['Actual Loops']}"
+            )
+        pending.extend(node.get("Plans", ()))
+    return shown
+
+
 def scanned(plan: dict, relation: str | None = None) -> Scanned:
     """The reads of an EXPLAIN (ANALYZE, FORMAT JSON) plan, of every relation or of `relation` only."""
     rows, indexes, sequential = 0, set(), []

@@ -19,7 +19,7 @@ from app.domain.ids import new_id
 from app.domain.pagination import PageRequest
 from app.domain.tickets import Channel, PoolScope, Priority, TicketFilter, TicketSort, TicketType
 from app.persistence.tickets import SqlTicketRepository, list_key, seek_parts
-from tests.sql_capture import executed_plans, scanned
+from tests.sql_capture import executed_plans, scan_nodes, scanned
 
 pytestmark = pytest.mark.postgres_only
 
@@ -145,7 +145,9 @@ async def test_the_claim_pool_reads_about_a_page_per_group(planner, groups):
 
     parts = 1 + len(groups or ())  # no group, then each group
     bound = (parts + 1) * (LIMIT + 1)  # a page of keys per part, then the page's rows
-    assert all(read.rows <= bound and not read.sequential for read in map(scanned, plans)), plans
+    assert all(read.rows <= bound and not read.sequential for read in map(scanned, plans)), [
+        scan_nodes(plan) for plan in plans
+    ]
 
 
 # The index each leading filter was given, where SPREAD makes it the only cheap read (planner's pick otherwise).
