@@ -309,7 +309,7 @@ class SurveyCounts:
 
     @property
     def response_rate(self) -> float | None:
-        """Answered ÷ sent, an invitation that expired unanswered left out of what was sent (as issue 14 puts it)."""
+        """Answered ÷ sent, an invitation that expired unanswered left out of what was sent."""
         return _ratio(self.answered, self.sent - self.expired)
 
     @property
