@@ -144,7 +144,10 @@ async def test_the_claim_pool_reads_about_a_page_per_group(planner, groups):
     plans = await executed_plans(planner, lambda: SqlTicketRepository(planner).pool(scope, FIRST))
 
     parts = 1 + len(groups or ())  # no group, then each group
-    bound = (parts + 1) * (LIMIT + 1)  # a page of keys per part, then the page's rows
+    # A page of keys per part, then the page's rows; twice that, as the planner may walk the primary key in page order
+    # filtering out the third of the tickets that are not new (28-33 rows for a page of 21, varying with the random
+    # ids): still a page, where a plan that does not seek reads thousands.
+    bound = 2 * (parts + 1) * (LIMIT + 1)
     assert all(read.rows <= bound and not read.sequential for read in map(scanned, plans)), [
         scan_nodes(plan) for plan in plans
     ]
