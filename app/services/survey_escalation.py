@@ -11,7 +11,6 @@ from typing import Any
 from uuid import UUID
 
 from app.domain.clock import rfc3339
-from app.domain.events import TimelineEntry
 from app.domain.ids import new_id
 from app.domain.notifications import NotificationKind
 from app.domain.notifications import Subject as NotificationSubject
@@ -21,10 +20,10 @@ from app.domain.tasks import ReminderPolicy, Task, next_reminder, task_number
 from app.domain.tickets import Channel, Priority, Ticket, TicketType
 from app.domain.unit_of_work import UnitOfWork
 from app.domain.urging import MAX_ESCALATION_LEVEL
-from app.services.history import Change, record_after_sales_change, record_change, record_ticket_change
+from app.services.history import Change, record_after_sales_change, record_ticket_change
 from app.services.notifications import notify
 from app.services.survey_invitations import business_due, calendar_of
-from app.services.tasks import SYSTEM
+from app.services.tasks import SYSTEM, notify_task_handlers, record_task_change
 from app.services.tickets import TicketDraft
 from app.workflows.task import TASK
 
@@ -200,50 +199,6 @@ async def _follow_up_task(
     )
     task = replace(task, next_reminder_at=next_reminder(task, reminders))
     await uow.tasks.add(task)
-    await _record_task(uow, task, ticket, now)
-    if assignee is not None:
-        await notify(
-            uow,
-            recipients=[assignee],
-            kind=NotificationKind.ASSIGNMENT,
-            subject=NotificationSubject("task", task.id, task.number),
-            title={"zh-CN": f"新任务：{task.number} {task.title}", "en": f"New task: {task.number} {task.title}"},
-            now=now,
-            actor=SYSTEM.subject,
-            data={"due_at": rfc3339(task.due_at), "ticket_id": str(task.ticket_id)},
-        )
+    await record_task_change(uow, task, ticket, SYSTEM, now, Change("created", "create", to_status=task.status))
+    await notify_task_handlers(uow, task, SYSTEM, now, NotificationKind.ASSIGNMENT)
     return task
-
-
-async def _record_task(uow: UnitOfWork, task: Task, ticket: Ticket, now: datetime) -> None:
-    """The task's `created` entry and `task.created` event, and the line on its ticket's internal timeline, shaped
-    as a task given out through the API records them."""
-    facts = {
-        "task_id": str(task.id),
-        "number": task.number,
-        "ticket_id": str(ticket.id),
-        "ticket_number": ticket.number,
-        "status": task.status,
-        "assignee": task.assignee,
-    }
-    change = Change("created", "create", to_status=task.status, public=False)
-    await record_change(uow, "task", task.id, facts, SYSTEM.subject, now, change)
-    await uow.timeline.add(
-        TimelineEntry(
-            new_id(),
-            ticket.id,
-            now,
-            SYSTEM.subject,
-            "task",
-            "task_create",
-            payload={
-                "task_id": str(task.id),
-                "number": task.number,
-                "from_status": None,
-                "to_status": task.status,
-                "title": task.title,
-                "assignee": task.assignee,
-            },
-            public=False,
-        )
-    )

@@ -126,8 +126,10 @@ class TaskService:
             )
             task = replace(task, next_reminder_at=next_reminder(task, self._policy.reminders))
             await uow.tasks.add(task)
-            await _record(uow, task, ticket, principal, now, Change("created", "create", to_status=task.status))
-            await _notify_handlers(uow, task, principal, now, NotificationKind.ASSIGNMENT)
+            await record_task_change(
+                uow, task, ticket, principal, now, Change("created", "create", to_status=task.status)
+            )
+            await notify_task_handlers(uow, task, principal, now, NotificationKind.ASSIGNMENT)
             await self._take_on(uow, ticket, task, principal, now)
             [view] = await self._views(uow, [task], principal, now)
             await uow.commit()
@@ -245,7 +247,7 @@ class TaskService:
         if action in ("assign", "claim"):
             await self._take_on(uow, ticket, after, principal, now)
         if action == "assign":
-            await _notify_handlers(uow, after, principal, now, NotificationKind.ASSIGNMENT)
+            await notify_task_handlers(uow, after, principal, now, NotificationKind.ASSIGNMENT)
         return after
 
     async def _commit_move(
@@ -256,7 +258,7 @@ class TaskService:
         await uow.tasks.update(after)
         fields_sent = move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True)
         change = Change("action", move.transition.action, task.status, after.status, move.payload.remark, fields_sent)
-        await _record(uow, after, ticket, principal, now, change)
+        await record_task_change(uow, after, ticket, principal, now, change)
         if after.status == "approved":
             await self._maybe_resolve(uow, ticket, now)
         return after
@@ -339,10 +341,10 @@ class TaskService:
                 after = task
                 if kind == "overdue":
                     after = replace(task, due_soon_notified=True, overdue_notified=True)
-                    sent += await _notify_handlers(uow, task, SYSTEM, now, NotificationKind.TASK_OVERDUE)
+                    sent += await notify_task_handlers(uow, task, SYSTEM, now, NotificationKind.TASK_OVERDUE)
                 elif kind == "due_soon":
                     after = replace(task, due_soon_notified=True)
-                    sent += await _notify_handlers(uow, task, SYSTEM, now, NotificationKind.TASK_DUE_SOON)
+                    sent += await notify_task_handlers(uow, task, SYSTEM, now, NotificationKind.TASK_DUE_SOON)
                 await uow.tasks.update(replace(after, next_reminder_at=next_reminder(after, self._policy.reminders)))
             await uow.commit()
         return len(due), sent
@@ -402,7 +404,9 @@ async def _visible(
     return task, ticket
 
 
-async def _notify_handlers(uow: UnitOfWork, task: Task, actor: Principal, now: datetime, kind: NotificationKind) -> int:
+async def notify_task_handlers(
+    uow: UnitOfWork, task: Task, actor: Principal, now: datetime, kind: NotificationKind
+) -> int:
     """The handler, or the group's active members while nobody has the task; an overdue task also reaches the
     handler's supervisor (超时上报主管)."""
     recipients = [task.assignee] if task.assignee else await uow.agents.active_members(task.group_key or "")
@@ -429,7 +433,7 @@ async def _notify_handlers(uow: UnitOfWork, task: Task, actor: Principal, now: d
     )
 
 
-async def _record(
+async def record_task_change(
     uow: UnitOfWork, task: Task, ticket: Ticket, principal: Principal, now: datetime, change: Change
 ) -> None:
     """The task's own (internal) timeline entry and outbox event, and a line on its ticket's internal timeline."""

@@ -124,7 +124,10 @@ async def test_without_a_supervisor_the_managers_are_told_and_the_task_waits_in_
     [sent] = await invitations(app)
     task = await follow_up_task(http, auth, sent["subject_id"])
     assert (task["assignee"], task["group_key"]) == (None, "east")
-    assert [n["kind"] for n in await inbox(http, auth, "manager-1")] == ["escalation"]
+    # The managers hear of the escalation; the group's members (manager-1 is one) of the task, as of any task given out
+    # to a group.
+    assert [n["kind"] for n in await inbox(http, auth, "manager-1")] == ["escalation", "assignment"]
+    assert [n["kind"] for n in await inbox(http, auth, "agent-1", Role.AGENT)] == ["assignment"]
 
 
 async def test_the_follow_up_tasks_report_sends_a_second_survey_and_a_satisfied_answer_recovers_the_detractor(
