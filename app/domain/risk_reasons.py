@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from app.domain.clock import rfc3339
+
 
 class RiskReasonCode(StrEnum):
     KEYWORD = "keyword"  # 敏感词: 12315, 媒体曝光, 律师, chargeback...
@@ -29,3 +31,16 @@ class RiskReason:
     detail: str
     source: RiskSource
     at: datetime
+
+    def as_json(self) -> dict[str, str]:
+        """Its one JSON form: stored on the ticket, and in events, notifications and timeline entries."""
+        return {"code": self.code.value, "detail": self.detail, "source": self.source.value, "at": rfc3339(self.at)}
+
+    @classmethod
+    def from_json(cls, value: dict[str, str]) -> RiskReason:
+        return cls(
+            RiskReasonCode(value["code"]),
+            value["detail"],
+            RiskSource(value["source"]),
+            datetime.fromisoformat(value["at"]),
+        )

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import asdict, replace
-from datetime import datetime
 from functools import cache
 from typing import Any
 from uuid import UUID
@@ -18,7 +17,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
-from app.domain.risk_reasons import RiskReason, RiskReasonCode, RiskSource
+from app.domain.risk_reasons import RiskReason
 from app.domain.tasks import UNFINISHED_STATUSES
 from app.domain.tickets import (
     TICKET_FIELDS,
@@ -127,18 +126,8 @@ def _values(ticket: Ticket) -> dict[str, Any]:
         "contact": asdict(ticket.contact),
         "attachments": [asdict(a) for a in ticket.attachments],
         "resolution": asdict(ticket.resolution) if ticket.resolution else None,
-        "risk_reasons": [_risk_json(r) for r in ticket.risk_reasons] if ticket.risk_reasons else None,
+        "risk_reasons": [r.as_json() for r in ticket.risk_reasons] if ticket.risk_reasons else None,
     }
-
-
-def _risk_json(reason: RiskReason) -> dict[str, str]:
-    return {"code": reason.code, "detail": reason.detail, "source": reason.source, "at": reason.at.isoformat()}
-
-
-def _risk_reason(value: dict[str, str]) -> RiskReason:
-    return RiskReason(
-        RiskReasonCode(value["code"]), value["detail"], RiskSource(value["source"]), datetime.fromisoformat(value["at"])
-    )
 
 
 def _resolution(value: dict[str, Any] | None) -> Resolution | None:
@@ -167,7 +156,7 @@ def _entity(row: Row[Any]) -> Ticket:
         contact=Contact(**v["contact"]),
         attachments=tuple(Attachment(**a) for a in v["attachments"]),
         resolution=_resolution(v["resolution"]),
-        risk_reasons=tuple(map(_risk_reason, v["risk_reasons"])) if v["risk_reasons"] else (),
+        risk_reasons=tuple(map(RiskReason.from_json, v["risk_reasons"])) if v["risk_reasons"] else (),
     )
 
 

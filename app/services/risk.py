@@ -123,8 +123,8 @@ def flagged_event(ticket: Ticket, reasons: Sequence[RiskReason], actor: str, now
         "assignee": ticket.assignee,
         "actor": actor,
         "flagged_at": rfc3339(ticket.risk_flagged_at or now),
-        "new_reasons": [_plain(r) for r in reasons],
-        "reasons": [_plain(r) for r in ticket.risk_reasons],
+        "new_reasons": [r.as_json() for r in reasons],
+        "reasons": [r.as_json() for r in ticket.risk_reasons],
     }
     return OutboxEvent(new_id(), FLAGGED, "ticket", ticket.id, now, payload)
 
@@ -150,9 +150,5 @@ async def notify_managers(
         },
         now=now,
         actor=actor,
-        data={"reasons": [_plain(r) for r in reasons], "priority": ticket.priority.value},
+        data={"reasons": [r.as_json() for r in reasons], "priority": ticket.priority.value},
     )
-
-
-def _plain(reason: RiskReason) -> dict[str, str]:
-    return {"code": reason.code.value, "detail": reason.detail, "source": reason.source.value, "at": rfc3339(reason.at)}

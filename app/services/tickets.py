@@ -604,7 +604,7 @@ async def _record_flag(
 ) -> None:
     """A customer's message flagged the ticket: an internal entry naming the reasons (and the priority raised), the
     `risk.flagged` event, and the managers told."""
-    payload: dict[str, Any] = {"risk_reasons": [_plain(r) for r in reasons]}
+    payload: dict[str, Any] = {"risk_reasons": [r.as_json() for r in reasons]}
     if after.priority != before.priority:
         payload["priority"] = {"from": before.priority.value, "to": after.priority.value}
     change = Change("updated", "update", payload=payload, public=False)
