@@ -80,6 +80,8 @@ async def _clean_database(request: pytest.FixtureRequest) -> AsyncIterator[None]
     if "app" in request.fixturenames:
         app: FastAPI = request.getfixturevalue("app")
         await empty_all_tables(app.state.services.database.engine)
+        app.state.services.sla.forget_settings()  # the in-process copies of what was just emptied
+        app.state.services.dispatcher.forget()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from uuid import UUID
 from app.domain.money import format_money
 from app.domain.orders import FulfilmentStatus, SalesOrder
 from app.domain.pagination import Page, PageRequest
-from app.domain.tickets import Attachment
+from app.domain.tickets import Attachment, PoolStats
 
 if TYPE_CHECKING:
     from app.domain.ledger import Ledger
@@ -90,6 +90,7 @@ class AfterSalesOrder:
     ticket_id: UUID | None = None
     compensation_kind: CompensationKind | None = None
     assignee: str | None = None  # the reviewer who claimed it from the pool (领取)
+    review_queue: str | None = None  # 审核队列 it was routed to on entering review; None: the general pool
     reviewed_by: str | None = None
     review_rule: str | None = None  # the auto-review rule that approved it, if one did
     lightning: bool = False  # 闪电退款: refund on pickup instead of on receipt
@@ -197,3 +198,22 @@ class AfterSalesRepository(Protocol):
     async def save_ledger(self, ledger: Ledger) -> None: ...
     async def auto_review_rules(self) -> AutoReviewRules: ...
     async def save_auto_review_rules(self, rules: AutoReviewRules, by: str, at: datetime) -> AutoReviewRules: ...
+    async def review_pool(
+        self, queue: str, business_lines: frozenset[str] | None, page: PageRequest
+    ) -> Page[AfterSalesOrder]:
+        """The queue's unclaimed orders under review, oldest first, within the business lines (None: all)."""
+        ...
+
+    async def review_pool_stats(self, queue: str, business_lines: frozenset[str] | None) -> PoolStats:
+        """How many `review_pool` holds and when its oldest was created, in one aggregate."""
+        ...
+
+    async def unclaimed_in(self, queue: str) -> bool:
+        """Whether any order under review waits unclaimed in the queue."""
+        ...
+
+    async def held_reviews(
+        self, assignee: str, business_lines: frozenset[str] | None, page: PageRequest
+    ) -> Page[AfterSalesOrder]:
+        """The orders under review `assignee` has claimed, latest activity first."""
+        ...

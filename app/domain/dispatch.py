@@ -13,25 +13,40 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Protocol
+from uuid import UUID
 
-DISPATCH_FIELDS = frozenset(
-    {
-        "type",
-        "category",
-        "tags",
-        "priority",
-        "channel",
-        "customer_level",
-        "region",
-        "product_line",
-        "business_line",
-        "high_risk",
-        "contract_sla_level",
-    }
-)
-"""The fields of a ticket or after-sales order a rule's conditions may name (`high_risk` is "true" or "false")."""
+from app.domain.pagination import Page, PageRequest
+from app.domain.people import Availability
+from app.domain.tickets import Ticket
+
+
+class DispatchField(StrEnum):
+    TYPE = "type"
+    CATEGORY = "category"
+    TAGS = "tags"
+    PRIORITY = "priority"
+    CHANNEL = "channel"
+    CUSTOMER_LEVEL = "customer_level"
+    REGION = "region"
+    PRODUCT_LINE = "product_line"
+    BUSINESS_LINE = "business_line"
+    HIGH_RISK = "high_risk"
+    CONTRACT_SLA_LEVEL = "contract_sla_level"
+
+
+DISPATCH_FIELDS = frozenset(name.value for name in DispatchField)
+"""The fields of a ticket a rule's conditions may name: its own, its product's line (`product_line`, which is the
+ticket's `business_line`), its customer's level (`vip` is a level) and contract SLA level, and whether it is flagged
+high-risk (`high_risk` is "true" or "false")."""
+CUSTOMER_FIELDS = frozenset({"customer_level", "contract_sla_level"})
+"""Facts read from the customer's records: read only while some rule conditions on them."""
 PRIORITY_WEIGHTS: Mapping[str, int] = {"low": 1, "normal": 2, "high": 3, "urgent": 4}
 """How much one open item of each priority weighs in an agent's load (`least_loaded`), in halves of a normal one."""
+TYPE_WEIGHTS: Mapping[str, int] = {"complaint": 2, "repair": 2, "installation": 2}
+"""Types that take more work than a question (客诉, on-site 维修/安装) weigh double; every other type once."""
+NOMINAL_CAPACITY = 20
+"""The capacity `least_loaded` divides by for an agent without an open-ticket limit (who is never at capacity)."""
 
 
 class Strategy(StrEnum):
@@ -42,10 +57,16 @@ class Strategy(StrEnum):
     POOL = "pool"  # left in the claim pool (领取), its group notified
 
 
-class Availability(StrEnum):
-    AVAILABLE = "available"
-    AWAY = "away"
-    OFFLINE = "offline"
+class Trigger(StrEnum):
+    """What made dispatch run."""
+
+    INTAKE = "intake"
+    TRANSFER = "transfer"  # handed to a group's pool
+    REOPEN = "reopen"  # reopened into the pool
+    ON_DEMAND = "on_demand"  # a manager's `dispatch` action
+    REBALANCE = "rebalance"  # its agent went offline, or a manager rebalanced them
+    BACKLOG = "backlog"  # capacity freed while it waited
+    SIMULATION = "simulation"  # a dry run: nothing is assigned
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +86,7 @@ class DispatchRule:
     position: int
     group_key: str
     strategy: Strategy
+    name: str = ""
     conditions: tuple[Condition, ...] = ()
     required_skills: frozenset[str] = frozenset()
     optional_skills: frozenset[str] = frozenset()
@@ -89,17 +111,19 @@ class WorkItem:
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """An agent of the rule's group as the decision reads them: `load` is their open work weighted by
-    PRIORITY_WEIGHTS, `open_items` its count, `capacity` the most open items they may hold."""
+    PRIORITY_WEIGHTS and TYPE_WEIGHTS, `open_items` its count, `capacity` the most open items they may hold (None:
+    no limit)."""
 
     user_id: str
     active: bool
     availability: Availability
     on_shift: bool
-    capacity: int
+    capacity: int | None
     open_items: int = 0
     load: int = 0
     skills: frozenset[str] = frozenset()
     last_assigned_at: datetime | None = None
+    takes_tickets: bool = True  # holds a role that is assigned tickets
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +144,77 @@ class Decision:
     considered: tuple[Considered, ...] = ()
     steps: tuple[str, ...] = ()
     pool_reason: str | None = None
+    ranked: tuple[str, ...] = ()  # the eligible agents of `group_key`, best first (the winner is the first free one)
+
+    @property
+    def waits(self) -> bool:
+        """Left for capacity to free (the backlog), rather than by a rule that pools its work or by no rule."""
+        return self.winner is None and self.rule_key is not None and self.strategy is not Strategy.POOL
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    """A stored decision: what it was about, why it ran and when."""
+
+    id: UUID
+    subject_id: UUID
+    trigger: Trigger
+    decision: Decision
+    decided_at: datetime
+    dry_run: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchRuleRecord:
+    id: UUID
+    data: DispatchRule
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """An agent as a member of one of the decision's groups, read with their held work; whether they are on shift
+    comes from their calendar, else their group's (None: always on)."""
+
+    group_key: str
+    user_id: str
+    candidate: Candidate
+    calendar: str | None
+
+
+class DispatchRepository(Protocol):
+    async def roster(self, group_keys: Iterable[str]) -> list[Member]:
+        """The members of `group_keys`, each with their open work; `on_shift` is left True for the caller."""
+        ...
+
+    async def lock_first_free(self, ranked: Sequence[str]) -> tuple[str, datetime | None] | None: ...
+    async def lock_agent(self, user_id: str) -> tuple[int | None, int] | None: ...
+    async def stamp(self, user_id: str, now: datetime) -> None: ...
+    async def previous_agent(self, customer_no: str, ticket_id: UUID) -> str | None: ...
+    async def add_decision(self, record: DecisionRecord) -> None: ...
+    async def decisions(self, subject_id: UUID, page: PageRequest) -> Page[DecisionRecord]: ...
+    async def wait(self, ticket_id: UUID, group_key: str, priority_rank: int, since: datetime) -> None: ...
+    async def leave_backlog(self, ticket_ids: Sequence[UUID]) -> None: ...
+    async def backlog(self, group_keys: Iterable[str] | None, limit: int) -> list[UUID]: ...
+    async def waiting_count(self, group_key: str, before: datetime) -> int: ...
+    async def held_by(self, user_id: str, statuses: Sequence[str], limit: int) -> tuple[list[UUID], int]:
+        """Up to `limit` of the agent's tickets in `statuses`, oldest first, locked (those another change holds are
+        skipped), and how many they hold in all."""
+        ...
+
+
+class DispatchRuleRepository(Protocol):
+    async def get(self, key: str, *, for_update: bool = False) -> DispatchRuleRecord | None: ...
+    async def add(self, record: DispatchRuleRecord) -> None: ...
+    async def update(self, record: DispatchRuleRecord) -> None: ...
+    async def delete(self, key: str) -> None: ...
+    async def ordered(self) -> list[DispatchRule]: ...
+    async def list(self, page: PageRequest) -> Page[DispatchRuleRecord]: ...
+    async def held_skills(self, skills: set[str]) -> set[str]:
+        """Which of `skills` some agent holds."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +227,26 @@ class Roster:
         return self.by_group.get(group_key, ())
 
 
+def ticket_facts(
+    ticket: Ticket, customer_level: str | None = None, contract_sla_level: str | None = None
+) -> dict[str, frozenset[str]]:
+    """What the rules see of a ticket (DISPATCH_FIELDS); an unset field holds nothing, so no condition on it holds."""
+    single = {
+        "type": ticket.type.value,
+        "priority": ticket.priority.value,
+        "channel": ticket.channel.value,
+        "category": ticket.category,
+        "region": ticket.region,
+        "product_line": ticket.business_line,
+        "business_line": ticket.business_line,
+        "customer_level": customer_level,
+        "contract_sla_level": contract_sla_level,
+        "high_risk": "true" if ticket.risk_flagged_at is not None else "false",
+    }
+    facts = {name: frozenset({value}) for name, value in single.items() if value is not None}
+    return facts | {"tags": frozenset(ticket.tags)}
+
+
 def first_rule(rules: Iterable[DispatchRule], item: WorkItem) -> DispatchRule | None:
     """The first rule, by position, whose conditions all hold."""
     return next((rule for rule in sorted(rules, key=lambda r: (r.position, r.key)) if rule.matches(item)), None)
@@ -142,11 +257,13 @@ def exclusion(candidate: Candidate, rule: DispatchRule) -> str | None:
     missing a required skill."""
     if not candidate.active:
         return "inactive"
+    if not candidate.takes_tickets:
+        return "lacks the agent role"
     if candidate.availability is not Availability.AVAILABLE:
         return f"availability {candidate.availability}"
     if not candidate.on_shift:
         return "off shift"
-    if candidate.open_items >= candidate.capacity:
+    if candidate.capacity is not None and candidate.open_items >= candidate.capacity:
         return f"at capacity ({candidate.open_items} of {candidate.capacity})"
     missing = rule.required_skills - candidate.skills
     if missing:
@@ -165,23 +282,25 @@ def decide(rule: DispatchRule | None, item: WorkItem, roster: Roster, now: datet
     relaxed = rule.relax_after is not None and now - item.waiting_since >= rule.relax_after
     if relaxed and rule.min_optional:
         steps.append("optional skills relaxed: waited past relax_after")
-    winner, considered = _pick(rule, item, roster.of(rule.group_key), relaxed)
-    if winner is None and rule.strategy is Strategy.SKILL_MATCH and rule.min_optional and not relaxed:
+    ranked, considered = _rank(rule, item, roster.of(rule.group_key), relaxed)
+    if not ranked and rule.strategy is Strategy.SKILL_MATCH and rule.min_optional and not relaxed:
         steps.append("optional skills relaxed: nobody held enough")
-        winner, considered = _pick(rule, item, roster.of(rule.group_key), True)
+        ranked, considered = _rank(rule, item, roster.of(rule.group_key), True)
     group = rule.group_key
-    if winner is None and rule.overflow_group is not None:
+    if not ranked and rule.overflow_group is not None:
         steps.append(f"overflow to {rule.overflow_group}: nobody in {rule.group_key} may take it")
         group = rule.overflow_group
-        winner, overflowed = _pick(rule, item, roster.of(group), True)
+        ranked, overflowed = _rank(rule, item, roster.of(group), True)
         considered = (*considered, *overflowed)
+    winner = ranked[0] if ranked else None
     reason = None if winner is not None else "no eligible agent"
-    return Decision(rule.key, rule.strategy, group, winner, considered, tuple(steps), reason)
+    return Decision(rule.key, rule.strategy, group, winner, considered, tuple(steps), reason, ranked)
 
 
-def _pick(
+def _rank(
     rule: DispatchRule, item: WorkItem, candidates: Sequence[Candidate], relaxed: bool
-) -> tuple[str | None, tuple[Considered, ...]]:
+) -> tuple[tuple[str, ...], tuple[Considered, ...]]:
+    """The eligible candidates best first, and every candidate as considered."""
     considered: list[Considered] = []
     eligible: list[tuple[tuple[float, ...], str]] = []
     for candidate in sorted(candidates, key=lambda c: c.user_id):
@@ -195,8 +314,7 @@ def _pick(
         score = _score(rule.strategy, candidate, held, item)
         considered.append(Considered(candidate.user_id, score=score))
         eligible.append((score, candidate.user_id))
-    winner = min(eligible)[1] if eligible else None
-    return winner, tuple(considered)
+    return tuple(user_id for _score_, user_id in sorted(eligible)), tuple(considered)
 
 
 _NEVER = 0.0
@@ -204,17 +322,24 @@ _NEVER = 0.0
 
 
 def _score(strategy: Strategy, candidate: Candidate, optional_held: int, item: WorkItem) -> tuple[float, ...]:
-    """Lower wins; every score ends with the least recent assignment, so ties go round robin (then by id)."""
+    """Lower wins; every score ends with the least recent assignment, so ties go round robin (round robin's own ties,
+    as under a clock that stands still, to the fewer open items, then by id)."""
     recency = candidate.last_assigned_at.timestamp() if candidate.last_assigned_at else _NEVER
     if strategy is Strategy.STICKY:
         return (0.0 if candidate.user_id == item.previous_agent else 1.0, recency)
+    share = candidate.load / (candidate.capacity or NOMINAL_CAPACITY)
     if strategy is Strategy.LEAST_LOADED:
-        return (candidate.load / candidate.capacity, recency)
+        return (share, recency)
     if strategy is Strategy.SKILL_MATCH:
-        return (-float(optional_held), candidate.load / candidate.capacity, recency)
-    return (recency,)
+        return (-float(optional_held), share, recency)
+    return (recency, float(candidate.open_items))
 
 
-def weighted_load(priorities: Iterable[str]) -> int:
-    """An agent's load from the priorities of their open items (PRIORITY_WEIGHTS; an unknown one as normal)."""
-    return sum(PRIORITY_WEIGHTS.get(p, PRIORITY_WEIGHTS["normal"]) for p in priorities)
+def item_weight(priority: str, type_: str) -> int:
+    """What one open item weighs in its holder's load (an unknown priority as normal)."""
+    return PRIORITY_WEIGHTS.get(priority, PRIORITY_WEIGHTS["normal"]) * TYPE_WEIGHTS.get(type_, 1)
+
+
+def weighted_load(items: Iterable[tuple[str, str]]) -> int:
+    """An agent's load from the (priority, type) of their open items."""
+    return sum(item_weight(priority, type_) for priority, type_ in items)

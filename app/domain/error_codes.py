@@ -87,10 +87,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ProblemCode("approval_not_found", 404, "Approval not found", "No approval with this id (or not visible)."),
     ProblemCode("agent_not_found", 404, "Agent not found", "No agent with this user id."),
     ProblemCode("group_not_found", 404, "Group not found", "No group with this key."),
+    ProblemCode("dispatch_rule_not_found", 404, "Dispatch rule not found", "No dispatch rule with this key."),
     ProblemCode(
         "business_calendar_not_found", 404, "Business calendar not found", "No business calendar with this key."
     ),
     ProblemCode("sla_policy_not_found", 404, "SLA policy not found", "No SLA policy with this key."),
+    ProblemCode("review_queue_not_found", 404, "Review queue not found", "No review queue with this key."),
     ProblemCode("notification_not_found", 404, "Notification not found", "No notification of yours with this id."),
     ProblemCode("api_key_not_found", 404, "API key not found", "No API key with this id."),
     ProblemCode(
@@ -159,6 +161,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ProblemCode(
         "agent_at_capacity", 409, "Agent at capacity", "The agent already holds the most open tickets allowed."
     ),
+    ProblemCode(
+        "agent_available",
+        409,
+        "Agent available",
+        "The agent takes work now: set them away or offline before their work is rebalanced to others.",
+    ),
     ProblemCode("approval_closed", 409, "Approval closed", "There is no pending approval to decide."),
     ProblemCode("already_decided", 409, "Already decided", "The caller has already decided this approval."),
     ProblemCode(
@@ -172,6 +180,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         409,
         "SLA default required",
         "The change would leave a subject's last SLA policy with conditions: the last one must be the default.",
+    ),
+    ProblemCode(
+        "review_queue_in_use", 409, "Review queue in use", "Orders wait unclaimed in the review queue: it stays."
+    ),
+    ProblemCode(
+        "too_many_review_queues", 409, "Too many review queues", "The most review queues allowed exist already."
     ),
     # 412, 428: preconditions
     ProblemCode(
@@ -221,6 +235,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "invalid_after_sales", 422, "Invalid after-sales request", "The order or ticket does not fit the request."
     ),
     ProblemCode("not_eligible", 422, "Not eligible", "The order or lines are not eligible for this after-sales type."),
+    ProblemCode(
+        "invalid_review_queue",
+        422,
+        "Invalid review queue",
+        "The review queue's reviewers or amount range cannot be used as sent.",
+    ),
     ProblemCode("invalid_endpoint", 422, "Invalid webhook endpoint", "The URL or event types cannot be used."),
     ProblemCode(
         "invalid_survey_answer",
@@ -264,6 +284,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         422,
         "No business time",
         "The calendar's working time runs out (or lies past 2100) before the duration does: nothing would fall due.",
+    ),
+    ProblemCode(
+        "invalid_dispatch_rule",
+        422,
+        "Invalid dispatch rule",
+        "The rule names unknown groups or skills, or values its fields never hold; `errors` names each field.",
     ),
     ProblemCode(
         "invalid_sla_policy",

@@ -26,6 +26,7 @@ class NotificationKind(StrEnum):
     CHURN_WARNING = "churn_warning"  # a customer's churn score crossed the warning threshold (流失预警)
     RISK_FLAGGED = "risk_flagged"  # a ticket was flagged high-risk (高风险客诉): managers step in at once
     COMPLAINT_SPIKE = "complaint_spike"  # a product's tickets of one type surged in a region (客诉激增)
+    DISPATCH_WAITING = "dispatch_waiting"  # nobody could take a ticket now: it waits in the dispatch backlog (待派)
 
 
 TITLE_LANGUAGES = ("zh-CN", "en")

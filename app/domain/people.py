@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
 from app.domain.pagination import Page, PageRequest
 from app.domain.principal import Role
+
+
+class Availability(StrEnum):
+    """Whether the agent takes new work now (在线/离开/离线), set by the agent: dispatch gives work only to `available`
+    ones; going `offline` returns their not yet started tickets to dispatch."""
+
+    AVAILABLE = "available"
+    AWAY = "away"
+    OFFLINE = "offline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,16 +32,21 @@ class AgentData:
     supervisor: str | None = None
     active: bool = True
     max_open_tickets: int | None = None
+    calendar: str | None = None  # the shift (a business calendar); None: their group's, else always on
 
 
 @dataclass(frozen=True, slots=True)
 class Agent:
+    """`availability` and `last_assigned_at` are the agent's own state, kept across upserts of their record."""
+
     id: UUID
     user_id: str
     data: AgentData
     version: int
     created_at: datetime
     updated_at: datetime
+    availability: Availability = Availability.AVAILABLE
+    last_assigned_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +54,7 @@ class GroupData:
     name: str
     description: str | None = None
     business_line: str | None = None
+    calendar: str | None = None  # the members' shift when they name none of their own
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +75,7 @@ class AgentRepository(Protocol):
 
     async def add(self, agent: Agent) -> None: ...
     async def update(self, agent: Agent) -> None: ...
+    async def set_availability(self, user_id: str, availability: Availability) -> None: ...
     async def list(self, page: PageRequest, *, active: bool | None = None) -> Page[Agent]: ...
     async def active_members(self, group_key: str) -> list[str]: ...
     async def active_with_role(self, role: Role) -> list[str]: ...

@@ -17,6 +17,7 @@ from app.domain.churn import ChurnRepository
 from app.domain.complaint_spike_watch import ComplaintSpikeRepository
 from app.domain.contracts import ContractRepository
 from app.domain.customers import CustomerRepository
+from app.domain.dispatch import DispatchRepository, DispatchRuleRepository
 from app.domain.events import OutboxRepository, TimelineRepository
 from app.domain.idempotency import IdempotencyKeyRepository
 from app.domain.inbound import InboundEventRepository
@@ -26,6 +27,7 @@ from app.domain.orders import OrderRepository
 from app.domain.pagination import Page, PageRequest
 from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
+from app.domain.review_queues import ReviewQueueRepository
 from app.domain.risk import RiskSettingsRepository
 from app.domain.sla_clock import ClockEvent
 from app.domain.sla_policies import SlaPolicy, Subject
@@ -249,6 +251,9 @@ class UnitOfWork(Protocol):
     churn: ChurnRepository
     risk_settings: RiskSettingsRepository
     complaint_spikes: ComplaintSpikeRepository
+    dispatch_rules: DispatchRuleRepository
+    dispatch: DispatchRepository
+    review_queues: ReviewQueueRepository
 
     async def commit(self) -> None: ...
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Row, bindparam, case, exists, func, insert, literal_column, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.after_sales import (
@@ -27,8 +28,8 @@ from app.domain.errors import FieldError, InvalidInput
 from app.domain.ledger import Ledger, LineHold
 from app.domain.orders import SalesOrder
 from app.domain.pagination import Page, PageRequest
-from app.domain.tickets import Attachment
-from app.persistence.keyset import fetch_merged_page
+from app.domain.tickets import Attachment, PoolStats
+from app.persistence.keyset import fetch_merged_page, fetch_page
 from app.persistence.numbering import next_number
 from app.persistence.settings_store import load_setting, save_setting
 from app.persistence.tables import after_sales_lines, after_sales_orders, order_ledgers, sales_orders
@@ -43,6 +44,7 @@ _PLAIN = (
     "description",
     "ticket_id",
     "assignee",
+    "review_queue",
     "reviewed_by",
     "review_rule",
     "lightning",
@@ -106,9 +108,7 @@ def _conditions(where: AfterSalesFilter) -> list[Any]:
         conditions.append(c.created_at >= where.created_from)
     if where.created_to is not None:
         conditions.append(c.created_at < where.created_to)
-    if where.business_lines is not None:
-        conditions.append(or_(c.business_line.is_(None), c.business_line.in_(where.business_lines)))
-    return conditions
+    return conditions + _scope(where.business_lines)
 
 
 def _by_ref(key: Any) -> dict[bool, Any]:
@@ -140,10 +140,31 @@ def _lock_ledger(key: Any) -> Any:
     )
 
 
+_UNDER_REVIEW = after_sales_orders.c.status == literal_column("'under_review'")
+"""Literals, so that the planner matches the partial indexes ix_after_sales_orders_review_pool and _held_reviews."""
+_UNCLAIMED_IN = select(
+    exists().where(
+        after_sales_orders.c.review_queue == bindparam("queue"), _UNDER_REVIEW, after_sales_orders.c.assignee.is_(None)
+    )
+)
 _GET_BY_ID = _by_ref(after_sales_orders.c.id)
 _GET_BY_NUMBER = _by_ref(after_sales_orders.c.number)
 _LOCK_LEDGER_BY_ID = _lock_ledger(after_sales_orders.c.id)
 _LOCK_LEDGER_BY_NUMBER = _lock_ledger(after_sales_orders.c.number)
+
+
+def _scope(business_lines: frozenset[str] | None) -> list[Any]:
+    """Staff scoped to business lines see those lines' orders and orders of no line."""
+    if business_lines is None:
+        return []
+    c = after_sales_orders.c
+    return [or_(c.business_line.is_(None), c.business_line.in_(business_lines))]
+
+
+def _pool(queue: str, business_lines: frozenset[str] | None) -> list[Any]:
+    """待领取: the queue's orders under review nobody has claimed, within the caller's business lines."""
+    c = after_sales_orders.c
+    return [c.review_queue == queue, _UNDER_REVIEW, c.assignee.is_(None), *_scope(business_lines)]
 
 
 def _narrowed(where: AfterSalesFilter) -> bool:
@@ -313,6 +334,34 @@ class SqlAfterSalesRepository:
         value = {**asdict(rules), "types": [t.value for t in rules.types]}
         value.pop("version")
         return replace(rules, version=await save_setting(self._conn, AUTO_REVIEW_KEY, value, rules.version, by, at))
+
+    async def review_pool(
+        self, queue: str, business_lines: frozenset[str] | None, page: PageRequest
+    ) -> Page[AfterSalesOrder]:
+        """Oldest first: the order waiting longest is claimed first."""
+        stmt = select(after_sales_orders).where(*_pool(queue, business_lines))
+        rows, next_key = await fetch_page(self._conn, stmt, after_sales_orders.c.id, page, descending=False)
+        return await self._page(rows, next_key)
+
+    async def review_pool_stats(self, queue: str, business_lines: frozenset[str] | None) -> PoolStats:
+        stmt = select(func.count(), func.min(after_sales_orders.c.created_at)).where(*_pool(queue, business_lines))
+        total, oldest = (await self._conn.execute(stmt)).one()
+        return PoolStats(total, oldest)
+
+    async def unclaimed_in(self, queue: str) -> bool:
+        return bool((await self._conn.execute(_UNCLAIMED_IN, {"queue": queue})).scalar_one())
+
+    async def held_reviews(
+        self, assignee: str, business_lines: frozenset[str] | None, page: PageRequest
+    ) -> Page[AfterSalesOrder]:
+        c = after_sales_orders.c
+        stmt = select(after_sales_orders).where(c.assignee == assignee, _UNDER_REVIEW, *_scope(business_lines))
+        rows, next_key = await fetch_page(self._conn, stmt, [c.updated_at, c.id], page)
+        return await self._page(rows, next_key)
+
+    async def _page(self, rows: Sequence[Row[Any]], next_key: tuple[Any, ...] | None) -> Page[AfterSalesOrder]:
+        lines = await self._lines([row.id for row in rows])
+        return Page([_entity(row, lines[row.id]) for row in rows], next_key)
 
     async def _lines(self, ids: list[UUID]) -> dict[UUID, list[AfterSalesLine]]:
         found: dict[UUID, list[AfterSalesLine]] = defaultdict(list)

@@ -8,7 +8,7 @@ from sqlalchemy import Row, bindparam, case, delete, func, insert, select, updat
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
-from app.domain.people import Agent, AgentData, Group, GroupData
+from app.domain.people import Agent, AgentData, Availability, Group, GroupData
 from app.domain.principal import Role
 from app.domain.tickets import HELD_STATES
 from app.persistence.keyset import fetch_page
@@ -27,6 +27,9 @@ def _agent_values(agent: Agent) -> dict[str, Any]:
         "supervisor": data.supervisor,
         "active": data.active,
         "max_open_tickets": data.max_open_tickets,
+        "calendar": data.calendar,
+        "availability": agent.availability.value,
+        "last_assigned_at": agent.last_assigned_at,
         "version": agent.version,
         "updated_at": agent.updated_at,
     }
@@ -40,8 +43,18 @@ def _agent(row: Row[Any]) -> Agent:
         supervisor=row.supervisor,
         active=row.active,
         max_open_tickets=row.max_open_tickets,
+        calendar=row.calendar,
     )
-    return Agent(row.id, row.user_id, data, row.version, row.created_at, row.updated_at)
+    return Agent(
+        row.id,
+        row.user_id,
+        data,
+        row.version,
+        row.created_at,
+        row.updated_at,
+        Availability(row.availability),
+        row.last_assigned_at,
+    )
 
 
 def _group_values(group: Group) -> dict[str, Any]:
@@ -50,13 +63,14 @@ def _group_values(group: Group) -> dict[str, Any]:
         "name": data.name,
         "description": data.description,
         "business_line": data.business_line,
+        "calendar": data.calendar,
         "version": group.version,
         "updated_at": group.updated_at,
     }
 
 
 def _group(row: Row[Any]) -> Group:
-    data = GroupData(name=row.name, description=row.description, business_line=row.business_line)
+    data = GroupData(name=row.name, description=row.description, business_line=row.business_line, calendar=row.calendar)
     return Group(row.id, row.key, data, row.version, row.created_at, row.updated_at)
 
 
@@ -96,6 +110,11 @@ class SqlAgentRepository:
         await self._conn.execute(update(agents).where(agents.c.id == agent.id).values(**_agent_values(agent)))
         await self._conn.execute(delete(agent_group_members).where(agent_group_members.c.user_id == agent.user_id))
         await self._write_membership(agent)
+
+    async def set_availability(self, user_id: str, availability: Availability) -> None:
+        """The agent's own state: not a revision of their record (its version and ETag stay)."""
+        stmt = update(agents).where(agents.c.user_id == user_id).values(availability=availability.value)
+        await self._conn.execute(stmt)
 
     async def active_members(self, group_key: str) -> list[str]:
         """User ids of the group's active agents (an indexed membership table, not a scan of JSON lists)."""

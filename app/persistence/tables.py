@@ -166,6 +166,10 @@ agents = Table(
     Column("supervisor", String(128)),
     Column("active", Boolean, nullable=False),
     Column("max_open_tickets", Integer),
+    # 派单: whether the agent takes work now (set by the agent), the hours they work, when dispatch last gave them work.
+    Column("availability", String(16), nullable=False, server_default="available"),
+    Column("calendar", String(64)),
+    Column("last_assigned_at", UtcDateTime),
     *_audit_columns(),
 )
 
@@ -177,6 +181,7 @@ groups = Table(
     Column("name", String(200), nullable=False),
     Column("description", String(1000)),
     Column("business_line", String(64)),
+    Column("calendar", String(64)),  # the shift of members who name none of their own
     *_audit_columns(),
 )
 
@@ -770,4 +775,86 @@ complaint_spikes = Table(
         postgresql_where=text("ended_at IS NULL"),
         sqlite_where=text("ended_at IS NULL"),
     ),
+)
+
+
+# 派单规则: ordered, the first whose conditions hold decides; the document holds conditions, strategy and skills.
+dispatch_rules = Table(
+    "dispatch_rules",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("document", JsonDocument, nullable=False),
+    *_audit_columns(),
+    Index(None, "position"),
+)
+
+# Every dispatch decision, read a subject at a time, newest first: the rule, the candidates and why, the winner.
+dispatch_decisions = Table(
+    "dispatch_decisions",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("subject_type", String(32), nullable=False),
+    Column("subject_id", Uuid, nullable=False),
+    Column("trigger", String(32), nullable=False),
+    Column("rule_key", String(64)),
+    Column("strategy", String(32), nullable=False),
+    Column("group_key", String(64)),
+    Column("winner", String(128)),
+    Column("considered", JsonDocument, nullable=False),
+    Column("steps", JsonDocument, nullable=False),
+    Column("pool_reason", Text),
+    Column("dry_run", Boolean, nullable=False),
+    Column("decided_at", UtcDateTime, nullable=False),
+    Index(None, "subject_id", "decided_at"),
+)
+
+# The backlog (待派单): work dispatch could not place yet, served highest priority then oldest when capacity frees.
+# A row leaves when the work is assigned by any path; the backlog read joins the ticket and skips stale rows.
+dispatch_backlog = Table(
+    "dispatch_backlog",
+    metadata,
+    Column("ticket_id", Uuid, ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True),
+    Column("group_key", String(64), nullable=False),
+    Column("priority_rank", Integer, nullable=False),
+    Column("waiting_since", UtcDateTime, nullable=False),
+    Index(None, "group_key", "priority_rank", "waiting_since"),
+)
+
+# 审核队列: ordered, the first whose conditions hold takes an order entering review; the document holds the conditions
+# and the reviewers who claim from it.
+review_queues = Table(
+    "review_queues",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("position", Integer, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("document", JsonDocument, nullable=False),
+    *_audit_columns(),
+    Index(None, "position", "key"),
+)
+
+# The review queue an after-sales order was routed to (null: the general pool). Its pool is read oldest first and
+# counted from one partial index (created_at in it, so that the count and the oldest need no row); a reviewer's own
+# claimed orders are read newest activity first from another.
+after_sales_orders.append_column(Column("review_queue", String(64)))
+_UNCLAIMED_UNDER_REVIEW = "status = 'under_review' AND assignee IS NULL"
+Index(
+    "ix_after_sales_orders_review_pool",
+    after_sales_orders.c.review_queue,
+    after_sales_orders.c.id,
+    after_sales_orders.c.created_at,
+    postgresql_where=text(_UNCLAIMED_UNDER_REVIEW),
+    sqlite_where=text(_UNCLAIMED_UNDER_REVIEW),
+)
+Index(
+    "ix_after_sales_orders_held_reviews",
+    after_sales_orders.c.assignee,
+    after_sales_orders.c.updated_at,
+    after_sales_orders.c.id,
+    postgresql_where=text("status = 'under_review'"),
+    sqlite_where=text("status = 'under_review'"),
 )

@@ -18,6 +18,7 @@ from app.persistence.complaint_spikes import SqlComplaintSpikeRepository
 from app.persistence.contracts import SqlContractRepository
 from app.persistence.customers import SqlCustomerRepository
 from app.persistence.database import Database
+from app.persistence.dispatch import SqlDispatchRepository, SqlDispatchRuleRepository
 from app.persistence.events import SqlOutboxRepository, SqlTimelineRepository
 from app.persistence.idempotency import SqlIdempotencyKeyRepository
 from app.persistence.inbound import SqlInboundEventRepository
@@ -27,6 +28,7 @@ from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
 from app.persistence.people import SqlAgentRepository, SqlGroupRepository
 from app.persistence.products import SqlProductRepository
+from app.persistence.review_queues import SqlReviewQueueRepository
 from app.persistence.risk import SqlRiskSettingsRepository
 from app.persistence.sla_clocks import SqlSlaClockRepository
 from app.persistence.sla_policies import SqlSlaPolicyRepository
@@ -72,6 +74,9 @@ class SqlUnitOfWork:
         self.churn = SqlChurnRepository(conn)
         self.risk_settings = SqlRiskSettingsRepository(conn)
         self.complaint_spikes = SqlComplaintSpikeRepository(conn)
+        self.dispatch_rules = SqlDispatchRuleRepository(conn)
+        self.dispatch = SqlDispatchRepository(conn)
+        self.review_queues = SqlReviewQueueRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

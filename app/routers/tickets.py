@@ -10,10 +10,11 @@ from fastapi import Body, Depends, Path, Query, Response, status
 from app.domain.pagination import PageRequest
 from app.domain.tickets import Channel, Priority, TicketFilter, TicketSort, TicketType
 from app.schemas.common import KEY_PATTERN, LINE_PATTERN, PageOut, QueryInstant, problems
+from app.schemas.dispatch import DecisionOut
 from app.schemas.tickets import CommentIn, TicketCreatedOut, TicketIn, TicketOut, TicketPatch
 from app.schemas.workflows import ActionIn, TimelineEntryOut, action_payloads
-from app.services.tickets import TicketDraft, TicketView
-from app.web.auth import Anyone, StaffOrIntegration
+from app.services.tickets import TicketView
+from app.web.auth import Anyone, Staff, StaffOrIntegration
 from app.web.language import Lang
 from app.web.pagination import page_out, page_request
 from app.web.preconditions import Guarded, set_etag
@@ -47,13 +48,7 @@ async def create_ticket(
 ) -> TicketCreatedOut:
     """Take in a complaint or service request from any channel. Customers open tickets for themselves (and their
     own orders); agents and integrations (IM bot, 400/IVR, marketplace) name the customer."""
-    draft = TicketDraft(
-        **body.model_dump(exclude={"tags", "contact", "attachments"}),
-        tags=tuple(dict.fromkeys(body.tags)),
-        contact=body.contact.to_domain(),
-        attachments=tuple(a.to_domain() for a in body.attachments),
-    )
-    view = await svc.tickets.create(principal, draft)
+    view = await svc.tickets.create(principal, body.to_draft())
     set_etag(response, view.ticket.version)
     response.headers["Location"] = f"/v1/tickets/{view.ticket.id}"
     message = (
@@ -208,6 +203,13 @@ async def act_on_ticket(
     view = await svc.tickets.act(principal, ref, action, body.model_dump(exclude_unset=True), precondition)
     set_etag(response, view.ticket.version)
     return _out(view, principal, language)
+
+
+@router.get("/{id}/dispatch-decisions", responses=problems(404, 422))
+async def list_dispatch_decisions(ref: Ref, principal: Staff, page: Page, svc: Svc) -> PageOut[DecisionOut]:
+    """The ticket's dispatch decisions, newest first: the rule, the strategy, every candidate with why they were
+    excluded or their score, the fallback ladder's steps and the winner (or why it was left in the pool)."""
+    return page_out(await svc.tickets.decisions(principal, ref, page), DecisionOut.of)
 
 
 @router.post("/{id}/comments", status_code=status.HTTP_201_CREATED, responses=problems(404, 422))

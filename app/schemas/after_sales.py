@@ -169,6 +169,9 @@ class AfterSalesOut(Output):
     returned_at: datetime | None = Field(description="When the warehouse received the returned goods.")
     urge_count: int
     assignee: str | None = Field(description="Null in the customer's view.")
+    review_queue: str | None = Field(
+        description="审核队列 it was routed to on entering review; null: the general pool, and in the customer's view."
+    )
     reviewed_by: str | None = Field(description="Null in the customer's view.")
     review_rule: str | None = Field(description="The auto-review rule that approved it; null in the customer's view.")
     payment_attempts: int | None
@@ -228,6 +231,7 @@ class AfterSalesOut(Output):
             returned_at=order.returned_at,
             urge_count=order.urge_count,
             assignee=staff(order.assignee),
+            review_queue=staff(order.review_queue),
             reviewed_by=staff(order.reviewed_by),
             review_rule=staff(order.review_rule),
             payment_attempts=staff(order.payment_attempts),
@@ -238,10 +242,19 @@ class AfterSalesOut(Output):
             created_at=order.created_at,
             updated_at=order.updated_at,
             version=order.version,
-            approval=ApprovalSummaryOut.of(approval, principal) if approval and not customer else None,
+            approval=_review_summary(approval, principal, actions) if approval and not customer else None,
             sla=SlaOut.of(sla, customer=customer, language=language),
             available_actions=[AvailableActionOut.of(a) for a in actions],
         )
+
+
+def _review_summary(approval: Approval, principal: Principal, actions: list[AvailableAction]) -> ApprovalSummaryOut:
+    """The review under way; `you_may_decide` only while the order's own rules let the caller decide too (a claimed
+    order is decided by its holder), as its buttons say."""
+    summary = ApprovalSummaryOut.of(approval, principal)
+    if summary.you_may_decide and not any(a.action in ("approve", "reject") for a in actions):
+        return summary.model_copy(update={"you_may_decide": False})
+    return summary
 
 
 class AfterSalesSummaryOut(BaseModel):

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field, StrictInt
 
-from app.domain.people import Agent, AgentData, Group, GroupData
+from app.domain.people import Agent, AgentData, Availability, Group, GroupData
 from app.domain.principal import Role
 from app.schemas.common import KEY_PATTERN, Input, Line, Output
 
@@ -30,6 +30,7 @@ class AgentIn(Input):
                     "supervisor": "manager-liu",
                     "active": True,
                     "max_open_tickets": 30,
+                    "calendar": "cn-workdays",
                 }
             ]
         }
@@ -44,6 +45,9 @@ class AgentIn(Input):
     supervisor: str | None = Field(None, pattern=USER_ID_PATTERN)
     active: bool = True
     max_open_tickets: StrictInt | None = Field(None, ge=1, le=10_000, description="No new assignments beyond this.")
+    calendar: Tag | None = Field(
+        None, description="The agent's shift, a business calendar; none: their group's, else always on shift."
+    )
 
     def to_data(self) -> AgentData:
         return AgentData(
@@ -56,6 +60,7 @@ class AgentIn(Input):
             supervisor=self.supervisor,
             active=self.active,
             max_open_tickets=self.max_open_tickets,
+            calendar=self.calendar,
         )
 
 
@@ -71,6 +76,9 @@ class AgentOut(Output):
     supervisor: str | None
     active: bool
     max_open_tickets: int | None
+    calendar: str | None
+    availability: Availability = Field(description="Set by the agent: dispatch gives work to `available` ones only.")
+    last_assigned_at: datetime | None = Field(description="When work was last assigned to them (round robin).")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -90,6 +98,9 @@ class AgentOut(Output):
             supervisor=data.supervisor,
             active=data.active,
             max_open_tickets=data.max_open_tickets,
+            calendar=data.calendar,
+            availability=agent.availability,
+            last_assigned_at=agent.last_assigned_at,
             version=agent.version,
             created_at=agent.created_at,
             updated_at=agent.updated_at,
@@ -98,15 +109,20 @@ class AgentOut(Output):
 
 class GroupIn(Input):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"name": "华东维修组", "business_line": "home-appliance"}]}
+        json_schema_extra={
+            "examples": [{"name": "华东维修组", "business_line": "home-appliance", "calendar": "cn-workdays"}]
+        }
     )
 
     name: Line = Field(min_length=1, max_length=200)
     description: str | None = Field(None, max_length=1000)
     business_line: Tag | None = None
+    calendar: Tag | None = Field(None, description="The members' shift, a business calendar, when they name none.")
 
     def to_data(self) -> GroupData:
-        return GroupData(name=self.name, description=self.description, business_line=self.business_line)
+        return GroupData(
+            name=self.name, description=self.description, business_line=self.business_line, calendar=self.calendar
+        )
 
 
 class GroupOut(Output):
@@ -115,6 +131,7 @@ class GroupOut(Output):
     name: str
     description: str | None
     business_line: str | None
+    calendar: str | None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -127,7 +144,17 @@ class GroupOut(Output):
             name=group.data.name,
             description=group.data.description,
             business_line=group.data.business_line,
+            calendar=group.data.calendar,
             version=group.version,
             created_at=group.created_at,
             updated_at=group.updated_at,
         )
+
+
+class AvailabilityIn(Input):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"availability": "away"}]})
+
+    availability: Availability = Field(
+        description="`available` takes new work; `away` (a break) keeps what they hold; `offline` also returns their "
+        "not yet started tickets to dispatch."
+    )

@@ -17,6 +17,7 @@ from app.schemas.common import KEY_PATTERN, CustomerNo, Input, Line, OrderNo, Ou
 from app.schemas.sla import SlaOut
 from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
 from app.services.sla import SubjectSla
+from app.services.tickets import TicketDraft
 from app.workflows.engine import AvailableAction, Workflow
 from app.workflows.ticket import solution_text
 
@@ -74,6 +75,14 @@ class TicketIn(Input):
     region: Tag | None = None
     attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
     group_key: Tag | None = Field(None, description="Route to this group's claim pool.")
+
+    def to_draft(self) -> TicketDraft:
+        return TicketDraft(
+            **self.model_dump(exclude={"tags", "contact", "attachments"}),
+            tags=tuple(dict.fromkeys(self.tags)),
+            contact=self.contact.to_domain(),
+            attachments=tuple(a.to_domain() for a in self.attachments),
+        )
 
 
 class TicketPatch(Input):

@@ -41,6 +41,7 @@ from app.domain.orders import SalesOrder
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
 from app.domain.principal import Principal, Role
+from app.domain.review_queues import route
 from app.domain.sla import AfterSalesChange
 from app.domain.tickets import Attachment
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
@@ -115,9 +116,15 @@ class AfterSalesService:
         self._approvals = approvals
         self._sla = sla
 
-    def _context(self, order: AfterSalesOrder, now: datetime, approval: Approval | None = None) -> AfterSalesContext:
+    def _context(
+        self,
+        order: AfterSalesOrder,
+        now: datetime,
+        approval: Approval | None = None,
+        reviewers: frozenset[str] = frozenset(),
+    ) -> AfterSalesContext:
         approvers = frozenset(approval.pending_approvers()) if approval else None
-        return AfterSalesContext(order, now, self._policy.urge, approvers)
+        return AfterSalesContext(order, now, self._policy.urge, approvers, reviewers)
 
     async def _views(
         self,
@@ -127,20 +134,33 @@ class AfterSalesService:
         now: datetime,
         approvals: Mapping[UUID, Approval],
     ) -> list[AfterSalesView]:
-        """Buttons from the same context the action decides with (the order, the time and the review under way),
-        and each order's SLA clocks, their logs read in one query."""
+        """Buttons from the same context the action decides with (the order, the time, the review under way and
+        its queue's reviewers), and each order's SLA clocks, their logs read in one query."""
         slas = await self._sla.slas(uow, [o.id for o in orders], now, {})
+        reviewers = await uow.review_queues.reviewers({q for o in orders if (q := _reviewed_in(o)) is not None})
         return [
             AfterSalesView(
                 order,
                 AFTER_SALES_WORKFLOWS[order.type].available(
-                    self._context(order, now, approvals.get(order.id)), principal
+                    self._context(
+                        order, now, approvals.get(order.id), reviewers.get(order.review_queue or "", frozenset())
+                    ),
+                    principal,
                 ),
                 slas[order.id],
                 approvals.get(order.id),
             )
             for order in orders
         ]
+
+    async def views_in(
+        self, uow: UnitOfWork, orders: Sequence[AfterSalesOrder], principal: Principal, now: datetime
+    ) -> list[AfterSalesView]:
+        """A page of orders as the caller sees them, the reviews under way read for the whole page at once (lists,
+        review pools and personal queues draw the buttons the single read draws)."""
+        reviewing = [o.id for o in orders if o.status == "under_review"]
+        approvals = await uow.approvals.pending_for_subjects(reviewing)
+        return await self._views(uow, orders, principal, now, approvals)
 
     async def _view(
         self, uow: UnitOfWork, order: AfterSalesOrder, principal: Principal, now: datetime
@@ -207,10 +227,12 @@ class AfterSalesService:
             match, misses = auto_review(rules, draft.type, amount, order, level, recent)
             await _record(uow, created, principal, now, Change("created", "create", to_status="under_review"))
             if match is None:
+                created = replace(created, review_queue=await _review_queue(uow, created))
                 await uow.after_sales.add(created)
                 submitted = AfterSalesChange(now, created.status, created.type, created=True)
                 await self._sla.record_after_sales(uow, created, submitted, [])
-                review_needed = Change("updated", "review_needed", payload={"reasons": misses}, public=False)
+                facts = {"reasons": misses, "review_queue": created.review_queue}
+                review_needed = Change("updated", "review_needed", payload=facts, public=False)
                 await _record(uow, created, AUTO_REVIEWER, now, review_needed)
                 result = await self._request_review(uow, created, ledger, principal, now)
             else:
@@ -282,12 +304,16 @@ class AfterSalesService:
         action: str,
         body: dict[str, Any],
         now: datetime,
+        reviewers: frozenset[str] | None = None,
     ) -> AfterSalesOrder:
         """One reviewer's decision at the chain's current level; the final outcome approves or rejects the order.
-        The workflow decides with the approval in its context, as the buttons were drawn."""
+        The workflow decides with the approval and the queue's reviewers in its context, as the buttons were drawn
+        (`reviewers` None: read here)."""
         approval = await self._approvals.pending(uow, current.id, approval_id)
+        if reviewers is None:
+            reviewers = await _queue_reviewers(uow, current)
         move = AFTER_SALES_WORKFLOWS[current.type].decide(
-            self._context(current, now, approval), principal, action, body
+            self._context(current, now, approval, reviewers), principal, action, body
         )
         decision = Decision.APPROVE if action == "approve" else Decision.REJECT
         comment = getattr(move.payload, "reason", None) or move.payload.remark
@@ -304,12 +330,13 @@ class AfterSalesService:
             current, ledger = await self._locked(uow, principal, ref)
             precondition.check(current.version)
             workflow = AFTER_SALES_WORKFLOWS[current.type]
-            if workflow.passed(self._context(current, now), principal, action):
+            reviewers = await _queue_reviewers(uow, current)
+            if workflow.passed(self._context(current, now, reviewers=reviewers), principal, action):
                 return replace(await self._view(uow, current, principal, now), already_passed=True)
             if action in ("approve", "reject") and current.status == "under_review":
-                after = await self._review(uow, current, ledger, None, principal, action, body, now)
+                after = await self._review(uow, current, ledger, None, principal, action, body, now, reviewers)
             else:
-                after = await self._move(uow, current, ledger, principal, action, body, now)
+                after = await self._move(uow, current, ledger, principal, action, body, now, reviewers=reviewers)
                 if after.status == "cancelled":
                     await self._approvals.cancel_pending(uow, after.id, now)
             view = await self._view(uow, after, principal, now)
@@ -329,11 +356,14 @@ class AfterSalesService:
         facts: dict[str, Any] | None = None,
         *,
         stored: bool = True,
+        reviewers: frozenset[str] = frozenset(),
     ) -> AfterSalesOrder:
         """Take the action and write what follows from it; `stored` False: the order is new (approved as it is
-        created) and is inserted as it stands after the move."""
-        ctx = self._context(current, now)
+        created) and is inserted as it stands after the move. `reviewers`: the active reviewers of its queue."""
+        ctx = self._context(current, now, reviewers=reviewers)
         move = AFTER_SALES_WORKFLOWS[current.type].decide(ctx, principal, action, body)
+        if move.transition.action == "transfer":
+            await _check_transfer(uow, current, getattr(move.payload, "assignee", ""), reviewers)
         after = apply(ctx, principal, move)
         await self._settle(uow, ledger, current, move)
         await (uow.after_sales.update(after) if stored else uow.after_sales.add(after))
@@ -382,9 +412,7 @@ class AfterSalesService:
         where = replace(where, business_lines=principal.business_line_scope)
         async with self._uow.read() as uow:
             found = await uow.after_sales.list(where, page)
-            reviewing = [o.id for o in found.items if o.status == "under_review"]
-            approvals = await uow.approvals.pending_for_subjects(reviewing)
-            views = await self._views(uow, found.items, principal, self._clock.now(), approvals)
+            views = await self.views_in(uow, found.items, principal, self._clock.now())
         return Page(views, found.next_key)
 
     async def timeline(self, principal: Principal, ref: UUID | str, page: PageRequest) -> Page[TimelineEntry]:
@@ -496,6 +524,54 @@ async def _business_line(uow: UnitOfWork, lines: Iterable[AfterSalesLine] | Iter
     first = next(iter(lines), None)
     product = await uow.products.get(first.sku) if first is not None else None
     return product.data.product_line if product else None
+
+
+def _reviewed_in(order: AfterSalesOrder) -> str | None:
+    """The review queue whose reviewers the order's guards need: its own, while it is under review."""
+    return order.review_queue if order.status == "under_review" else None
+
+
+async def _queue_reviewers(uow: UnitOfWork, order: AfterSalesOrder) -> frozenset[str]:
+    queue = _reviewed_in(order)
+    if queue is None:
+        return frozenset()
+    return (await uow.review_queues.reviewers({queue})).get(queue, frozenset())
+
+
+_ROUTING_ATTEMPTS = 5
+"""Each retry needs a queue deleted or changed in the moment between the read and the lock; past this, the general
+pool takes the order."""
+
+
+async def _review_queue(uow: UnitOfWork, order: AfterSalesOrder) -> str | None:
+    """审核队列: the first queue (by position) that takes the order, share-locked to the commit so that it is neither
+    deleted nor changed under the order routed to it. A queue deleted or changed meanwhile: matched again."""
+    for _ in range(_ROUTING_ATTEMPTS):
+        queue = route(await uow.review_queues.ordered(), order)
+        if queue is None:
+            return None
+        held = await uow.review_queues.hold(queue.key)
+        if held is not None and held.data.conditions.hold(order):
+            return held.key
+    return None
+
+
+async def _check_transfer(uow: UnitOfWork, order: AfterSalesOrder, assignee: str, reviewers: frozenset[str]) -> None:
+    """转派: the agent named takes the claim only as a registered, active reviewer of the order's queue (the claim
+    guard's rule for someone else, known once the body names them)."""
+    if assignee == order.assignee:
+        problem = "already holds the claim"
+    elif not await uow.review_queues.active_agents({assignee}):
+        problem = "is not a registered, active agent"
+    elif assignee not in reviewers:
+        problem = f"does not review queue '{order.review_queue}'"
+    else:
+        return
+    raise InvalidInput(
+        f"'{assignee}' cannot take the review: {problem}",
+        code="invalid_assignee",
+        errors=[FieldError("/assignee", f"'{assignee}' {problem}")],
+    )
 
 
 async def _review_under_way(uow: UnitOfWork, order: AfterSalesOrder) -> Approval | None:

@@ -8,7 +8,7 @@ from app.domain.ids import new_id
 from app.domain.pagination import Page, PageRequest
 from app.domain.people import Agent, AgentData, Group, GroupData
 from app.domain.preconditions import Precondition
-from app.domain.unit_of_work import UnitOfWorkFactory
+from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.revisions import Saved, save_revision
 
 
@@ -22,15 +22,13 @@ class PeopleService:
             existing = await uow.agents.get(user_id, for_update=True)
             precondition.check(existing.version if existing else None)
             unknown = set(data.groups) - await uow.groups.existing_keys(set(data.groups))
-            if unknown:
+            errors = [
+                FieldError(f"/groups/{i}", f"unknown group '{g}'") for i, g in enumerate(data.groups) if g in unknown
+            ]
+            errors += await _unknown_calendar(uow, data.calendar)
+            if errors:
                 raise InvalidInput(
-                    "The agent names groups that do not exist",
-                    code="unknown_reference",
-                    errors=[
-                        FieldError(f"/groups/{i}", f"unknown group '{g}'")
-                        for i, g in enumerate(data.groups)
-                        if g in unknown
-                    ],
+                    "The agent names groups or a calendar that do not exist", code="unknown_reference", errors=errors
                 )
             now = self._clock.now()
             saved = await save_revision(
@@ -54,6 +52,11 @@ class PeopleService:
         async with self._uow.write() as uow:
             existing = await uow.groups.get(key, for_update=True)
             precondition.check(existing.version if existing else None)
+            errors = await _unknown_calendar(uow, data.calendar)
+            if errors:
+                raise InvalidInput(
+                    "The group names a calendar that does not exist", code="unknown_reference", errors=errors
+                )
             now = self._clock.now()
             saved = await save_revision(
                 uow.groups, existing, data, now, lambda: Group(new_id(), key, data, 1, now, now)
@@ -71,3 +74,10 @@ class PeopleService:
     async def list_groups(self, page: PageRequest) -> Page[Group]:
         async with self._uow.read() as uow:
             return await uow.groups.list(page)
+
+
+async def _unknown_calendar(uow: UnitOfWork, key: str | None) -> list[FieldError]:
+    """A shift must be a business calendar that exists."""
+    if key is None or await uow.business_calendars.get(key) is not None:
+        return []
+    return [FieldError("/calendar", f"unknown business calendar '{key}'")]

@@ -194,6 +194,10 @@ class SlaService:
         """A policy or business calendar changed: the next ticket change reads them again."""
         self._snapshot.forget()
 
+    async def calendars(self, uow: UnitOfWork, keys: Iterable[str]) -> dict[str, BusinessCalendar]:
+        """The business calendars of `keys` that exist, from the same in-process snapshot the clocks read."""
+        return await self._snapshot.calendars(uow, keys)
+
     async def record_ticket(
         self,
         uow: UnitOfWork,

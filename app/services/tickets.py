@@ -10,6 +10,7 @@ from uuid import UUID
 
 from app.domain.clock import Clock, rfc3339
 from app.domain.customers import CustomerLevel
+from app.domain.dispatch import Decision, DecisionRecord, Trigger
 from app.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.events import OutboxEvent, TimelineEntry
 from app.domain.ids import new_id
@@ -23,6 +24,7 @@ from app.domain.risk_reasons import RiskReason
 from app.domain.sla import TicketChange
 from app.domain.sla_clock import ClockEvent
 from app.domain.tickets import (
+    HELD_STATES,
     Attachment,
     Channel,
     Contact,
@@ -43,6 +45,7 @@ from app.domain.tickets import (
     warranty_status_on,
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from app.services.dispatch import Dispatcher
 from app.services.history import Change, record_ticket_change
 from app.services.risk import RiskService, flagged_event, notify_managers
 from app.services.sla import MATCHED_FIELDS, SlaService, SubjectSla
@@ -100,19 +103,29 @@ CUSTOMER_MESSAGES = frozenset({"customer_reply", "urge"})
 """Actions that are the customer speaking (an answer, a 催单), which owe them a reply."""
 
 
+SIMULATED_NUMBER = "T-0000-000000"
+"""The number a simulated ticket carries: none is drawn for a ticket that is not taken in."""
+
 OnFinished = Callable[[UnitOfWork, Ticket, Principal, datetime], Awaitable[None]]
 """Called in the transaction that closes or cancels a ticket (its open tasks are cancelled with it)."""
 
 
 class TicketService:
     def __init__(
-        self, uow: UnitOfWorkFactory, clock: Clock, policy: TicketPolicy, sla: SlaService, risk: RiskService
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        policy: TicketPolicy,
+        sla: SlaService,
+        risk: RiskService,
+        dispatcher: Dispatcher,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._policy = policy
         self._sla = sla
         self._risk = risk
+        self._dispatcher = dispatcher
         self._on_finished: list[OnFinished] = []
 
     def when_finished(self, hook: OnFinished) -> None:
@@ -196,8 +209,27 @@ class TicketService:
     async def _take_in(
         self, uow: UnitOfWork, principal: Principal, draft: TicketDraft, now: datetime
     ) -> tuple[Ticket, list[ClockEvent]]:
-        """Intake checked, the risk flag raised, the ticket stored with its timeline entry, events and SLA clocks;
-        answers the ticket and its clock log."""
+        """Intake checked, the risk flag raised, the ticket dispatched and stored with its timeline entry, events and
+        SLA clocks; answers the ticket and its clock log."""
+        number = ticket_number(now.year, await uow.tickets.next_sequence())
+        ticket, reasons = await self._intake(uow, principal, draft, now, number)
+        placement = await self._dispatcher.place(uow, ticket, Trigger.INTAKE, now)
+        ticket = placement.ticket
+        await uow.tickets.add(ticket)
+        created = Change("created", "create", to_status=TICKET.initial)
+        also = [flagged_event(ticket, reasons, principal.subject, now)] if reasons else []
+        await _record(uow, ticket, principal, now, created, also)
+        await self._dispatcher.record(uow, placement, Trigger.INTAKE, now)
+        if reasons:
+            await notify_managers(uow, ticket, reasons, principal.subject, now)
+        change = TicketChange(at=now, status=ticket.status, priority=ticket.priority, created=True)
+        clocks = await self._sla.record_ticket(uow, ticket, change, [])
+        return ticket, clocks.log
+
+    async def _intake(
+        self, uow: UnitOfWork, principal: Principal, draft: TicketDraft, now: datetime, number: str
+    ) -> tuple[Ticket, tuple[RiskReason, ...]]:
+        """The ticket `draft` becomes (checked, nothing written), flagged with the risk reasons intake finds."""
         customer_no = present(draft.customer_no, "an intake's customer number")
         rules = await self._risk.rules(uow)
         complaint = draft.type is TicketType.COMPLAINT
@@ -213,7 +245,7 @@ class TicketService:
             **{f.name: getattr(draft, f.name) for f in fields(draft)}
             | {
                 "id": new_id(),
-                "number": ticket_number(now.year, await uow.tickets.next_sequence()),
+                "number": number,
                 "customer_no": customer_no,
                 "status": TICKET.initial,
                 "created_by": principal.subject,
@@ -225,17 +257,32 @@ class TicketService:
                 "business_line": business_line,
             }
         )
-        if reasons:
-            ticket = rules.flagged(ticket, reasons, now)
-        await uow.tickets.add(ticket)
-        created = Change("created", "create", to_status=ticket.status)
-        also = [flagged_event(ticket, reasons, principal.subject, now)] if reasons else []
-        await _record(uow, ticket, principal, now, created, also)
-        if reasons:
-            await notify_managers(uow, ticket, reasons, principal.subject, now)
-        change = TicketChange(at=now, status=ticket.status, priority=ticket.priority, created=True)
-        clocks = await self._sla.record_ticket(uow, ticket, change, [])
-        return ticket, clocks.log
+        return (rules.flagged(ticket, reasons, now) if reasons else ticket), tuple(reasons)
+
+    async def simulate(
+        self, principal: Principal, ref: UUID | None, draft: TicketDraft | None
+    ) -> tuple[Decision, datetime]:
+        """派单试算: the decision dispatch would take now for an existing ticket (`ref`, as it is) or one intake would
+        take in (`draft`, checked as intake checks it), assigning nobody and storing nothing."""
+        now = self._clock.now()
+        async with self._uow.read() as uow:
+            if ref is not None:
+                ticket = await _visible(uow, principal, ref)
+            else:
+                try:
+                    sent = present(draft, "a simulated ticket")
+                    sent = replace(sent, customer_no=_intake_customer(principal, sent))
+                    ticket, _reasons = await self._intake(uow, principal, sent, now, SIMULATED_NUMBER)
+                except InvalidInput as refused:  # the ticket is sent as the body's `ticket`: point there
+                    refused.errors = [replace(e, pointer="/ticket" + e.pointer) for e in refused.errors]
+                    raise
+            return await self._dispatcher.simulate(uow, ticket, now), now
+
+    async def decisions(self, principal: Principal, ref: UUID | str, page: PageRequest) -> Page[DecisionRecord]:
+        """The ticket's dispatch decisions, newest first."""
+        async with self._uow.read() as uow:
+            ticket = await _visible(uow, principal, ref)
+            return await uow.dispatch.decisions(ticket.id, page)
 
     async def get(self, principal: Principal, ref: UUID | str) -> TicketView:
         async with self._uow.read() as uow:
@@ -354,12 +401,22 @@ class TicketService:
             await _check_assignee(uow, named, "/assignee")
         if after.group_key != ticket.group_key and after.group_key is not None:
             await _check_group(uow, after.group_key, "/group")
+        trigger = _dispatch_trigger(action, after)
+        placement = await self._dispatcher.place(uow, after, trigger, now) if trigger else None
+        if placement is not None:
+            after = placement.ticket
+        elif after.assignee is not None and after.assignee != ticket.assignee:
+            await self._dispatcher.take(uow, after.assignee)
         log_ = _whole(log_, await uow.tickets.update(after, ticket))
         fields_sent = move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True)
         change = Change(
             "action", action, ticket.status, after.status, move.payload.remark, fields_sent, move.transition.public
         )
         await _record(uow, after, principal, now, change)
+        if placement is not None and trigger is not None:
+            # A transfer tells its new assignee itself (notify_of_action); the decision tells the others.
+            told = action == "transfer"
+            await self._dispatcher.record(uow, placement, trigger, now, notify_winner=not told)
         if reasons:
             await _record_flag(uow, ticket, after, reasons, principal, now)
         staff = _is_staff(principal)
@@ -378,7 +435,42 @@ class TicketService:
         if ticket.is_open and not after.is_open:
             for hook in self._on_finished:
                 await hook(uow, after, principal, now)
+        if ticket.assignee is not None and _holds(ticket) and not (_holds(after) and after.assignee == ticket.assignee):
+            await self.serve_backlog_in(uow, await _groups_of(uow, ticket.assignee), now, limit=1)
         return after, clocks.log
+
+    async def redispatch_in(self, uow: UnitOfWork, ticket: Ticket, trigger: Trigger, now: datetime) -> Ticket | None:
+        """A ticket locked in `uow` put through dispatch again: off its assignee (a rebalance) into its group's pool,
+        then to whom the rules pick, written with its timeline entry and clocks. None: it was waiting in the backlog
+        and still waits (nothing written, no decision stored: the backlog is retried often)."""
+        pooled = replace(ticket, assignee=None, status=TICKET.initial, version=ticket.version + 1, updated_at=now)
+        placement = await self._dispatcher.place(uow, pooled, trigger, now)
+        if not placement.assigned and trigger is Trigger.BACKLOG:
+            return None
+        after = placement.ticket
+        await uow.tickets.update(after, ticket)
+        await self._dispatcher.record(uow, placement, trigger, now, from_status=ticket.status)
+        moved = after.status != ticket.status
+        change = TicketChange(
+            at=now, status=after.status, priority=after.priority, previous_status=ticket.status if moved else None
+        )
+        rematch = any(getattr(after, name) != getattr(ticket, name) for name in MATCHED_FIELDS)
+        await self._sla.record_ticket(uow, after, change, rematch=rematch)
+        return after
+
+    async def serve_backlog_in(
+        self, uow: UnitOfWork, groups: Sequence[str] | None, now: datetime, *, limit: int
+    ) -> int:
+        """Backlog first: the most urgent, then longest waiting, tickets of `groups` (None: all) dispatched as
+        capacity frees; answers how many were assigned."""
+        if groups is not None and not groups:
+            return 0
+        served = 0
+        for ticket_id in await uow.dispatch.backlog(groups, limit):
+            ticket = await uow.tickets.get(ticket_id)
+            if ticket is not None and await self.redispatch_in(uow, ticket, Trigger.BACKLOG, now) is not None:
+                served += 1
+        return served
 
     async def comment(
         self, principal: Principal, ref: UUID | str, body: str, *, public: bool, attachments: tuple[Attachment, ...]
@@ -439,6 +531,25 @@ class TicketService:
             assignee=principal.subject, statuses=("assigned", "in_progress", "waiting_on_customer", "pending_follow_up")
         )
         return await self.list(principal, where, TicketSort.UPDATED, page)
+
+
+def _dispatch_trigger(action: str, after: Ticket) -> Trigger | None:
+    """Dispatch runs on a manager's `dispatch`, and when a transfer or a reopen leaves the ticket in a pool."""
+    if action == "dispatch":
+        return Trigger.ON_DEMAND
+    if after.status != "new" or after.assignee is not None:
+        return None
+    return {"transfer": Trigger.TRANSFER, "reopen": Trigger.REOPEN}.get(action)
+
+
+def _holds(ticket: Ticket) -> bool:
+    """The ticket counts against its assignee's capacity."""
+    return ticket.status in HELD_STATES
+
+
+async def _groups_of(uow: UnitOfWork, user_id: str) -> tuple[str, ...]:
+    agent = await uow.agents.get(user_id)
+    return agent.data.groups if agent else ()
 
 
 def _is_staff(principal: Principal) -> bool:

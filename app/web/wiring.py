@@ -24,6 +24,7 @@ from app.persistence.migrations import DatabaseSchemaProbe
 from app.persistence.unit_of_work import SqlUnitOfWorkFactory
 from app.schemas.inbound import ReferenceDataReader
 from app.services.after_sales import AfterSalesPolicy, AfterSalesService
+from app.services.agent_availability import AvailabilityService
 from app.services.api_keys import ApiKeyService
 from app.services.approvals import ApprovalEngine, ApprovalService, default_chains
 from app.services.business_calendars import BusinessCalendarService
@@ -31,6 +32,8 @@ from app.services.churn import ChurnService
 from app.services.complaint_spikes import ComplaintSpikeService
 from app.services.contracts import ContractService
 from app.services.customers import CustomerService
+from app.services.dispatch import Dispatcher
+from app.services.dispatch_rules import DispatchRuleService
 from app.services.health import HealthService
 from app.services.idempotency import IdempotencyService
 from app.services.inbound import InboundService
@@ -38,6 +41,7 @@ from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
 from app.services.products import ProductService
+from app.services.review_queues import ReviewQueueService
 from app.services.risk import RiskService
 from app.services.sla import SlaService
 from app.services.sla_policies import SlaPolicyService
@@ -84,6 +88,10 @@ class Services:
     survey_link_limits: LinkRateLimits
     risk: RiskService
     complaint_spikes: ComplaintSpikeService
+    dispatcher: Dispatcher
+    dispatch_rules: DispatchRuleService
+    availability: AvailabilityService
+    review_queues: ReviewQueueService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, then the database pools."""
@@ -179,7 +187,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     sla = SlaService(uow, clock)
     policy = ticket_policy(settings)
     risk = RiskService(uow, clock)
-    tickets = TicketService(uow, clock, policy, sla, risk)
+    dispatcher = Dispatcher(clock, sla)
+    tickets = TicketService(uow, clock, policy, sla, risk, dispatcher)
     tasks = TaskService(uow, clock, task_policy(settings), approvals.engine, tickets)
     after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine, sla)
     approvals.register(SubjectKind.TASK_HOURS, tasks.decide_hours)
@@ -217,6 +226,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         survey_link_limits=LinkRateLimits(settings.survey_rate_limit_per_token, settings.survey_rate_limit_per_address),
         risk=risk,
         complaint_spikes=ComplaintSpikeService(uow, clock),
+        dispatcher=dispatcher,
+        dispatch_rules=DispatchRuleService(uow, clock, dispatcher),
+        availability=AvailabilityService(uow, clock, tickets),
+        review_queues=ReviewQueueService(uow, clock, after_sales),
     )
 
 

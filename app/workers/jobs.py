@@ -10,6 +10,7 @@ TICKET_AUTO_CLOSE_SECONDS = 60.0  # tickets wait days to complete: within a minu
 SURVEY_INVITATIONS_SECONDS = 30.0  # invitations wait hours after a completion: half a minute late is on time
 CHURN_SCORES_SECONDS = 60.0  # a churn warning leads to a call within the day: a minute late is on time
 COMPLAINT_SPIKES_SECONDS = 60.0  # a spike is judged while its hour is under way: a minute after it passes the bound
+DISPATCH_BACKLOG_SECONDS = 30.0  # capacity freed by people is served at once; shifts starting, within half a minute
 
 
 def jobs(services: Services) -> list[PeriodicJob]:
@@ -22,7 +23,8 @@ def jobs(services: Services) -> list[PeriodicJob]:
     idempotency keys, the auto-close of tickets left resolved for their type's days, the satisfaction survey
     invitations (completions read from the outbox, invitations sent when due), the churn scores (customers whose
     facts changed, read from the outbox, and scores older than a day, re-scored; a crossing warns), and the complaint
-    spike watch (each completed hour folded into every series' baseline, the hour under way judged so far)."""
+    spike watch (each completed hour folded into every series' baseline, the hour under way judged so far), and the
+    dispatch backlog (waiting tickets tried again as shifts start and optional skills relax)."""
     poll = services.settings.worker_poll_seconds
     return [
         PeriodicJob("task_reminders", poll, services.tasks.remind),
@@ -34,4 +36,5 @@ def jobs(services: Services) -> list[PeriodicJob]:
         PeriodicJob("survey_invitations", SURVEY_INVITATIONS_SECONDS, services.surveys.run),
         PeriodicJob("churn_scores", CHURN_SCORES_SECONDS, services.churn.run),
         PeriodicJob("complaint_spikes", COMPLAINT_SPIKES_SECONDS, services.complaint_spikes.run),
+        PeriodicJob("dispatch_backlog", DISPATCH_BACKLOG_SECONDS, services.availability.serve_backlog),
     ]

@@ -15,6 +15,7 @@ from app.domain.after_sales import AfterSalesOrder, AfterSalesType, Shipment
 from app.domain.approvals import not_deciding_now
 from app.domain.principal import (
     CASE_HANDLERS,
+    MANAGERS,
     ON_BEHALF_OF_CUSTOMER,
     RETURN_INSPECTORS,
     STAFF_ROLES,
@@ -24,6 +25,7 @@ from app.domain.principal import (
 )
 from app.domain.urging import UrgePolicy, urge
 from app.workflows.engine import Label, Move, Payload, State, Transition, Workflow
+from app.workflows.ticket_payloads import USER_ID
 
 DECIDERS = STAFF_ROLES
 """Who may decide a review: whom the review chain names at its level (a guard); the chain, not the role, says who."""
@@ -31,19 +33,26 @@ DECIDERS = STAFF_ROLES
 
 @dataclass(frozen=True, slots=True)
 class AfterSalesContext:
-    """What guards see: the order, the time, the urge policy, and who may decide the review approval now (None
-    when not loaded: roles decide alone, the approval engine checks the decision itself)."""
+    """What guards see: the order, the time, the urge policy, who may decide the review approval now (None
+    when not loaded: roles decide alone, the approval engine checks the decision itself), and the active reviewers of
+    the order's review queue (read for a queued order under review; empty otherwise, so nobody but a manager claims
+    from a queue whose reviewers were not read)."""
 
     order: AfterSalesOrder
     now: datetime
     urge_policy: UrgePolicy
     approvers_now: frozenset[str] | None = None
+    reviewers: frozenset[str] = frozenset()
 
 
 class RemarkPayload(Payload):
     """An after-sales action's body. Staff remarks are deliberation: internal unless marked for the customer."""
 
     remark_public: bool = Field(False, description="Show the remark to the customer; staff-only by default.")
+
+
+class TransferPayload(RemarkPayload):
+    assignee: str = Field(pattern=USER_ID, description="转派: the reviewer of the order's queue who takes the claim.")
 
 
 class ReasonPayload(RemarkPayload):
@@ -175,6 +184,36 @@ def unclaimed(ctx: AfterSalesContext, _principal: Principal, _payload: object) -
     return None if ctx.order.assignee is None else f"already claimed by {ctx.order.assignee}"
 
 
+def claimed(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
+    return None if ctx.order.assignee is not None else "nobody has claimed it"
+
+
+def queued(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
+    return None if ctx.order.review_queue is not None else "it waits in the general pool, not in a review queue"
+
+
+def serves_queue(ctx: AfterSalesContext, principal: Principal, _payload: object) -> str | None:
+    """审核队列: a queued order is claimed by a reviewer serving its queue, or by a manager; the general pool's by
+    any staff member."""
+    queue = ctx.order.review_queue
+    if queue is None or principal.is_manager or principal.subject in ctx.reviewers:
+        return None
+    return f"you do not review queue '{queue}'"
+
+
+def holds_review(ctx: AfterSalesContext, principal: Principal, _payload: object) -> str | None:
+    """A claimed order is decided by its holder, or by a manager; a queued one is claimed before it is decided. An
+    order of the general pool nobody holds is decided by the review chain's approvers alone."""
+    order = ctx.order
+    if principal.is_manager or principal.subject == order.assignee:
+        return None
+    if order.assignee is not None:
+        return f"claimed by {order.assignee}"
+    if order.review_queue is not None:
+        return f"claim it from review queue '{order.review_queue}' first"
+    return None
+
+
 def lightning(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
     return None if ctx.order.lightning else "refunds on receipt, not on pickup"
 
@@ -212,24 +251,35 @@ def T(action: str, source: tuple[str, ...] | str, dest: str | None, roles: froze
 
 
 def review(approved: str) -> list[Transition]:
-    """审核: claim from the pool, approve into `approved` or reject; the customer may cancel before review."""
+    """审核: claim from the pool (a queued order by its queue's reviewers), hand the claim to another of them (转派,
+    managers), approve into `approved` or reject (the holder, once claimed); the customer may cancel before review."""
     return [
         T(
             "claim",
             "under_review",
             None,
             STAFF_ROLES,
-            guards=(unclaimed,),
+            guards=(unclaimed, serves_queue),
             public=False,
             payload=RemarkPayload,
             description="领取: take the order from the review pool.",
+        ),
+        T(
+            "transfer",
+            "under_review",
+            None,
+            MANAGERS,
+            guards=(queued, claimed),
+            public=False,
+            payload=TransferPayload,
+            description="转派: move the claim to another reviewer of the order's queue.",
         ),
         T(
             "approve",
             "under_review",
             approved,
             DECIDERS,
-            guards=(reviews_now,),
+            guards=(holds_review, reviews_now),
             payload=RemarkPayload,
             description="审核通过",
         ),
@@ -239,7 +289,7 @@ def review(approved: str) -> list[Transition]:
             "rejected",
             DECIDERS,
             payload=ReasonPayload,
-            guards=(reviews_now,),
+            guards=(holds_review, reviews_now),
             description="审核驳回",
         ),
         T(
@@ -513,6 +563,7 @@ def _urge(ctx: AfterSalesContext, _principal: Principal, _payload: Payload) -> d
 
 EFFECTS: dict[str, Callable[[AfterSalesContext, Principal, Payload], dict[str, object]]] = {
     "claim": lambda _ctx, principal, _p: {"assignee": principal.subject},
+    "transfer": lambda _ctx, _principal, payload: {"assignee": getattr(payload, "assignee", None)},
     "approve": lambda _ctx, principal, _p: {"reviewed_by": principal.subject},
     "reject": lambda _ctx, principal, _p: {"reviewed_by": principal.subject},
     "ship_return": lambda ctx, _pr, payload: {"return_shipment": _shipment(payload, ctx.order.return_shipment)},

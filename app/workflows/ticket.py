@@ -178,6 +178,16 @@ TICKET = Workflow[TicketContext](
             description="派单: give the ticket to an agent.",
         ),
         Transition(
+            "dispatch",
+            ("new",),
+            None,
+            MANAGERS,
+            OptionalReasonPayload,
+            public=False,
+            description="派单: the dispatch rules pick the agent now (assigned when one may take it; the decision is "
+            "kept either way).",
+        ),
+        Transition(
             "transfer",
             WORKING,
             "assigned",

@@ -99,5 +99,6 @@ async def test_the_worker_command_runs_until_sigterm_then_exits_cleanly(tmp_path
         "survey_invitations",
         "churn_scores",
         "complaint_spikes",
+        "dispatch_backlog",
     ]
     assert code == 0

@@ -81,14 +81,15 @@ def test_least_loaded_divides_weighted_open_work_by_capacity():
     roster = Roster(
         {
             "east": [
-                agent("a", capacity=10, open_items=4, load=weighted_load(["urgent"] * 4)),  # 16 / 10
-                agent("b", capacity=4, open_items=3, load=weighted_load(["normal", "low", "low"])),  # 4 / 4
-                agent("c", capacity=2, open_items=1, load=weighted_load(["urgent"])),  # 4 / 2
+                agent("a", capacity=10, open_items=4, load=weighted_load([("urgent", "other")] * 4)),  # 16 / 10
+                agent("b", capacity=4, open_items=2, load=weighted_load([("normal", "other"), ("low", "repair")])),
+                agent("c", capacity=2, open_items=1, load=weighted_load([("urgent", "consultation")])),  # 4 / 2
+                agent("d", capacity=None, open_items=9, load=weighted_load([("normal", "complaint")] * 6)),  # 24 / 20
             ]
         }
     )
-    assert decide(rule(Strategy.LEAST_LOADED), ITEM, roster, NOW).winner == "b"
-    assert weighted_load(["high", "unknown"]) == 3 + 2
+    assert decide(rule(Strategy.LEAST_LOADED), ITEM, roster, NOW).winner == "b"  # (2 + 1 × 2) / 4
+    assert weighted_load([("high", "unknown"), ("unknown", "complaint")]) == 3 + 2 * 2
 
 
 def test_skill_match_wants_every_required_skill_and_the_most_optional_ones():

@@ -1,0 +1,363 @@
+"""Dispatch rows: the ordered rules (one JSON document each), the decisions made, the backlog of waiting tickets, and
+the reads a decision makes (the candidates of its groups with their open work, under the locks that keep capacity)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.domain.dispatch import (
+    PRIORITY_WEIGHTS,
+    TYPE_WEIGHTS,
+    Candidate,
+    Condition,
+    Considered,
+    Decision,
+    DecisionRecord,
+    DispatchRule,
+    DispatchRuleRecord,
+    Member,
+    Strategy,
+    Trigger,
+)
+from app.domain.pagination import Page, PageRequest
+from app.domain.people import Availability
+from app.domain.principal import ASSIGNEE_ROLES
+from app.domain.tickets import HELD_STATES
+from app.persistence.keyset import fetch_page
+from app.persistence.lookups import Lookup, equals_any
+from app.persistence.tables import (
+    agent_group_members,
+    agents,
+    dispatch_backlog,
+    dispatch_decisions,
+    dispatch_rules,
+    groups,
+    tickets,
+)
+from app.persistence.upserts import insert_or_ignore
+
+
+def _document(rule: DispatchRule) -> dict[str, Any]:
+    return {
+        "group_key": rule.group_key,
+        "strategy": rule.strategy.value,
+        "conditions": [{"field": c.field, "values": sorted(c.values)} for c in rule.conditions],
+        "required_skills": sorted(rule.required_skills),
+        "optional_skills": sorted(rule.optional_skills),
+        "min_optional": rule.min_optional,
+        "relax_after_minutes": None if rule.relax_after is None else int(rule.relax_after.total_seconds() // 60),
+        "overflow_group": rule.overflow_group,
+    }
+
+
+def _rule(row: Row[Any]) -> DispatchRule:
+    document = row.document
+    minutes = document["relax_after_minutes"]
+    return DispatchRule(
+        key=row.key,
+        position=row.position,
+        name=row.name,
+        group_key=document["group_key"],
+        strategy=Strategy(document["strategy"]),
+        conditions=tuple(Condition(c["field"], frozenset(c["values"])) for c in document["conditions"]),
+        required_skills=frozenset(document["required_skills"]),
+        optional_skills=frozenset(document["optional_skills"]),
+        min_optional=document["min_optional"],
+        relax_after=None if minutes is None else timedelta(minutes=minutes),
+        overflow_group=document["overflow_group"],
+    )
+
+
+def _record(row: Row[Any]) -> DispatchRuleRecord:
+    return DispatchRuleRecord(row.id, _rule(row), row.version, row.created_at, row.updated_at)
+
+
+def _values(record: DispatchRuleRecord) -> dict[str, Any]:
+    rule = record.data
+    return {
+        "position": rule.position,
+        "name": rule.name,
+        "document": _document(rule),
+        "version": record.version,
+        "updated_at": record.updated_at,
+    }
+
+
+_RULE = Lookup(dispatch_rules, dispatch_rules.c.key)
+_ORDERED = select(dispatch_rules).order_by(dispatch_rules.c.position, dispatch_rules.c.key)
+
+
+class SqlDispatchRuleRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def get(self, key: str, *, for_update: bool = False) -> DispatchRuleRecord | None:
+        row = await _RULE.row(self._conn, key, for_update=for_update)
+        return _record(row) if row else None
+
+    async def add(self, record: DispatchRuleRecord) -> None:
+        await self._conn.execute(
+            insert(dispatch_rules).values(
+                id=record.id, key=record.data.key, created_at=record.created_at, **_values(record)
+            )
+        )
+
+    async def update(self, record: DispatchRuleRecord) -> None:
+        await self._conn.execute(
+            update(dispatch_rules).where(dispatch_rules.c.id == record.id).values(**_values(record))
+        )
+
+    async def delete(self, key: str) -> None:
+        await self._conn.execute(delete(dispatch_rules).where(dispatch_rules.c.key == key))
+
+    async def ordered(self) -> list[DispatchRule]:
+        return [_rule(row) for row in await self._conn.execute(_ORDERED)]
+
+    async def list(self, page: PageRequest) -> Page[DispatchRuleRecord]:
+        rows, next_key = await fetch_page(
+            self._conn, select(dispatch_rules), [dispatch_rules.c.position, dispatch_rules.c.id], page, descending=False
+        )
+        return Page([_record(row) for row in rows], next_key)
+
+    async def held_skills(self, skills: set[str]) -> set[str]:
+        """Skills are tags on agents (a JSON list): the directory is people, small enough to read whole."""
+        if not skills:
+            return set()
+        rows = await self._conn.execute(select(agents.c.skills))
+        return skills & {skill for (held,) in rows for skill in held}
+
+
+_WEIGHT = case(
+    *((tickets.c.priority == priority, weight) for priority, weight in PRIORITY_WEIGHTS.items()),
+    else_=PRIORITY_WEIGHTS["normal"],
+) * case(*((tickets.c.type == type_, weight) for type_, weight in TYPE_WEIGHTS.items()), else_=1)
+_HELD = equals_any(tickets.c.status, HELD_STATES)
+_MEMBERS = agent_group_members.c.group_key.in_(bindparam("groups", expanding=True))
+_WORK = (
+    select(
+        tickets.c.assignee,
+        func.count().label("open_items"),
+        func.sum(_WEIGHT).label("load"),
+    )
+    .where(_HELD, tickets.c.assignee.in_(select(agent_group_members.c.user_id).where(_MEMBERS)))
+    .group_by(tickets.c.assignee)
+    .subquery()
+)
+_ROSTER = (
+    select(
+        agent_group_members.c.group_key,
+        groups.c.calendar.label("group_calendar"),
+        agents.c.user_id,
+        agents.c.roles,
+        agents.c.active,
+        agents.c.availability,
+        agents.c.calendar,
+        agents.c.max_open_tickets,
+        agents.c.skills,
+        agents.c.last_assigned_at,
+        func.coalesce(_WORK.c.open_items, 0).label("open_items"),
+        func.coalesce(_WORK.c.load, 0).label("load"),
+    )
+    .join(agents, agents.c.user_id == agent_group_members.c.user_id)
+    .join(groups, groups.c.key == agent_group_members.c.group_key)
+    .outerjoin(_WORK, _WORK.c.assignee == agents.c.user_id)
+    .where(_MEMBERS)
+)
+"""The members of the decision's groups with their held tickets counted and weighted: one statement, through the
+assignee index."""
+_STAMP = (
+    update(agents)
+    .where(agents.c.user_id == bindparam("key_user_id"))
+    .values(last_assigned_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+_HELD_BY = select(func.count()).select_from(tickets).where(tickets.c.assignee == bindparam("user_id"), _HELD)
+_PREVIOUS_AGENT = (
+    select(tickets.c.assignee)
+    .where(
+        tickets.c.customer_no == bindparam("customer_no"),
+        tickets.c.assignee.is_not(None),
+        tickets.c.id != bindparam("ticket_id"),
+    )
+    .order_by(tickets.c.created_at.desc())
+    .limit(1)
+)
+
+
+class SqlDispatchRepository:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    async def roster(self, group_keys: Iterable[str]) -> list[Member]:
+        """The decision's candidates, one per group membership (see _ROSTER)."""
+        rows = await self._conn.execute(_ROSTER, {"groups": sorted(set(group_keys))})
+        return [_member(row) for row in rows]
+
+    async def lock_first_free(self, ranked: Sequence[str]) -> tuple[str, datetime | None] | None:
+        """Lock the best-ranked of `ranked` that no concurrent assignment holds (PostgreSQL: SKIP LOCKED; SQLite's
+        writers take turns anyway) and answer them with their last assignment as it is now; None when all are held."""
+        if not ranked:
+            return None
+        rank = case({user_id: i for i, user_id in enumerate(ranked)}, value=agents.c.user_id)
+        stmt = (
+            select(agents.c.user_id, agents.c.last_assigned_at)
+            .where(agents.c.user_id.in_(ranked))
+            .order_by(rank)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        row = (await self._conn.execute(stmt)).first()
+        return (row.user_id, row.last_assigned_at) if row else None
+
+    async def lock_agent(self, user_id: str) -> tuple[int | None, int] | None:
+        """Lock an agent a caller names (waiting for a concurrent assignment to them): their open-ticket limit and
+        how many tickets they hold, counted after the lock; None when there is no such agent."""
+        found = (
+            await self._conn.execute(
+                select(agents.c.max_open_tickets).where(agents.c.user_id == user_id).with_for_update()
+            )
+        ).first()
+        if found is None:
+            return None
+        held = (await self._conn.execute(_HELD_BY, {"user_id": user_id})).scalar_one()
+        return found.max_open_tickets, int(held)
+
+    async def stamp(self, user_id: str, now: datetime) -> None:
+        """The agent was given work now (round robin reads it)."""
+        await self._conn.execute(_STAMP, {"key_user_id": user_id, "now": now})
+
+    async def previous_agent(self, customer_no: str, ticket_id: UUID) -> str | None:
+        """Who handled the customer's latest other ticket (`sticky`)."""
+        params = {"customer_no": customer_no, "ticket_id": ticket_id}
+        return (await self._conn.execute(_PREVIOUS_AGENT, params)).scalar_one_or_none()
+
+    async def add_decision(self, record: DecisionRecord) -> None:
+        await self._conn.execute(insert(dispatch_decisions).values(**_decision_values(record)))
+
+    async def decisions(self, subject_id: UUID, page: PageRequest) -> Page[DecisionRecord]:
+        stmt = select(dispatch_decisions).where(dispatch_decisions.c.subject_id == subject_id)
+        rows, next_key = await fetch_page(
+            self._conn, stmt, [dispatch_decisions.c.decided_at, dispatch_decisions.c.id], page
+        )
+        return Page([_decision(row) for row in rows], next_key)
+
+    async def wait(self, ticket_id: UUID, group_key: str, priority_rank: int, since: datetime) -> None:
+        """Into the backlog (again: a ticket keeps its first place)."""
+        values = {"ticket_id": ticket_id, "group_key": group_key, "priority_rank": priority_rank}
+        stmt = insert_or_ignore(self._conn, dispatch_backlog, "ticket_id")
+        await self._conn.execute(stmt, {**values, "waiting_since": since})
+
+    async def leave_backlog(self, ticket_ids: Sequence[UUID]) -> None:
+        if ticket_ids:
+            await self._conn.execute(delete(dispatch_backlog).where(dispatch_backlog.c.ticket_id.in_(ticket_ids)))
+
+    async def backlog(self, group_keys: Iterable[str] | None, limit: int) -> list[UUID]:
+        """The waiting tickets (of `group_keys`, None: every group), most urgent then oldest first, each still in
+        the pool, locked; rows another dispatch holds are skipped. Rows of tickets assigned since are dropped."""
+        still_waiting = and_(tickets.c.status == "new", tickets.c.assignee.is_(None))
+        stmt = (
+            select(dispatch_backlog.c.ticket_id)
+            .join(tickets, tickets.c.id == dispatch_backlog.c.ticket_id)
+            .where(still_waiting)
+            .order_by(dispatch_backlog.c.priority_rank, dispatch_backlog.c.waiting_since, dispatch_backlog.c.ticket_id)
+            .limit(limit)
+            .with_for_update(of=tickets, skip_locked=True)
+        )
+        if group_keys is not None:
+            stmt = stmt.where(dispatch_backlog.c.group_key.in_(sorted(set(group_keys))))
+        found = list((await self._conn.execute(stmt)).scalars())
+        stale = select(dispatch_backlog.c.ticket_id).join(tickets).where(~still_waiting)
+        await self._conn.execute(delete(dispatch_backlog).where(dispatch_backlog.c.ticket_id.in_(stale)))
+        return found
+
+    async def waiting_count(self, group_key: str, before: datetime) -> int:
+        """Tickets of the group waiting since before `before` (a newcomer does not jump them)."""
+        stmt = (
+            select(func.count())
+            .select_from(dispatch_backlog)
+            .join(tickets, tickets.c.id == dispatch_backlog.c.ticket_id)
+            .where(
+                dispatch_backlog.c.group_key == group_key,
+                dispatch_backlog.c.waiting_since < before,
+                tickets.c.status == "new",
+                tickets.c.assignee.is_(None),
+            )
+        )
+        return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def held_by(self, user_id: str, statuses: Sequence[str], limit: int) -> tuple[list[UUID], int]:
+        mine = and_(tickets.c.assignee == user_id, tickets.c.status.in_(list(statuses)))
+        stmt = (
+            select(tickets.c.id)
+            .where(mine)
+            .order_by(tickets.c.created_at, tickets.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        found = list((await self._conn.execute(stmt)).scalars())
+        total = (await self._conn.execute(select(func.count()).select_from(tickets).where(mine))).scalar_one()
+        return found, int(total)
+
+
+_TAKERS = frozenset(role.value for role in ASSIGNEE_ROLES)
+
+
+def _member(row: Row[Any]) -> Member:
+    candidate = Candidate(
+        user_id=row.user_id,
+        active=row.active,
+        availability=Availability(row.availability),
+        on_shift=True,
+        capacity=row.max_open_tickets,
+        open_items=int(row.open_items),
+        load=int(row.load),
+        skills=frozenset(row.skills),
+        last_assigned_at=row.last_assigned_at,
+        takes_tickets=bool(_TAKERS & set(row.roles)),
+    )
+    return Member(row.group_key, row.user_id, candidate, row.calendar or row.group_calendar)
+
+
+def _decision_values(record: DecisionRecord) -> dict[str, Any]:
+    decision = record.decision
+    return {
+        "id": record.id,
+        "subject_type": "ticket",
+        "subject_id": record.subject_id,
+        "trigger": record.trigger.value,
+        "rule_key": decision.rule_key,
+        "strategy": decision.strategy.value,
+        "group_key": decision.group_key,
+        "winner": decision.winner,
+        "considered": [
+            {"user_id": c.user_id, "excluded": c.excluded, "score": None if c.score is None else list(c.score)}
+            for c in decision.considered
+        ],
+        "steps": list(decision.steps),
+        "pool_reason": decision.pool_reason,
+        "dry_run": record.dry_run,
+        "decided_at": record.decided_at,
+    }
+
+
+def _decision(row: Row[Any]) -> DecisionRecord:
+    considered = tuple(
+        Considered(c["user_id"], c["excluded"], None if c["score"] is None else tuple(c["score"]))
+        for c in row.considered
+    )
+    decision = Decision(
+        row.rule_key,
+        Strategy(row.strategy),
+        row.group_key,
+        row.winner,
+        considered,
+        tuple(row.steps),
+        row.pool_reason,
+    )
+    return DecisionRecord(row.id, row.subject_id, Trigger(row.trigger), decision, row.decided_at, row.dry_run)

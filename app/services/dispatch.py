@@ -1,0 +1,271 @@
+"""派单 at run time: a ticket's decision taken with its reads (rules, candidates, shifts) and the lock that gives the
+winner the work, then stored, put on the timeline and, when nobody could take it, the ticket put in the backlog.
+
+Concurrency: a decision ranks the eligible agents from one read, then locks the best-ranked one no concurrent
+assignment holds (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite's writers take turns). Every assignment, dispatched or
+not, stamps the agent's `last_assigned_at` under that lock, so a lock that finds the stamp moved since the read knows
+the read is stale (the agent got other work) and decides again: nobody exceeds capacity, round robin stays even, and
+no ticket is given twice (the ticket itself is new or locked by the caller).
+
+A ticket already in a group's pool (named at intake, handed over by a transfer, placed by an earlier decision) is
+dispatched by the rules that send work to that group only: a person's choice of group is kept."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from app.domain.clock import Clock
+from app.domain.dispatch import (
+    CUSTOMER_FIELDS,
+    Candidate,
+    Decision,
+    DecisionRecord,
+    DispatchRule,
+    Roster,
+    Strategy,
+    Trigger,
+    WorkItem,
+    decide,
+    first_rule,
+    ticket_facts,
+)
+from app.domain.errors import Conflict
+from app.domain.ids import new_id
+from app.domain.notifications import NotificationKind, Subject
+from app.domain.principal import Role
+from app.domain.tickets import Priority, Ticket
+from app.domain.unit_of_work import UnitOfWork
+from app.services.history import Change, record_ticket_change
+from app.services.notifications import notify
+from app.services.sla import SlaService
+
+REFRESH_SECONDS = 5.0
+"""How old the in-process copy of the rules may get: an edit in another process takes effect within it."""
+ATTEMPTS = 12
+"""Decisions taken again when the lock finds the read stale or every eligible agent held, before the ticket waits in
+the backlog."""
+BUSY_WAIT, MAX_BUSY_WAIT = 0.002, 0.05
+"""Seconds to wait (doubling, jittered) while every eligible agent is being given other work: an intake's
+transaction holds its agent for a few milliseconds."""
+PRIORITY_RANK = {Priority.URGENT: 0, Priority.HIGH: 1, Priority.NORMAL: 2, Priority.LOW: 3}
+"""The backlog serves the most urgent first, then the longest waiting."""
+DISPATCHER = "dispatcher"
+"""The actor of the timeline entries dispatch writes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """A decision and the ticket as it leaves it: assigned to the winner in the decision's group, or in that group's
+    pool. `decision` None: no rule exists, dispatch did not run."""
+
+    ticket: Ticket
+    decision: Decision | None
+
+    @property
+    def assigned(self) -> bool:
+        return self.decision is not None and self.decision.winner is not None
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        clock: Clock,
+        sla: SlaService,
+        *,
+        refresh_seconds: float = REFRESH_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._clock = clock
+        self._sla = sla
+        self._refresh, self._monotonic = refresh_seconds, monotonic
+        self.forget()
+
+    def forget(self) -> None:
+        """Read the rules afresh on next use (they changed in this process)."""
+        self._rules: tuple[list[DispatchRule], float] | None = None
+
+    async def rules(self, uow: UnitOfWork) -> list[DispatchRule]:
+        cached = self._rules
+        if cached is None or self._monotonic() - cached[1] >= self._refresh:
+            cached = (await uow.dispatch_rules.ordered(), self._monotonic())
+            self._rules = cached
+        return cached[0]
+
+    async def place(self, uow: UnitOfWork, ticket: Ticket, trigger: Trigger, now: datetime) -> Placement:
+        """Decide who takes `ticket` (in the pool: status new, nobody assigned) and lock them; the caller writes the
+        ticket and then `record`s the placement."""
+        decision = await self._decide(uow, ticket, trigger, now, lock=True)
+        if decision is not None and decision.winner is not None:
+            ticket = replace(ticket, assignee=decision.winner, group_key=decision.group_key, status="assigned")
+        elif decision is not None and decision.group_key is not None:
+            ticket = replace(ticket, group_key=decision.group_key)
+        return Placement(ticket, decision)
+
+    async def simulate(self, uow: UnitOfWork, ticket: Ticket, now: datetime) -> Decision:
+        """The decision `place` would take now, without locking or assigning anyone."""
+        decision = await self._decide(uow, ticket, Trigger.SIMULATION, now, lock=False)
+        return decision or Decision(None, Strategy.POOL, None, None, pool_reason="no dispatch rule exists")
+
+    async def _decide(
+        self, uow: UnitOfWork, ticket: Ticket, trigger: Trigger, now: datetime, *, lock: bool
+    ) -> Decision | None:
+        rules = await self.rules(uow)
+        if ticket.group_key is not None:  # a group chosen already (at intake, by a transfer, by an earlier decision)
+            rules = [r for r in rules if ticket.group_key in (r.group_key, r.overflow_group)]
+        if not rules:
+            return None
+        customer: dict[str, str | None] = {}
+        if any(c.field in CUSTOMER_FIELDS for rule in rules for c in rule.conditions):
+            facts = await uow.sla_clocks.customer_facts(ticket.customer_no, ticket.created_at.date())
+            customer = {"customer_level": facts.level, "contract_sla_level": facts.contract_sla_level}
+        item = WorkItem(ticket_facts(ticket, **customer), waiting_since=ticket.updated_at)
+        rule = first_rule(rules, item)
+        if rule is None or rule.strategy is Strategy.POOL:
+            return decide(rule, item, Roster(), now)
+        waiting = await self._backlog_first(uow, rule, trigger, now)
+        if waiting is not None:
+            return waiting
+        if rule.strategy is Strategy.STICKY:
+            item = replace(item, previous_agent=await uow.dispatch.previous_agent(ticket.customer_no, ticket.id))
+        if not lock:
+            return decide(rule, item, await self._roster(uow, _groups(rule), now), now)
+        return await self._locked_decision(uow, rule, item, now)
+
+    async def _backlog_first(
+        self, uow: UnitOfWork, rule: DispatchRule, trigger: Trigger, now: datetime
+    ) -> Decision | None:
+        """A newcomer does not jump the tickets already waiting for the group (the backlog serves those first)."""
+        if trigger is Trigger.BACKLOG:
+            return None
+        waiting = await uow.dispatch.waiting_count(rule.group_key, now)
+        if not waiting:
+            return None
+        reason = f"backlog first: {waiting} earlier ticket{'s' if waiting > 1 else ''} wait for {rule.group_key}"
+        return Decision(rule.key, rule.strategy, rule.group_key, None, pool_reason=reason)
+
+    async def _locked_decision(self, uow: UnitOfWork, rule: DispatchRule, item: WorkItem, now: datetime) -> Decision:
+        """Decide and lock the winner; decide again on a fresh read when the lock finds the read stale, and wait a
+        moment (never on a lock: a wait could close a cycle) when every eligible agent is being given other work."""
+        groups = _groups(rule)
+        decision = Decision(rule.key, rule.strategy, rule.group_key, None, pool_reason="no eligible agent")
+        for attempt in range(ATTEMPTS):
+            roster = await self._roster(uow, groups, now)
+            decision = decide(rule, item, roster, now)
+            if decision.winner is None:
+                return decision
+            locked = await uow.dispatch.lock_first_free(decision.ranked)
+            if locked is None:
+                await asyncio.sleep(random.uniform(0.5, 1.5) * min(BUSY_WAIT * 2**attempt, MAX_BUSY_WAIT))
+                continue
+            user_id, stamped = locked
+            seen = next(c.last_assigned_at for c in roster.of(decision.group_key or "") if c.user_id == user_id)
+            if stamped != seen:
+                continue  # given other work since the read: decide again on what is true now
+            # Stamped at the lock, not at the request's start: concurrent decisions then read the order they took.
+            await uow.dispatch.stamp(user_id, self._clock.now())
+            if user_id != decision.winner:
+                step = f"{decision.winner} was being given other work; the next in rank took it"
+                decision = replace(decision, winner=user_id, steps=(*decision.steps, step))
+            return decision
+        reason = "every eligible agent was being given other work; it waits for the next free one"
+        return replace(decision, winner=None, pool_reason=reason)
+
+    async def _roster(self, uow: UnitOfWork, groups: set[str], now: datetime) -> Roster:
+        members = await uow.dispatch.roster(groups)
+        calendars = await self._sla.calendars(uow, {m.calendar for m in members if m.calendar})
+        by_group: dict[str, list[Candidate]] = {key: [] for key in groups}
+        for member in members:
+            calendar = calendars.get(member.calendar) if member.calendar else None
+            on_shift = calendar is None or calendar.is_open(now)
+            by_group[member.group_key].append(replace(member.candidate, on_shift=on_shift))
+        return Roster(by_group)
+
+    async def record(
+        self,
+        uow: UnitOfWork,
+        placement: Placement,
+        trigger: Trigger,
+        now: datetime,
+        *,
+        from_status: str = "new",
+        notify_winner: bool = True,
+    ) -> None:
+        """Store the decision with the ticket as written: the internal timeline entry (`ticket.dispatch`), the
+        backlog entered or left, the winner told, or the managers when it must wait."""
+        decision, ticket = placement.decision, placement.ticket
+        if decision is None:
+            return
+        await uow.dispatch.add_decision(DecisionRecord(new_id(), ticket.id, trigger, decision, now))
+        payload = {
+            "trigger": trigger.value,
+            "rule": decision.rule_key,
+            "strategy": decision.strategy.value,
+            "group": decision.group_key,
+            "assignee": decision.winner,
+            "pool_reason": decision.pool_reason,
+            "steps": list(decision.steps),
+        }
+        change = Change("action", "dispatch", from_status, ticket.status, payload=payload, public=False)
+        await record_ticket_change(uow, ticket, DISPATCHER, now, change)
+        if decision.winner is not None:
+            if trigger is not Trigger.INTAKE:  # a ticket just taken in was never waiting
+                await uow.dispatch.leave_backlog([ticket.id])
+            if notify_winner:
+                await _tell_winner(uow, ticket, now)
+        elif decision.waits and decision.group_key is not None:
+            await uow.dispatch.wait(ticket.id, decision.group_key, PRIORITY_RANK[ticket.priority], now)
+            if trigger is not Trigger.BACKLOG:
+                await _tell_managers(uow, ticket, decision, now)
+
+    async def take(self, uow: UnitOfWork, user_id: str) -> None:
+        """An assignment a person made (claim, assign, transfer): the agent locked and counted, refused at capacity
+        (a concurrent assignment may have filled it since the guard read), and stamped."""
+        found = await uow.dispatch.lock_agent(user_id)
+        if found is None:
+            return  # the caller checked the agent exists; a deletion since changes nothing here
+        limit, held = found
+        if limit is not None and held >= limit:
+            raise Conflict(f"'{user_id}' already has {limit} open tickets, the most allowed", code="agent_at_capacity")
+        await uow.dispatch.stamp(user_id, self._clock.now())
+
+
+async def _tell_winner(uow: UnitOfWork, ticket: Ticket, now: datetime) -> None:
+    number = ticket.number
+    await notify(
+        uow,
+        recipients=[ticket.assignee],
+        kind=NotificationKind.ASSIGNMENT,
+        subject=Subject("ticket", ticket.id, number),
+        title={"zh-CN": f"工单 {number} 已派给您", "en": f"Ticket {number} has been assigned to you"},
+        now=now,
+        actor=DISPATCHER,
+        data={"action": "dispatch", "status": ticket.status},
+    )
+
+
+async def _tell_managers(uow: UnitOfWork, ticket: Ticket, decision: Decision, now: datetime) -> None:
+    """Nobody could take it: the managers hear why, once per decision that leaves it waiting."""
+    number = ticket.number
+    await notify(
+        uow,
+        recipients=list(await uow.agents.active_with_role(Role.MANAGER)),
+        kind=NotificationKind.DISPATCH_WAITING,
+        subject=Subject("ticket", ticket.id, number),
+        title={
+            "zh-CN": f"工单 {number} 暂无可派处理人，已进入待派队列",
+            "en": f"Nobody can take ticket {number} now; it waits in the dispatch backlog",
+        },
+        now=now,
+        actor=DISPATCHER,
+        data={"group": decision.group_key, "reason": decision.pool_reason},
+    )
+
+
+def _groups(rule: DispatchRule) -> set[str]:
+    """The groups a rule may send work to: its own and its overflow."""
+    return {rule.group_key} | ({rule.overflow_group} if rule.overflow_group else set())
