@@ -4,6 +4,7 @@ exchange and compensation (seed 004), with the eligibility rules the customer is
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -187,6 +188,10 @@ class AfterSalesRepository(Protocol):
     async def update(self, order: AfterSalesOrder) -> None: ...
     async def list(self, where: AfterSalesFilter, page: PageRequest) -> Page[AfterSalesOrder]: ...
     async def recent_count(self, customer_no: str, since: datetime) -> int: ...
+    async def claims(self, ids: Sequence[UUID]) -> dict[UUID, tuple[str | None, str | None]]:
+        """Each order's (holder, review queue): what decides who may decide its review."""
+        ...
+
     async def lock_ledger(self, ref: UUID | str) -> Ledger | None:
         """The totals of after-sales order `ref`'s sales order, that row locked (no per-line holds)."""
         ...

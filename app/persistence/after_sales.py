@@ -230,6 +230,13 @@ class SqlAfterSalesRepository:
         lines = [AfterSalesLine(row.line_sku, row.line_quantity, row.line_amount) for row in rows if row.line_sku]
         return _entity(rows[0], lines)
 
+    async def claims(self, ids: Sequence[UUID]) -> dict[UUID, tuple[str | None, str | None]]:
+        if not ids:
+            return {}
+        columns = (after_sales_orders.c.id, after_sales_orders.c.assignee, after_sales_orders.c.review_queue)
+        rows = await self._conn.execute(select(*columns).where(after_sales_orders.c.id.in_(list(ids))))
+        return {row.id: (row.assignee, row.review_queue) for row in rows}
+
     async def lock_ledger(self, ref: UUID | str) -> Ledger | None:
         """The money totals of the sales order of after-sales order `ref`, its row locked first, as every writer
         of the ledger locks it; without per-line holds, which releasing and settling do not need."""

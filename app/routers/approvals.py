@@ -39,16 +39,16 @@ async def list_approvals(
     where = ApprovalFilter(
         approver=principal if mine else None, statuses=tuple(status_ or ()), kind=kind, subject_id=subject_id
     )
-    found = await svc.approvals.list(where, page)
-    return page_out(found, lambda approval: ApprovalOut.of(approval, principal))
+    found, refused = await svc.approvals.list(principal, where, page)
+    return page_out(found, lambda approval: ApprovalOut.of(approval, principal, refused=approval.id in refused))
 
 
 @router.get("/v1/approvals/{id}", responses=problems(404, 422))
 async def get_approval(id: UUID, principal: Staff, response: Response, svc: Svc) -> ApprovalOut:
     """One approval with its levels and every vote."""
-    approval = await svc.approvals.get(id)
+    approval, refused = await svc.approvals.get(principal, id)
     set_etag(response, approval.version)
-    return ApprovalOut.of(approval, principal)
+    return ApprovalOut.of(approval, principal, refused=refused)
 
 
 @router.post("/v1/approvals/{id}/decision", responses=problems(404, 409, 412, 422, 428))

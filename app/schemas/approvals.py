@@ -42,7 +42,8 @@ class ApprovalSummaryOut(Output):
     you_may_decide: bool
 
     @classmethod
-    def of(cls, approval: Approval, principal: Principal) -> ApprovalSummaryOut:
+    def of(cls, approval: Approval, principal: Principal, *, refused: bool = False) -> ApprovalSummaryOut:
+        """`refused`: the subject's own rules stop the caller deciding it now (a review claimed by another)."""
         return cls(
             id=approval.id,
             status=approval.status,
@@ -52,7 +53,7 @@ class ApprovalSummaryOut(Output):
                 for level in approval.levels
             ],
             pending_approvers=approval.pending_approvers(),
-            you_may_decide=approval.may_decide(principal),
+            you_may_decide=approval.may_decide(principal) and not refused,
         )
 
 
@@ -72,9 +73,9 @@ class ApprovalOut(ApprovalSummaryOut):
     version: int
 
     @classmethod
-    def of(cls, approval: Approval, principal: Principal) -> ApprovalOut:
+    def of(cls, approval: Approval, principal: Principal, *, refused: bool = False) -> ApprovalOut:
         return cls(
-            **ApprovalSummaryOut.of(approval, principal).model_dump(),
+            **ApprovalSummaryOut.of(approval, principal, refused=refused).model_dump(),
             kind=approval.kind,
             subject_id=approval.subject_id,
             subject_ref=approval.subject_ref,

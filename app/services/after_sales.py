@@ -49,7 +49,7 @@ from app.domain.urging import UrgePolicy
 from app.services.approvals import ApprovalEngine, ApprovalRequest
 from app.services.history import Change, record_after_sales_change
 from app.services.sla import SlaService, SubjectSla
-from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS, AfterSalesContext, apply
+from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS, AfterSalesContext, apply, holder_refusal
 from app.workflows.engine import AvailableAction, Move
 from app.workflows.standard_texts import AUTO_REVIEWED, NO_REVIEW_LEVEL
 
@@ -270,6 +270,16 @@ class AfterSalesService:
         if approval.status is not Status.APPROVED:
             return order
         return await self._move(uow, order, ledger, AUTO_REVIEWER, "approve", {}, now, remark=NO_REVIEW_LEVEL.text())
+
+    async def review_refusals(self, uow: UnitOfWork, approvals: Sequence[Approval], principal: Principal) -> set[UUID]:
+        """The reviews the approvals list must not offer the caller: claimed by another, or queued and unclaimed (the
+        workflow's holder rule, `holds_review`)."""
+        claims = await uow.after_sales.claims([a.subject_id for a in approvals])
+        return {
+            a.id
+            for a in approvals
+            if a.subject_id in claims and holder_refusal(*claims[a.subject_id], principal) is not None
+        }
 
     async def decide_review(
         self, uow: UnitOfWork, order_id: UUID, verdict: Verdict, principal: Principal, now: datetime

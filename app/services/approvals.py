@@ -4,7 +4,7 @@ use cases behind /v1/approvals and the chain settings. Deciding always goes thro
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -76,6 +76,9 @@ class ApprovalRequest:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
+Refusals = Callable[[UnitOfWork, Sequence[Approval], Principal], Awaitable[set[UUID]]]
+"""A subject service's own rules on top of an approval's: which of these approvals the caller may not decide now
+although the approval names them (a claimed after-sales review is decided by its holder)."""
 Decider = Callable[[UnitOfWork, UUID, Verdict, Principal, datetime], Awaitable[None]]
 """A subject service's way to decide its pending approval: (uow, subject id, verdict, principal, now); it locks
 the subject, calls `ApprovalEngine.decide` and moves the subject on the final outcome."""
@@ -264,20 +267,42 @@ class ApprovalService:
         self._clock = clock
         self.engine = engine
         self._deciders: dict[SubjectKind, Decider] = {}
+        self._refusals: dict[SubjectKind, Refusals] = {}
 
-    def register(self, kind: SubjectKind, decider: Decider) -> None:
+    def register(self, kind: SubjectKind, decider: Decider, refusals: Refusals | None = None) -> None:
         self._deciders[kind] = decider
+        if refusals is not None:
+            self._refusals[kind] = refusals
 
-    async def list(self, where: ApprovalFilter, page: PageRequest) -> Page[Approval]:
+    async def list(
+        self, principal: Principal, where: ApprovalFilter, page: PageRequest
+    ) -> tuple[Page[Approval], set[UUID]]:
+        """A page and the approvals on it the caller may not decide now by their subject's own rules; 待我审批
+        (`where.approver`) leaves those out (the page may then be shorter than asked: its cursor still goes on)."""
         async with self._uow.read() as uow:
-            return await uow.approvals.list(where, page)
+            found = await uow.approvals.list(where, page)
+            refused = await self._refused(uow, found.items, principal)
+        if where.approver is not None and refused:
+            found = Page([a for a in found.items if a.id not in refused], found.next_key)
+        return found, refused
 
-    async def get(self, approval_id: UUID) -> Approval:
+    async def get(self, principal: Principal, approval_id: UUID) -> tuple[Approval, bool]:
+        """The approval, and whether its subject's own rules stop the caller deciding it now."""
         async with self._uow.read() as uow:
             approval = await uow.approvals.get(approval_id)
-        if approval is None:
-            raise approval_not_found(approval_id)
-        return approval
+            if approval is None:
+                raise approval_not_found(approval_id)
+            refused = await self._refused(uow, [approval], principal)
+        return approval, approval.id in refused
+
+    async def _refused(self, uow: UnitOfWork, approvals: Sequence[Approval], principal: Principal) -> set[UUID]:
+        """Asked only about the pending approvals the caller could otherwise decide, one query per kind."""
+        refused: set[UUID] = set()
+        for kind, rules in self._refusals.items():
+            mine = [a for a in approvals if a.kind is kind and a.may_decide(principal)]
+            if mine:
+                refused |= await rules(uow, mine, principal)
+        return refused
 
     async def decide(
         self,

@@ -193,7 +193,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine, sla)
     approvals.register(SubjectKind.TASK_HOURS, tasks.decide_hours)
     tickets.when_finished(tasks.cancel_with_ticket)
-    approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review)
+    approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review, after_sales.review_refusals)
     return Services(
         settings=settings,
         clock=clock,

@@ -204,13 +204,17 @@ def serves_queue(ctx: AfterSalesContext, principal: Principal, _payload: object)
 def holds_review(ctx: AfterSalesContext, principal: Principal, _payload: object) -> str | None:
     """A claimed order is decided by its holder, or by a manager; a queued one is claimed before it is decided. An
     order of the general pool nobody holds is decided by the review chain's approvers alone."""
-    order = ctx.order
-    if principal.is_manager or principal.subject == order.assignee:
+    return holder_refusal(ctx.order.assignee, ctx.order.review_queue, principal)
+
+
+def holder_refusal(holder: str | None, review_queue: str | None, principal: Principal) -> str | None:
+    """`holds_review` from the two facts it reads, for the approvals list (which reads no orders whole)."""
+    if principal.is_manager or principal.subject == holder:
         return None
-    if order.assignee is not None:
-        return f"claimed by {order.assignee}"
-    if order.review_queue is not None:
-        return f"claim it from review queue '{order.review_queue}' first"
+    if holder is not None:
+        return f"claimed by {holder}"
+    if review_queue is not None:
+        return f"claim it from review queue '{review_queue}' first"
     return None
 
 

@@ -390,6 +390,25 @@ async def test_a_queued_order_is_claimed_before_it_is_decided_and_then_only_by_i
     )
 
 
+async def test_the_approvals_inbox_follows_the_holder_rule(client, auth, queued):
+    """待我审批 and an approval's own read offer a claimed review to its holder only (the order's buttons agree)."""
+    holder, other = reviewer(auth, "rev-1"), reviewer(auth, "rev-2")
+    queued_inbox = (await client.get("/v1/approvals", headers=other)).json()["items"]
+    await _act(client, holder, queued, "claim")
+    approval_id = (await _read(client, holder, queued))["approval"]["id"]
+
+    other_inbox = (await client.get("/v1/approvals", headers=other)).json()["items"]
+    holder_inbox = (await client.get("/v1/approvals", headers=holder)).json()["items"]
+    every = (await client.get("/v1/approvals?mine=false", headers=other)).json()["items"]
+    other_read = (await client.get(f"/v1/approvals/{approval_id}", headers=other)).json()
+    holder_read = (await client.get(f"/v1/approvals/{approval_id}", headers=holder)).json()
+
+    assert queued_inbox == []  # queued and unclaimed: claimed before it is decided
+    assert other_inbox == [] and [a["id"] for a in holder_inbox] == [approval_id]
+    assert [(a["id"], a["you_may_decide"]) for a in every] == [(approval_id, False)]
+    assert (other_read["you_may_decide"], holder_read["you_may_decide"]) == (False, True)
+
+
 async def test_a_manager_decides_an_order_another_reviewer_holds(client, auth, queued):
     await _act(client, reviewer(auth, "rev-1"), queued, "claim")
 
