@@ -1,6 +1,7 @@
 """在线状态 and what follows from it: an agent sets themselves available, away or offline; going offline returns
 their not yet started tickets to dispatch, coming back serves the backlog first, and a manager may rebalance all the
-open work of an agent who is not available. The backlog job serves what waits as shifts start and skills relax."""
+open work of an agent who is not available (a deactivated agent's goes at once). The backlog job serves what waits
+as shifts start and skills relax."""
 
 from __future__ import annotations
 
@@ -62,6 +63,11 @@ class AvailabilityService:
                 agent = await uow.agents.get(user_id) or agent
             await uow.commit()
         return agent
+
+    async def agent_left(self, uow: UnitOfWork, user_id: str) -> Rebalanced:
+        """An agent deactivated (left, on long leave): every ticket they hold goes through dispatch again, in the
+        transaction that deactivates them."""
+        return await self._redispatch(uow, user_id, HELD_STATES)
 
     async def rebalance(self, principal: Principal, user_id: str) -> Rebalanced:
         """A manager's one action for an agent who is away or offline: every ticket they hold goes through dispatch

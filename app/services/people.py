@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from app.domain.clock import Clock
 from app.domain.errors import FieldError, InvalidInput, NotFound
 from app.domain.ids import new_id
@@ -11,11 +13,18 @@ from app.domain.preconditions import Precondition
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.revisions import Saved, save_revision
 
+OnDeactivated = Callable[[UnitOfWork, str], Awaitable[object]]
+"""Called in the transaction that deactivates an agent (their open work goes to others)."""
+
 
 class PeopleService:
     def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
+        self._on_deactivated: list[OnDeactivated] = []
+
+    def when_deactivated(self, hook: OnDeactivated) -> None:
+        self._on_deactivated.append(hook)
 
     async def upsert_agent(self, user_id: str, data: AgentData, precondition: Precondition) -> Saved[Agent]:
         async with self._uow.write() as uow:
@@ -34,6 +43,9 @@ class PeopleService:
             saved = await save_revision(
                 uow.agents, existing, data, now, lambda: Agent(new_id(), user_id, data, 1, now, now)
             )
+            if existing is not None and existing.data.active and not data.active:
+                for hook in self._on_deactivated:
+                    await hook(uow, user_id)
             await uow.commit()
         return saved
 

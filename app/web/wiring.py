@@ -193,6 +193,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine, sla)
     approvals.register(SubjectKind.TASK_HOURS, tasks.decide_hours)
     tickets.when_finished(tasks.cancel_with_ticket)
+    people = PeopleService(uow, clock)
+    availability = AvailabilityService(uow, clock, tickets)
+    people.when_deactivated(availability.agent_left)
     approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review, after_sales.review_refusals)
     return Services(
         settings=settings,
@@ -207,7 +210,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         products=ProductService(uow, clock),
         orders=OrderService(uow, clock, settings.compensation_max_percent),
         contracts=ContractService(uow, clock),
-        people=PeopleService(uow, clock),
+        people=people,
         tickets=tickets,
         after_sales=after_sales,
         notifications=NotificationService(uow, clock),
@@ -228,7 +231,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         complaint_spikes=ComplaintSpikeService(uow, clock),
         dispatcher=dispatcher,
         dispatch_rules=DispatchRuleService(uow, clock, dispatcher),
-        availability=AvailabilityService(uow, clock, tickets),
+        availability=availability,
         review_queues=ReviewQueueService(uow, clock, after_sales),
     )
 

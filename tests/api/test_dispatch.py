@@ -409,6 +409,18 @@ async def test_going_offline_returns_not_started_tickets_and_rebalance_moves_the
     assert (await decisions(client, auth, after))[0]["trigger"] == "rebalance"
 
 
+async def test_a_deactivated_agents_open_work_goes_to_others_at_once(client, auth, desk):
+    tickets = [await open_ticket(client, auth) for _ in range(2)]
+    theirs = next(t for t in tickets if t["assignee"] == "agent-1")
+    await act(client, auth(Role.AGENT, sub="agent-1"), theirs, "start")
+
+    await put(client, auth(Role.ADMIN), "/v1/agents/agent-1", agent_body(skills=["purifier"], active=False))
+
+    moved = (await client.get(f"/v1/tickets/{theirs['id']}", headers=auth(Role.ADMIN))).json()
+    assert (moved["assignee"], moved["status"]) == ("agent-2", "assigned")
+    assert (await decisions(client, auth, moved))[0]["trigger"] == "rebalance"
+
+
 async def test_only_the_agent_or_a_manager_sets_availability(client, auth, desk):
     other = await availability(client, auth, "agent-1", "away", role=Role.AGENT, sub="agent-2")
     unknown = await availability(client, auth, "agent-9", "away", role=Role.MANAGER)
