@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, case, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.dispatch import (
@@ -149,8 +149,21 @@ _WORK = (
     .group_by(tickets.c.assignee)
     .subquery()
 )
+_WAITING = (
+    select(func.count())
+    .select_from(dispatch_backlog)
+    .join(tickets, tickets.c.id == dispatch_backlog.c.ticket_id)
+    .where(
+        dispatch_backlog.c.group_key == bindparam("waiting_for"),
+        dispatch_backlog.c.waiting_since < bindparam("before"),
+        tickets.c.status == "new",
+        tickets.c.assignee.is_(None),
+    )
+    .scalar_subquery()
+)
 _ROSTER = (
     select(
+        _WAITING.label("waiting"),
         agent_group_members.c.group_key,
         groups.c.calendar.label("group_calendar"),
         agents.c.user_id,
@@ -169,8 +182,21 @@ _ROSTER = (
     .outerjoin(_WORK, _WORK.c.assignee == agents.c.user_id)
     .where(_MEMBERS)
 )
-"""The members of the decision's groups with their held tickets counted and weighted: one statement, through the
-assignee index."""
+"""The members of the decision's groups with their held tickets counted and weighted, and the backlog the decision
+must not jump: one statement, through the assignee and backlog indexes."""
+_GIVE_FIRST = text(
+    """WITH ranked AS (
+        SELECT * FROM unnest(CAST(:users AS varchar[]), CAST(:seen AS timestamptz[])) WITH ORDINALITY
+            AS r(user_id, seen, rank)
+    ), picked AS (
+        SELECT agents.user_id FROM agents JOIN ranked ON ranked.user_id = agents.user_id
+        WHERE agents.last_assigned_at IS NOT DISTINCT FROM ranked.seen
+        ORDER BY ranked.rank LIMIT 1
+        FOR UPDATE OF agents SKIP LOCKED
+    )
+    UPDATE agents SET last_assigned_at = :now FROM picked WHERE agents.user_id = picked.user_id
+    RETURNING agents.user_id"""
+)
 _STAMP = (
     update(agents)
     .where(agents.c.user_id == bindparam("key_user_id"))
@@ -194,26 +220,31 @@ class SqlDispatchRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self._conn = conn
 
-    async def roster(self, group_keys: Iterable[str]) -> list[Member]:
-        """The decision's candidates, one per group membership (see _ROSTER)."""
-        rows = await self._conn.execute(_ROSTER, {"groups": sorted(set(group_keys))})
-        return [_member(row) for row in rows]
+    async def roster(
+        self, group_keys: Iterable[str], waiting_for: str | None, before: datetime
+    ) -> tuple[list[Member], int]:
+        """The decision's candidates, one per group membership, and the backlog's count beside (see _ROSTER)."""
+        params = {"groups": sorted(set(group_keys)), "waiting_for": waiting_for, "before": before}
+        rows = (await self._conn.execute(_ROSTER, params)).all()
+        return [_member(row) for row in rows], int(rows[0].waiting) if rows else 0
 
-    async def lock_first_free(self, ranked: Sequence[str]) -> tuple[str, datetime | None] | None:
-        """Lock the best-ranked of `ranked` that no concurrent assignment holds (PostgreSQL: SKIP LOCKED; SQLite's
-        writers take turns anyway) and answer them with their last assignment as it is now; None when all are held."""
+    async def give_first(self, ranked: Sequence[tuple[str, datetime | None]], now: datetime) -> str | None:
+        """PostgreSQL: one statement locks (SKIP LOCKED) the best-ranked agent whose stamp is as read (a row another
+        transaction changed since the read is re-checked on its newest version) and stamps them. SQLite's writers
+        take turns: the stamps are compared as read."""
         if not ranked:
             return None
-        rank = case({user_id: i for i, user_id in enumerate(ranked)}, value=agents.c.user_id)
-        stmt = (
-            select(agents.c.user_id, agents.c.last_assigned_at)
-            .where(agents.c.user_id.in_(ranked))
-            .order_by(rank)
-            .limit(1)
-            .with_for_update(skip_locked=True)
+        if self._conn.dialect.name == "postgresql":
+            params = {"users": [u for u, _ in ranked], "seen": [at for _, at in ranked], "now": now}
+            return (await self._conn.execute(_GIVE_FIRST, params)).scalar_one_or_none()
+        rows = await self._conn.execute(
+            select(agents.c.user_id, agents.c.last_assigned_at).where(agents.c.user_id.in_([u for u, _ in ranked]))
         )
-        row = (await self._conn.execute(stmt)).first()
-        return (row.user_id, row.last_assigned_at) if row else None
+        now_held = dict(rows.all())
+        user_id = next((u for u, at in ranked if u in now_held and now_held[u] == at), None)
+        if user_id is not None:
+            await self.stamp(user_id, now)
+        return user_id
 
     async def lock_agent(self, user_id: str) -> tuple[int | None, int] | None:
         """Lock an agent a caller names (waiting for a concurrent assignment to them): their open-ticket limit and
@@ -275,21 +306,6 @@ class SqlDispatchRepository:
         stale = select(dispatch_backlog.c.ticket_id).join(tickets).where(~still_waiting)
         await self._conn.execute(delete(dispatch_backlog).where(dispatch_backlog.c.ticket_id.in_(stale)))
         return found
-
-    async def waiting_count(self, group_key: str, before: datetime) -> int:
-        """Tickets of the group waiting since before `before` (a newcomer does not jump them)."""
-        stmt = (
-            select(func.count())
-            .select_from(dispatch_backlog)
-            .join(tickets, tickets.c.id == dispatch_backlog.c.ticket_id)
-            .where(
-                dispatch_backlog.c.group_key == group_key,
-                dispatch_backlog.c.waiting_since < before,
-                tickets.c.status == "new",
-                tickets.c.assignee.is_(None),
-            )
-        )
-        return int((await self._conn.execute(stmt)).scalar_one())
 
     async def held_by(self, user_id: str, statuses: Sequence[str], limit: int) -> tuple[list[UUID], int]:
         mine = and_(tickets.c.assignee == user_id, tickets.c.status.in_(list(statuses)))

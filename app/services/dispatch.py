@@ -127,47 +127,39 @@ class Dispatcher:
         rule = first_rule(rules, item)
         if rule is None or rule.strategy is Strategy.POOL:
             return decide(rule, item, Roster(), now)
-        waiting = await self._backlog_first(uow, rule, trigger, now)
-        if waiting is not None:
-            return waiting
         if rule.strategy is Strategy.STICKY:
             item = replace(item, previous_agent=await uow.dispatch.previous_agent(ticket.customer_no, ticket.id))
+        # A newcomer does not jump the tickets already waiting for the group: the backlog serves those first.
+        waiting_for = None if trigger is Trigger.BACKLOG else rule.group_key
         if not lock:
-            return decide(rule, item, await self._roster(uow, _groups(rule), now), now)
-        return await self._locked_decision(uow, rule, item, now)
+            roster, waiting = await self._roster(uow, _groups(rule), now, waiting_for)
+            return _behind_backlog(rule, waiting) or decide(rule, item, roster, now)
+        return await self._locked_decision(uow, rule, item, now, waiting_for)
 
-    async def _backlog_first(
-        self, uow: UnitOfWork, rule: DispatchRule, trigger: Trigger, now: datetime
-    ) -> Decision | None:
-        """A newcomer does not jump the tickets already waiting for the group (the backlog serves those first)."""
-        if trigger is Trigger.BACKLOG:
-            return None
-        waiting = await uow.dispatch.waiting_count(rule.group_key, now)
-        if not waiting:
-            return None
-        reason = f"backlog first: {waiting} earlier ticket{'s' if waiting > 1 else ''} wait for {rule.group_key}"
-        return Decision(rule.key, rule.strategy, rule.group_key, None, pool_reason=reason)
-
-    async def _locked_decision(self, uow: UnitOfWork, rule: DispatchRule, item: WorkItem, now: datetime) -> Decision:
-        """Decide and lock the winner; decide again on a fresh read when the lock finds the read stale, and wait a
-        moment (never on a lock: a wait could close a cycle) when every eligible agent is being given other work."""
+    async def _locked_decision(
+        self, uow: UnitOfWork, rule: DispatchRule, item: WorkItem, now: datetime, waiting_for: str | None
+    ) -> Decision:
+        """Decide and give the winner the work (lock and stamp, one statement); decide again on a fresh read when
+        the read proves stale, and wait a moment (never on a lock: a wait could close a cycle) when every eligible
+        agent is being given other work."""
         groups = _groups(rule)
         decision = Decision(rule.key, rule.strategy, rule.group_key, None, pool_reason="no eligible agent")
         for attempt in range(ATTEMPTS):
-            roster = await self._roster(uow, groups, now)
+            roster, waiting = await self._roster(uow, groups, now, waiting_for)
+            behind = _behind_backlog(rule, waiting)
+            if behind is not None:
+                return behind
             decision = decide(rule, item, roster, now)
             if decision.winner is None:
                 return decision
-            locked = await uow.dispatch.lock_first_free(decision.ranked)
-            if locked is None:
+            read = {c.user_id: c.last_assigned_at for c in roster.of(decision.group_key or "")}
+            # Stamped now, not at the request's start: concurrent decisions then read the order they took.
+            user_id = await uow.dispatch.give_first(
+                [(user_id, read[user_id]) for user_id in decision.ranked], self._clock.now()
+            )
+            if user_id is None:  # each held by another assignment, or given other work since the read
                 await asyncio.sleep(random.uniform(0.5, 1.5) * min(BUSY_WAIT * 2**attempt, MAX_BUSY_WAIT))
                 continue
-            user_id, stamped = locked
-            seen = next(c.last_assigned_at for c in roster.of(decision.group_key or "") if c.user_id == user_id)
-            if stamped != seen:
-                continue  # given other work since the read: decide again on what is true now
-            # Stamped at the lock, not at the request's start: concurrent decisions then read the order they took.
-            await uow.dispatch.stamp(user_id, self._clock.now())
             if user_id != decision.winner:
                 step = f"{decision.winner} was being given other work; the next in rank took it"
                 decision = replace(decision, winner=user_id, steps=(*decision.steps, step))
@@ -175,15 +167,18 @@ class Dispatcher:
         reason = "every eligible agent was being given other work; it waits for the next free one"
         return replace(decision, winner=None, pool_reason=reason)
 
-    async def _roster(self, uow: UnitOfWork, groups: set[str], now: datetime) -> Roster:
-        members = await uow.dispatch.roster(groups)
+    async def _roster(
+        self, uow: UnitOfWork, groups: set[str], now: datetime, waiting_for: str | None
+    ) -> tuple[Roster, int]:
+        """The candidates of `groups` as of `now`, and how many tickets wait in `waiting_for`'s backlog since before."""
+        members, waiting = await uow.dispatch.roster(groups, waiting_for, now)
         calendars = await self._sla.calendars(uow, {m.calendar for m in members if m.calendar})
         by_group: dict[str, list[Candidate]] = {key: [] for key in groups}
         for member in members:
             calendar = calendars.get(member.calendar) if member.calendar else None
             on_shift = calendar is None or calendar.is_open(now)
             by_group[member.group_key].append(replace(member.candidate, on_shift=on_shift))
-        return Roster(by_group)
+        return Roster(by_group), waiting
 
     async def record(
         self,
@@ -264,6 +259,13 @@ async def _tell_managers(uow: UnitOfWork, ticket: Ticket, decision: Decision, no
         actor=DISPATCHER,
         data={"group": decision.group_key, "reason": decision.pool_reason},
     )
+
+
+def _behind_backlog(rule: DispatchRule, waiting: int) -> Decision | None:
+    if not waiting:
+        return None
+    reason = f"backlog first: {waiting} earlier ticket{'s' if waiting > 1 else ''} wait for {rule.group_key}"
+    return Decision(rule.key, rule.strategy, rule.group_key, None, pool_reason=reason)
 
 
 def _groups(rule: DispatchRule) -> set[str]:
