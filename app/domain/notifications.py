@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from uuid import UUID
 
+from app.domain.events import OutboxEvent
 from app.domain.pagination import Page, PageRequest
 
 
@@ -63,8 +64,9 @@ class Notification:
 
 
 class NotificationRepository(Protocol):
-    async def add(self, notification: Notification) -> bool:
-        """False (and nothing written) when a notification with the same `dedupe_key` exists."""
+    async def add(self, notification: Notification, event: OutboxEvent) -> bool:
+        """The notification and its outbox `event`; False (and nothing written) when a notification with the same
+        `dedupe_key` exists."""
         ...
 
     async def get(self, recipient: str, notification_id: UUID, *, for_update: bool = False) -> Notification | None:

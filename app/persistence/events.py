@@ -46,6 +46,16 @@ def _placeholders(table: Table, prefix: str) -> dict[str, Any]:
     return {name: bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in _WRITTEN[table]}
 
 
+def outbox_placeholders(prefix: str) -> dict[str, Any]:
+    """Bound parameters for one outbox row, named `<prefix><column>` (another table's write may carry its event)."""
+    return _placeholders(outbox, prefix)
+
+
+def outbox_values(event: OutboxEvent, prefix: str) -> dict[str, Any]:
+    """`event`'s values for `outbox_placeholders(prefix)`."""
+    return {f"{prefix}{k}": v for k, v in _event_row(event).items()}
+
+
 @cache
 def _entry_with_events(count: int) -> Insert:
     """PostgreSQL: a timeline row and `count` outbox rows in one statement (data-modifying CTEs), built once per
@@ -92,7 +102,7 @@ class SqlTimelineRepository:
         if events and self._conn.dialect.name == "postgresql":
             values = {f"t_{k}": v for k, v in _entry_row(entry).items()}
             for n, event in enumerate(events):
-                values |= {f"o{n}_{k}": v for k, v in _event_row(event).items()}
+                values |= outbox_values(event, f"o{n}_")
             await self._conn.execute(_entry_with_events(len(events)), values)
             return
         await self._conn.execute(_ADD_ENTRY, _entry_row(entry))

@@ -65,12 +65,9 @@ async def notify(
             data=dict(data or {}),
             dedupe_key=key,
         )
-        if not await uow.notifications.add(notification):
-            continue
-        await uow.outbox.add(
-            OutboxEvent(new_id(), NOTIFICATION_CREATED, "notification", notification.id, now, _event(notification))
-        )
-        created += 1
+        event = OutboxEvent(new_id(), NOTIFICATION_CREATED, "notification", notification.id, now, _event(notification))
+        if await uow.notifications.add(notification, event):
+            created += 1
     return created
 
 
