@@ -189,24 +189,19 @@ class Dispatcher:
         *,
         from_status: str = "new",
         notify_winner: bool = True,
+        on_timeline: bool = True,
     ) -> None:
-        """Store the decision with the ticket as written: the internal timeline entry (`ticket.dispatch`), the
-        backlog entered or left, the winner told, or the managers when it must wait."""
+        """Store the decision with the ticket as written: the internal timeline entry (`ticket.dispatch`; not
+        `on_timeline` when the caller's own entry carries `summary`), the backlog entered or left, the winner told,
+        or the managers when it must wait."""
         decision, ticket = placement.decision, placement.ticket
         if decision is None:
             return
         await uow.dispatch.add_decision(DecisionRecord(new_id(), ticket.id, trigger, decision, now))
-        payload = {
-            "trigger": trigger.value,
-            "rule": decision.rule_key,
-            "strategy": decision.strategy.value,
-            "group": decision.group_key,
-            "assignee": decision.winner,
-            "pool_reason": decision.pool_reason,
-            "steps": list(decision.steps),
-        }
-        change = Change("action", "dispatch", from_status, ticket.status, payload=payload, public=False)
-        await record_ticket_change(uow, ticket, DISPATCHER, now, change)
+        if on_timeline:
+            payload = summary(decision, trigger)
+            change = Change("action", "dispatch", from_status, ticket.status, payload=payload, public=False)
+            await record_ticket_change(uow, ticket, DISPATCHER, now, change)
         if decision.winner is not None:
             if trigger is not Trigger.INTAKE:  # a ticket just taken in was never waiting
                 await uow.dispatch.leave_backlog([ticket.id])
@@ -259,6 +254,19 @@ async def _tell_managers(uow: UnitOfWork, ticket: Ticket, decision: Decision, no
         actor=DISPATCHER,
         data={"group": decision.group_key, "reason": decision.pool_reason},
     )
+
+
+def summary(decision: Decision, trigger: Trigger) -> dict[str, object]:
+    """A decision as its timeline entry shows it (the candidates are in the decision itself)."""
+    return {
+        "trigger": trigger.value,
+        "rule": decision.rule_key,
+        "strategy": decision.strategy.value,
+        "group": decision.group_key,
+        "assignee": decision.winner,
+        "pool_reason": decision.pool_reason,
+        "steps": list(decision.steps),
+    }
 
 
 def _behind_backlog(rule: DispatchRule, waiting: int) -> Decision | None:

@@ -45,7 +45,7 @@ from app.domain.tickets import (
     warranty_status_on,
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
-from app.services.dispatch import Dispatcher
+from app.services.dispatch import Dispatcher, summary
 from app.services.history import Change, record_ticket_change
 from app.services.risk import RiskService, flagged_event, notify_managers
 from app.services.sla import MATCHED_FIELDS, SlaService, SubjectSla
@@ -216,10 +216,13 @@ class TicketService:
         placement = await self._dispatcher.place(uow, ticket, Trigger.INTAKE, now)
         ticket = placement.ticket
         await uow.tickets.add(ticket)
-        created = Change("created", "create", to_status=TICKET.initial)
+        # The intake decision rides on the ticket's first entry (and its ticket.created event names the assignee).
+        decision = placement.decision
+        payload = {"dispatch": summary(decision, Trigger.INTAKE)} if decision is not None else {}
+        created = Change("created", "create", to_status=ticket.status, payload=payload)
         also = [flagged_event(ticket, reasons, principal.subject, now)] if reasons else []
         await _record(uow, ticket, principal, now, created, also)
-        await self._dispatcher.record(uow, placement, Trigger.INTAKE, now)
+        await self._dispatcher.record(uow, placement, Trigger.INTAKE, now, on_timeline=False)
         if reasons:
             await notify_managers(uow, ticket, reasons, principal.subject, now)
         change = TicketChange(at=now, status=ticket.status, priority=ticket.priority, created=True)

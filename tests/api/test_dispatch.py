@@ -160,10 +160,9 @@ async def test_intake_goes_round_robin_to_the_agent_assigned_least_recently(clie
     assert [(c["user_id"], c["excluded"]) for c in decision["candidates"]] == [("agent-1", None), ("agent-2", None)]
     assert decision["candidates"][0]["score"][0] > decision["candidates"][1]["score"][0] == 0  # agent-2 never assigned
     timeline = (await client.get(f"/v1/tickets/{opened[1]['id']}/timeline", headers=auth(Role.MANAGER))).json()
-    assert [(e["action"], e["to_status"], e["visibility"]) for e in timeline["items"]] == [
-        ("create", "new", "public"),
-        ("dispatch", "assigned", "internal"),
-    ]
+    [created] = timeline["items"]
+    assert (created["action"], created["to_status"], created["visibility"]) == ("create", "assigned", "public")
+    assert (created["payload"]["dispatch"]["rule"], created["payload"]["dispatch"]["assignee"]) == ("east", "agent-2")
     inbox = (await client.get("/v1/me/notifications", headers=auth(Role.AGENT, sub="agent-2"))).json()["items"]
     assert [n["kind"] for n in inbox] == ["assignment", "assignment"]
 
