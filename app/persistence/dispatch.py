@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, bindparam, case, delete, func, insert, select, text, update
+from sqlalchemy import Row, and_, bindparam, case, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.dispatch import (
@@ -138,7 +138,11 @@ _WEIGHT = case(
     else_=PRIORITY_WEIGHTS["normal"],
 ) * case(*((tickets.c.type == type_, weight) for type_, weight in TYPE_WEIGHTS.items()), else_=1)
 _HELD = equals_any(tickets.c.status, HELD_STATES)
-_MEMBERS = agent_group_members.c.group_key.in_(bindparam("groups", expanding=True))
+_MEMBERS = or_(
+    agent_group_members.c.group_key == bindparam("group"), agent_group_members.c.group_key == bindparam("overflow")
+)
+"""A decision reads its rule's group and its overflow group (the same twice when it has none): two equalities, not an
+IN list, which SQLAlchemy would render again at every execution."""
 _WORK = (
     select(
         tickets.c.assignee,
@@ -197,6 +201,7 @@ _GIVE_FIRST = text(
     UPDATE agents SET last_assigned_at = :now FROM picked WHERE agents.user_id = picked.user_id
     RETURNING agents.user_id"""
 )
+_ADD_DECISION = insert(dispatch_decisions)
 _STAMP = (
     update(agents)
     .where(agents.c.user_id == bindparam("key_user_id"))
@@ -224,7 +229,10 @@ class SqlDispatchRepository:
         self, group_keys: Iterable[str], waiting_for: str | None, before: datetime
     ) -> tuple[list[Member], int]:
         """The decision's candidates, one per group membership, and the backlog's count beside (see _ROSTER)."""
-        params = {"groups": sorted(set(group_keys)), "waiting_for": waiting_for, "before": before}
+        keys = sorted(set(group_keys))
+        if not 1 <= len(keys) <= 2:
+            raise ValueError("a decision reads its rule's group and at most its overflow group")
+        params = {"group": keys[0], "overflow": keys[-1], "waiting_for": waiting_for, "before": before}
         rows = (await self._conn.execute(_ROSTER, params)).all()
         return [_member(row) for row in rows], int(rows[0].waiting) if rows else 0
 
@@ -269,7 +277,7 @@ class SqlDispatchRepository:
         return (await self._conn.execute(_PREVIOUS_AGENT, params)).scalar_one_or_none()
 
     async def add_decision(self, record: DecisionRecord) -> None:
-        await self._conn.execute(insert(dispatch_decisions).values(**_decision_values(record)))
+        await self._conn.execute(_ADD_DECISION, _decision_values(record))
 
     async def decisions(self, subject_id: UUID, page: PageRequest) -> Page[DecisionRecord]:
         stmt = select(dispatch_decisions).where(dispatch_decisions.c.subject_id == subject_id)
