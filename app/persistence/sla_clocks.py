@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import JSON, Column, Label, Row, bindparam, case, delete, func, insert, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
@@ -154,6 +155,21 @@ def _upsert(dialect: Any) -> Any:
 
 
 _APPEND = insert(sla_clock_events)
+_EVENT_COLUMNS = ("id", "subject_type", "subject_id", "metric", "kind", "at", "target", "warning", "policy_key")
+_RECORD = text(
+    """WITH appended AS (
+        INSERT INTO sla_clock_events (id, subject_type, subject_id, metric, kind, at, target, warning, policy_key)
+        SELECT * FROM unnest(CAST(:e_id AS uuid[]), CAST(:e_subject_type AS varchar[]), CAST(:e_subject_id AS uuid[]),
+            CAST(:e_metric AS varchar[]), CAST(:e_kind AS varchar[]), CAST(:e_at AS timestamptz[]),
+            CAST(:e_target AS jsonb[]), CAST(:e_warning AS jsonb[]), CAST(:e_policy_key AS varchar[]))
+        RETURNING 1
+    )
+    INSERT INTO sla_timers (subject_id, subject_type, due_at, updated_at)
+    VALUES (:subject_id, :subject_type, :due_at, :updated_at)
+    ON CONFLICT (subject_id) DO UPDATE SET due_at = excluded.due_at, updated_at = excluded.updated_at"""
+)
+"""A change's clock events (one array per column: the same statement for any number of them) and the timer they
+move, written together (PostgreSQL)."""
 _LOG = (
     select(sla_clock_events)
     .where(sla_clock_events.c.subject_id == bindparam("subject_id"))
@@ -241,9 +257,19 @@ class SqlSlaClockRepository:
     async def record(
         self, subject: Subject, subject_id: UUID, events: Sequence[ClockEvent], due: Due | None, now: datetime
     ) -> None:
-        await self.append(subject, subject_id, events)
-        if due is not None:
-            await self.set_due(subject, subject_id, due.at, now)
+        """PostgreSQL: the events and the timer in one statement when both change."""
+        if due is None or not events or self._conn.dialect.name != "postgresql":
+            await self.append(subject, subject_id, events)
+            if due is not None:
+                await self.set_due(subject, subject_id, due.at, now)
+            return
+        rows = _rows([(subject, subject_id, events)])
+        params: dict[str, Any] = {f"e_{name}": [row[name] for row in rows] for name in _EVENT_COLUMNS}
+        for name in ("e_target", "e_warning"):  # jsonb[] elements travel as JSON text
+            params[name] = [None if value is None else orjson.dumps(value).decode() for value in params[name]]
+        params |= {"subject_id": subject_id, "subject_type": subject.value, "due_at": due.at, "updated_at": now}
+        await self._conn.execute(_RECORD, params)
+        self._remember(subject_id, events)
 
     async def append_many(self, logs: Sequence[tuple[Subject, UUID, Sequence[ClockEvent]]]) -> None:
         rows = _rows(logs)
