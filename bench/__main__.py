@@ -17,6 +17,9 @@ import httpx
 
 from bench import (
     after_sales_bench,
+    dispatch_bench,
+    dispatch_day_bench,
+    dispatch_decision_bench,
     inbound_bench,
     keyword_bench,
     load,
@@ -119,6 +122,21 @@ async def _risk(h: Harness) -> None:
     h.failures += risk_bench.failures(pairs)
 
 
+async def _dispatch(h: Harness) -> None:
+    log.info("intake with dispatch on and off, alternating pairs")
+    pairs = await dispatch_bench.measure(h)
+    h.lines += dispatch_bench.lines(pairs)
+    h.failures += dispatch_bench.failures(pairs)
+    log.info("timing dispatch decisions in-process: 500 agents, 200 rules")
+    decisions = await dispatch_decision_bench.measure()  # its own throwaway database
+    h.lines += dispatch_decision_bench.lines(decisions)
+    h.failures += dispatch_decision_bench.failures(decisions)
+    log.info("simulating a working day of dispatch in-process: 20,000 tickets, 50 agents")
+    day = await dispatch_day_bench.measure()  # its own throwaway database
+    h.lines += dispatch_day_bench.lines(day)
+    h.failures += dispatch_day_bench.failures(day)
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     about: str
@@ -152,6 +170,10 @@ SCENARIOS = {
     ),
     "surveys": Scenario("answers to public survey links, each link once", _surveys),
     "risk": Scenario("complaint intake with the risk checks on (5,000 keywords) and off, alternating pairs", _risk),
+    "dispatch": Scenario(
+        "intake with dispatch on/off in pairs; one decision at 500 agents and 200 rules; a simulated working day",
+        _dispatch,
+    ),
 }
 
 
