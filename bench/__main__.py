@@ -131,6 +131,9 @@ async def _dispatch(h: Harness) -> None:
     decisions = await dispatch_decision_bench.measure()  # its own throwaway database
     h.lines += dispatch_decision_bench.lines(decisions)
     h.failures += dispatch_decision_bench.failures(decisions)
+
+
+async def _dispatch_day(h: Harness) -> None:
     log.info("simulating a working day of dispatch in-process: 20,000 tickets, 50 agents")
     day = await dispatch_day_bench.measure()  # its own throwaway database
     h.lines += dispatch_day_bench.lines(day)
@@ -170,9 +173,9 @@ SCENARIOS = {
     ),
     "surveys": Scenario("answers to public survey links, each link once", _surveys),
     "risk": Scenario("complaint intake with the risk checks on (5,000 keywords) and off, alternating pairs", _risk),
-    "dispatch": Scenario(
-        "intake with dispatch on/off in pairs; one decision at 500 agents and 200 rules; a simulated working day",
-        _dispatch,
+    "dispatch": Scenario("intake with dispatch on/off in pairs; one decision at 500 agents and 200 rules", _dispatch),
+    "dispatch-day": Scenario(
+        "a simulated working day of dispatch: 20,000 tickets, 50 agents, 32 clients", _dispatch_day
     ),
 }
 

@@ -207,8 +207,8 @@ def handling_minutes(ticket_id: UUID) -> int:
 
 class SimClock:
     """Simulated time, moved by the bench; every reading is a microsecond after the one before, as a real clock's
-    would be (a clock that stands still between readings makes two assignments to one agent look alike to the
-    dispatcher's staleness check, which compares `last_assigned_at`)."""
+    would be (round robin orders agents by when they were last given work, so readings that stand still would make
+    its order fall back to ids)."""
 
     def __init__(self, at: datetime) -> None:
         self.at = at

@@ -124,6 +124,17 @@ class Candidate:
     skills: frozenset[str] = frozenset()
     last_assigned_at: datetime | None = None
     takes_tickets: bool = True  # holds a role that is assigned tickets
+    assignments: int = 0  # how many times they were given work: the read is current while the count is as read
+
+
+@dataclass(frozen=True, slots=True)
+class AsRead:
+    """A ranked agent as the decision read them: given work `assignments` times then; `limited` when a capacity
+    binds them (a stale read of an agent without one can only unbalance the load, not exceed a limit)."""
+
+    user_id: str
+    assignments: int
+    limited: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +203,15 @@ class DispatchRepository(Protocol):
         many tickets wait in the backlog of group `waiting_for` since before `before` (0 for None)."""
         ...
 
-    async def give_first(self, ranked: Sequence[tuple[str, datetime | None]], now: datetime) -> str | None:
-        """Lock and stamp (`last_assigned_at` = `now`) the first of the (agent, last assignment as read) pairs whose
-        stamp is still as read and whom no concurrent assignment holds; None when there is none."""
+    async def give_first(self, ranked: Sequence[AsRead], now: datetime, *, by_recency: bool) -> str | None:
+        """Lock and stamp (`last_assigned_at` = `now`, one more assignment) the first of `ranked` whom no concurrent
+        assignment holds and whose read is current; failing that, of those without a capacity limit whose read is
+        stale, the one given work least recently; `by_recency` (round robin): whoever of them all was given work
+        least recently when locked. None when there is none."""
+        ...
+
+    async def wait_for(self, user_id: str) -> None:
+        """Wait until no concurrent assignment holds the agent, holding nothing afterwards."""
         ...
 
     async def lock_agent(self, user_id: str) -> tuple[int | None, int] | None: ...

@@ -35,6 +35,19 @@ class AgentData:
     calendar: str | None = None  # the shift (a business calendar); None: their group's, else always on
 
 
+def may_take_more(before: AgentData | None, after: AgentData) -> bool:
+    """Whether an edit of an active agent can let them take work they could not before (activated, a higher or no
+    limit, another group, another shift): the backlog of their groups is then served at once."""
+    if not after.active:
+        return False
+    if before is None or not before.active:
+        return True
+    raised = after.max_open_tickets is None or (
+        before.max_open_tickets is not None and after.max_open_tickets > before.max_open_tickets
+    )
+    return raised or bool(set(after.groups) - set(before.groups)) or after.calendar != before.calendar
+
+
 @dataclass(frozen=True, slots=True)
 class Agent:
     """`availability` and `last_assigned_at` are the agent's own state, kept across upserts of their record."""

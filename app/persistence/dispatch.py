@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.dispatch import (
     PRIORITY_WEIGHTS,
     TYPE_WEIGHTS,
+    AsRead,
     Candidate,
     Condition,
     Considered,
@@ -178,6 +179,7 @@ _ROSTER = (
         agents.c.max_open_tickets,
         agents.c.skills,
         agents.c.last_assigned_at,
+        agents.c.assignments,
         func.coalesce(_WORK.c.open_items, 0).label("open_items"),
         func.coalesce(_WORK.c.load, 0).label("load"),
     )
@@ -190,22 +192,34 @@ _ROSTER = (
 must not jump: one statement, through the assignee and backlog indexes."""
 _GIVE_FIRST = text(
     """WITH ranked AS (
-        SELECT * FROM unnest(CAST(:users AS varchar[]), CAST(:seen AS timestamptz[])) WITH ORDINALITY
-            AS r(user_id, seen, rank)
+        SELECT * FROM unnest(CAST(:users AS varchar[]), CAST(:seen AS bigint[]), CAST(:limited AS boolean[]))
+            WITH ORDINALITY AS r(user_id, seen, limited, rank)
     ), picked AS (
         SELECT agents.user_id FROM agents JOIN ranked ON ranked.user_id = agents.user_id
-        WHERE agents.last_assigned_at IS NOT DISTINCT FROM ranked.seen
-        ORDER BY ranked.rank LIMIT 1
+        WHERE agents.assignments = ranked.seen OR NOT ranked.limited
+        ORDER BY CASE WHEN :by_recency THEN false ELSE agents.assignments <> ranked.seen END,
+            CASE WHEN NOT :by_recency AND agents.assignments = ranked.seen THEN ranked.rank END,
+            agents.last_assigned_at NULLS FIRST, ranked.rank
+        LIMIT 1
         FOR UPDATE OF agents SKIP LOCKED
     )
-    UPDATE agents SET last_assigned_at = :now FROM picked WHERE agents.user_id = picked.user_id
+    UPDATE agents SET last_assigned_at = :now, assignments = agents.assignments + 1
+    FROM picked WHERE agents.user_id = picked.user_id
     RETURNING agents.user_id"""
 )
+"""Of the ranked agents no concurrent assignment holds, whose count is as read (a row changed since the read is
+re-checked on its newest version) or who have no limit: the first in rank whose read is current, else the one given
+work least recently (the read's rank is stale for them all); `by_recency` (round robin), the one given work least
+recently as the lock finds them. Locked and stamped in one statement."""
+_WAIT_FOR = (
+    select(agents.c.user_id).where(agents.c.user_id == bindparam("user_id")).with_for_update(read=True, key_share=True)
+)
+"""A shared lock, which waits for an assignment's FOR UPDATE but not for the other waiters: they all go at once."""
 _ADD_DECISION = insert(dispatch_decisions)
 _STAMP = (
     update(agents)
     .where(agents.c.user_id == bindparam("key_user_id"))
-    .values(last_assigned_at=bindparam("now"))
+    .values(last_assigned_at=bindparam("now"), assignments=agents.c.assignments + 1)
     .execution_options(synchronize_session=False)
 )
 _HELD_BY = select(func.count()).select_from(tickets).where(tickets.c.assignee == bindparam("user_id"), _HELD)
@@ -236,23 +250,43 @@ class SqlDispatchRepository:
         rows = (await self._conn.execute(_ROSTER, params)).all()
         return [_member(row) for row in rows], int(rows[0].waiting) if rows else 0
 
-    async def give_first(self, ranked: Sequence[tuple[str, datetime | None]], now: datetime) -> str | None:
-        """PostgreSQL: one statement locks (SKIP LOCKED) the best-ranked agent whose stamp is as read (a row another
-        transaction changed since the read is re-checked on its newest version) and stamps them. SQLite's writers
-        take turns: the stamps are compared as read."""
+    async def give_first(self, ranked: Sequence[AsRead], now: datetime, *, by_recency: bool) -> str | None:
+        """PostgreSQL: one statement (_GIVE_FIRST). SQLite's writers take turns: the counts are compared as read."""
         if not ranked:
             return None
         if self._conn.dialect.name == "postgresql":
-            params = {"users": [u for u, _ in ranked], "seen": [at for _, at in ranked], "now": now}
+            params = {
+                "users": [r.user_id for r in ranked],
+                "seen": [r.assignments for r in ranked],
+                "limited": [r.limited for r in ranked],
+                "by_recency": by_recency,
+                "now": now,
+            }
             return (await self._conn.execute(_GIVE_FIRST, params)).scalar_one_or_none()
         rows = await self._conn.execute(
-            select(agents.c.user_id, agents.c.last_assigned_at).where(agents.c.user_id.in_([u for u, _ in ranked]))
+            select(agents.c.user_id, agents.c.assignments, agents.c.last_assigned_at).where(
+                agents.c.user_id.in_([r.user_id for r in ranked])
+            )
         )
-        now_held = dict(rows.all())
-        user_id = next((u for u, at in ranked if u in now_held and now_held[u] == at), None)
-        if user_id is not None:
-            await self.stamp(user_id, now)
-        return user_id
+        found = {row.user_id: row for row in rows}
+        current = [r for r in ranked if r.user_id in found and found[r.user_id].assignments == r.assignments]
+        may_take = [r for r in ranked if r.user_id in found and (r in current or not r.limited)]
+        by_recent = sorted(may_take, key=lambda r: _recency(found[r.user_id].last_assigned_at))
+        picked = next(iter(by_recent if by_recency or not current else current), None)
+        if picked is not None:
+            await self.stamp(picked.user_id, now)
+        return picked.user_id if picked else None
+
+    async def wait_for(self, user_id: str) -> None:
+        """PostgreSQL: the agent's row locked in a savepoint that is then rolled back, which lets the lock go. SQLite
+        has no concurrent writer to wait for."""
+        if self._conn.dialect.name != "postgresql":
+            return
+        savepoint = await self._conn.begin_nested()
+        try:
+            await self._conn.execute(_WAIT_FOR, {"user_id": user_id})
+        finally:
+            await savepoint.rollback()
 
     async def lock_agent(self, user_id: str) -> tuple[int | None, int] | None:
         """Lock an agent a caller names (waiting for a concurrent assignment to them): their open-ticket limit and
@@ -332,6 +366,11 @@ class SqlDispatchRepository:
 _TAKERS = frozenset(role.value for role in ASSIGNEE_ROLES)
 
 
+def _recency(at: datetime | None) -> tuple[bool, datetime | None]:
+    """Given work least recently first, never first of all."""
+    return (at is not None, at)
+
+
 def _member(row: Row[Any]) -> Member:
     candidate = Candidate(
         user_id=row.user_id,
@@ -344,6 +383,7 @@ def _member(row: Row[Any]) -> Member:
         skills=frozenset(row.skills),
         last_assigned_at=row.last_assigned_at,
         takes_tickets=bool(_TAKERS & set(row.roles)),
+        assignments=int(row.assignments),
     )
     return Member(row.group_key, row.user_id, candidate, row.calendar or row.group_calendar)
 

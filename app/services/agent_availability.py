@@ -6,6 +6,7 @@ as shifts start and skills relax."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from app.domain.clock import Clock
 from app.domain.dispatch import Trigger
@@ -56,13 +57,23 @@ class AvailabilityService:
                 if availability is Availability.OFFLINE:
                     await self._redispatch(uow, user_id, ("assigned",))
                 elif availability is Availability.AVAILABLE:
-                    found = await uow.dispatch.lock_agent(user_id)
-                    limit, held = found if found else (None, 0)
-                    room = SERVED_ON_RETURN if limit is None else max(0, limit - held)
-                    await self._tickets.serve_backlog_in(uow, agent.data.groups, now, limit=room)
+                    await self._serve_backlog_for(uow, agent, now)
                 agent = await uow.agents.get(user_id) or agent
             await uow.commit()
         return agent
+
+    async def room_gained(self, uow: UnitOfWork, agent: Agent) -> None:
+        """An edit let an agent take more (activated, a higher limit, a group or shift of theirs): what waits for
+        their groups is served now, not at the job's next pass."""
+        if agent.availability is Availability.AVAILABLE:
+            await self._serve_backlog_for(uow, agent, self._clock.now())
+
+    async def _serve_backlog_for(self, uow: UnitOfWork, agent: Agent, now: datetime) -> None:
+        """The backlog of the agent's groups served, up to their free capacity (counted under their lock)."""
+        found = await uow.dispatch.lock_agent(agent.user_id)
+        limit, held = found if found else (None, 0)
+        room = SERVED_ON_RETURN if limit is None else max(0, limit - held)
+        await self._tickets.serve_backlog_in(uow, agent.data.groups, now, limit=room)
 
     async def agent_left(self, uow: UnitOfWork, user_id: str) -> Rebalanced:
         """An agent deactivated (left, on long leave): every ticket they hold goes through dispatch again, in the

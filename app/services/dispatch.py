@@ -3,9 +3,16 @@ winner the work, then stored, put on the timeline and, when nobody could take it
 
 Concurrency: a decision ranks the eligible agents from one read, then locks the best-ranked one no concurrent
 assignment holds (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite's writers take turns). Every assignment, dispatched or
-not, stamps the agent's `last_assigned_at` under that lock, so a lock that finds the stamp moved since the read knows
-the read is stale (the agent got other work) and decides again: nobody exceeds capacity, round robin stays even, and
-no ticket is given twice (the ticket itself is new or locked by the caller).
+not, counts up the agent's `assignments` under that lock, so a lock that finds the count moved since the read knows
+the read is stale (the agent got other work): an agent with a capacity limit is then passed over, one without may
+still take it (only the balance is at stake), and when every ranked agent is held or stale the decision is taken
+again. An intake, which holds no other agent, first waits for the best-ranked agent's concurrent assignment to end
+(waiting costs nothing, re-reading does). Nobody exceeds capacity, and no ticket is given twice (the ticket itself
+is new or locked by the caller).
+
+Backlog first: a newcomer that finds tickets waiting for its group waits behind them; when an agent is free all the
+same (capacity freed by a shift or an availability change the job has not served yet), `Placement.serve_first`
+asks the caller to serve the backlog before placing the newcomer again.
 
 A ticket already in a group's pool (named at intake, handed over by a transfer, placed by an earlier decision) is
 dispatched by the rules that send work to that group only: a person's choice of group is kept."""
@@ -22,6 +29,7 @@ from datetime import datetime
 from app.domain.clock import Clock
 from app.domain.dispatch import (
     CUSTOMER_FIELDS,
+    AsRead,
     Candidate,
     Decision,
     DecisionRecord,
@@ -65,6 +73,7 @@ class Placement:
 
     ticket: Ticket
     decision: Decision | None
+    serve_first: bool = False  # it waits behind the backlog while an agent is free: serve the backlog, then retry
 
     @property
     def assigned(self) -> bool:
@@ -99,26 +108,26 @@ class Dispatcher:
     async def place(self, uow: UnitOfWork, ticket: Ticket, trigger: Trigger, now: datetime) -> Placement:
         """Decide who takes `ticket` (in the pool: status new, nobody assigned) and lock them; the caller writes the
         ticket and then `record`s the placement."""
-        decision = await self._decide(uow, ticket, trigger, now, lock=True)
+        decision, serve_first = await self._decide(uow, ticket, trigger, now, lock=True)
         if decision is not None and decision.winner is not None:
             ticket = replace(ticket, assignee=decision.winner, group_key=decision.group_key, status="assigned")
         elif decision is not None and decision.group_key is not None:
             ticket = replace(ticket, group_key=decision.group_key)
-        return Placement(ticket, decision)
+        return Placement(ticket, decision, serve_first)
 
     async def simulate(self, uow: UnitOfWork, ticket: Ticket, now: datetime) -> Decision:
         """The decision `place` would take now, without locking or assigning anyone."""
-        decision = await self._decide(uow, ticket, Trigger.SIMULATION, now, lock=False)
+        decision, _serve_first = await self._decide(uow, ticket, Trigger.SIMULATION, now, lock=False)
         return decision or Decision(None, Strategy.POOL, None, None, pool_reason="no dispatch rule exists")
 
     async def _decide(
         self, uow: UnitOfWork, ticket: Ticket, trigger: Trigger, now: datetime, *, lock: bool
-    ) -> Decision | None:
+    ) -> tuple[Decision | None, bool]:
         rules = await self.rules(uow)
         if ticket.group_key is not None:  # a group chosen already (at intake, by a transfer, by an earlier decision)
             rules = [r for r in rules if ticket.group_key in (r.group_key, r.overflow_group)]
         if not rules:
-            return None
+            return None, False
         customer: dict[str, str | None] = {}
         if any(c.field in CUSTOMER_FIELDS for rule in rules for c in rule.conditions):
             facts = await uow.sla_clocks.customer_facts(ticket.customer_no, ticket.created_at.date())
@@ -126,46 +135,57 @@ class Dispatcher:
         item = WorkItem(ticket_facts(ticket, **customer), waiting_since=ticket.updated_at)
         rule = first_rule(rules, item)
         if rule is None or rule.strategy is Strategy.POOL:
-            return decide(rule, item, Roster(), now)
+            return decide(rule, item, Roster(), now), False
         if rule.strategy is Strategy.STICKY:
             item = replace(item, previous_agent=await uow.dispatch.previous_agent(ticket.customer_no, ticket.id))
         # A newcomer does not jump the tickets already waiting for the group: the backlog serves those first.
         waiting_for = None if trigger is Trigger.BACKLOG else rule.group_key
         if not lock:
             roster, waiting = await self._roster(uow, _groups(rule), now, waiting_for)
-            return _behind_backlog(rule, waiting) or decide(rule, item, roster, now)
-        return await self._locked_decision(uow, rule, item, now, waiting_for)
+            return _behind_backlog(rule, waiting) or decide(rule, item, roster, now), False
+        return await self._locked_decision(uow, rule, item, now, waiting_for, may_wait=trigger is Trigger.INTAKE)
 
     async def _locked_decision(
-        self, uow: UnitOfWork, rule: DispatchRule, item: WorkItem, now: datetime, waiting_for: str | None
-    ) -> Decision:
-        """Decide and give the winner the work (lock and stamp, one statement); decide again on a fresh read when
-        the read proves stale, and wait a moment (never on a lock: a wait could close a cycle) when every eligible
-        agent is being given other work."""
+        self,
+        uow: UnitOfWork,
+        rule: DispatchRule,
+        item: WorkItem,
+        now: datetime,
+        waiting_for: str | None,
+        *,
+        may_wait: bool,
+    ) -> tuple[Decision, bool]:
+        """Decide and give the winner the work (lock and stamp, one statement); when every ranked agent is being
+        given other work, wait for the best-ranked one (`may_wait`: the caller holds no agent, so the wait cannot
+        close a cycle) or a moment, then decide again on a fresh read. Answers the decision, and whether it waits
+        behind the backlog while an agent is free."""
         groups = _groups(rule)
         decision = Decision(rule.key, rule.strategy, rule.group_key, None, pool_reason="no eligible agent")
         for attempt in range(ATTEMPTS):
             roster, waiting = await self._roster(uow, groups, now, waiting_for)
+            decision = decide(rule, item, roster, now)
             behind = _behind_backlog(rule, waiting)
             if behind is not None:
-                return behind
-            decision = decide(rule, item, roster, now)
+                return behind, decision.winner is not None
             if decision.winner is None:
-                return decision
-            read = {c.user_id: c.last_assigned_at for c in roster.of(decision.group_key or "")}
+                return decision, False
+            read = {c.user_id: c for c in roster.of(decision.group_key or "")}
+            ranked = [AsRead(u, read[u].assignments, read[u].capacity is not None) for u in decision.ranked]
             # Stamped now, not at the request's start: concurrent decisions then read the order they took.
-            user_id = await uow.dispatch.give_first(
-                [(user_id, read[user_id]) for user_id in decision.ranked], self._clock.now()
-            )
-            if user_id is None:  # each held by another assignment, or given other work since the read
-                await asyncio.sleep(random.uniform(0.5, 1.5) * min(BUSY_WAIT * 2**attempt, MAX_BUSY_WAIT))
+            by_recency = rule.strategy is Strategy.ROUND_ROBIN
+            user_id = await uow.dispatch.give_first(ranked, self._clock.now(), by_recency=by_recency)
+            if user_id is None:  # each held by another assignment, or at a limit and given other work since the read
+                if may_wait:
+                    await uow.dispatch.wait_for(decision.winner)
+                else:
+                    await asyncio.sleep(random.uniform(0.5, 1.5) * min(BUSY_WAIT * 2**attempt, MAX_BUSY_WAIT))
                 continue
             if user_id != decision.winner:
                 step = f"{decision.winner} was being given other work; the next in rank took it"
                 decision = replace(decision, winner=user_id, steps=(*decision.steps, step))
-            return decision
+            return decision, False
         reason = "every eligible agent was being given other work; it waits for the next free one"
-        return replace(decision, winner=None, pool_reason=reason)
+        return replace(decision, winner=None, pool_reason=reason), False
 
     async def _roster(
         self, uow: UnitOfWork, groups: set[str], now: datetime, waiting_for: str | None
@@ -221,6 +241,11 @@ class Dispatcher:
         limit, held = found
         if limit is not None and held >= limit:
             raise Conflict(f"'{user_id}' already has {limit} open tickets, the most allowed", code="agent_at_capacity")
+        await uow.dispatch.stamp(user_id, self._clock.now())
+
+    async def given_back(self, uow: UnitOfWork, user_id: str) -> None:
+        """Work returned to its holder (a follow-up sends it back, a reopen to its assignee): never refused, but
+        counted, so that a concurrent decision's read of them is known stale."""
         await uow.dispatch.stamp(user_id, self._clock.now())
 
 

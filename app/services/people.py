@@ -8,13 +8,15 @@ from app.domain.clock import Clock
 from app.domain.errors import FieldError, InvalidInput, NotFound
 from app.domain.ids import new_id
 from app.domain.pagination import Page, PageRequest
-from app.domain.people import Agent, AgentData, Group, GroupData
+from app.domain.people import Agent, AgentData, Group, GroupData, may_take_more
 from app.domain.preconditions import Precondition
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.revisions import Saved, save_revision
 
 OnDeactivated = Callable[[UnitOfWork, str], Awaitable[object]]
 """Called in the transaction that deactivates an agent (their open work goes to others)."""
+OnRoomGained = Callable[[UnitOfWork, Agent], Awaitable[object]]
+"""Called in the transaction of an edit that may let an agent take more work (the backlog waiting for them)."""
 
 
 class PeopleService:
@@ -22,9 +24,13 @@ class PeopleService:
         self._uow = uow
         self._clock = clock
         self._on_deactivated: list[OnDeactivated] = []
+        self._on_room_gained: list[OnRoomGained] = []
 
     def when_deactivated(self, hook: OnDeactivated) -> None:
         self._on_deactivated.append(hook)
+
+    def when_room_gained(self, hook: OnRoomGained) -> None:
+        self._on_room_gained.append(hook)
 
     async def upsert_agent(self, user_id: str, data: AgentData, precondition: Precondition) -> Saved[Agent]:
         async with self._uow.write() as uow:
@@ -46,6 +52,9 @@ class PeopleService:
             if existing is not None and existing.data.active and not data.active:
                 for hook in self._on_deactivated:
                     await hook(uow, user_id)
+            elif may_take_more(existing.data if existing else None, data):
+                for gained in self._on_room_gained:
+                    await gained(uow, saved.entity)
             await uow.commit()
         return saved
 

@@ -101,6 +101,9 @@ REPLY_ACTIONS = frozenset({"request_info", "resolve"})
 public agent reply to the SLA clock. Remarks on other actions annotate a status change and are not replies."""
 CUSTOMER_MESSAGES = frozenset({"customer_reply", "urge"})
 """Actions that are the customer speaking (an answer, a 催单), which owe them a reply."""
+SERVE_FIRST = 2
+"""Waiting tickets an intake dispatches before itself when it finds them waiting while an agent is free: more than
+one, so that intakes drain the backlog rather than only take turns in it."""
 
 
 SIMULATED_NUMBER = "T-0000-000000"
@@ -214,6 +217,9 @@ class TicketService:
         number = ticket_number(now.year, await uow.tickets.next_sequence())
         ticket, reasons = await self._intake(uow, principal, draft, now, number)
         placement = await self._dispatcher.place(uow, ticket, Trigger.INTAKE, now)
+        if placement.serve_first:  # tickets wait for the group while an agent is free: they go first, then this one
+            await self.serve_backlog_in(uow, [placement.ticket.group_key or ""], now, limit=SERVE_FIRST)
+            placement = await self._dispatcher.place(uow, ticket, Trigger.INTAKE, now)
         ticket = placement.ticket
         await uow.tickets.add(ticket)
         # The intake decision rides on the ticket's first entry (and its ticket.created event names the assignee).
@@ -410,6 +416,8 @@ class TicketService:
             after = placement.ticket
         elif after.assignee is not None and after.assignee != ticket.assignee:
             await self._dispatcher.take(uow, after.assignee)
+        elif after.assignee is not None and _holds(after) and not _holds(ticket):
+            await self._dispatcher.given_back(uow, after.assignee)
         log_ = _whole(log_, await uow.tickets.update(after, ticket))
         fields_sent = move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True)
         change = Change(

@@ -196,6 +196,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     people = PeopleService(uow, clock)
     availability = AvailabilityService(uow, clock, tickets)
     people.when_deactivated(availability.agent_left)
+    people.when_room_gained(availability.room_gained)
     approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review, after_sales.review_refusals)
     return Services(
         settings=settings,

@@ -3,12 +3,13 @@ every decision stored and explained; agents set their availability, managers reb
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from app.domain.principal import Role
 from tests.factories import act, agent_body, open_ticket, put, seed_service_desk
@@ -331,6 +332,65 @@ async def test_an_agent_coming_back_is_given_the_waiting_tickets_first(client, a
         t["id"]: (await client.get(f"/v1/tickets/{t['id']}", headers=auth(Role.ADMIN))).json() for t in (older, newer)
     }
     assert (seen[older["id"]]["assignee"], seen[newer["id"]]["assignee"]) == ("agent-2", None)  # capacity 1
+
+
+async def test_an_edit_that_lets_an_agent_take_more_serves_the_backlog_at_once(client, auth, desk):
+    admin = auth(Role.ADMIN)
+    await put(client, admin, "/v1/agents/agent-1", agent_body(max_open_tickets=1))
+    await put(client, admin, "/v1/agents/agent-2", agent_body(name="李工", active=False))
+    held, first, second = [await open_ticket(client, auth) for _ in range(3)]
+
+    await put(client, admin, "/v1/agents/agent-1", agent_body(max_open_tickets=2))  # a higher limit
+    await put(client, admin, "/v1/agents/agent-2", agent_body(name="李工", max_open_tickets=1))  # active again
+
+    seen = [(await client.get(f"/v1/tickets/{t['id']}", headers=admin)).json()["assignee"] for t in (first, second)]
+    assert (held["assignee"], seen) == ("agent-1", ["agent-1", "agent-2"])
+    [latest, *_] = await decisions(client, auth, second)
+    assert latest["trigger"] == "backlog"
+
+
+async def test_a_newcomer_finding_the_backlog_waiting_while_an_agent_is_free_serves_it_first(
+    client, timed_client, clock, auth, desk
+):
+    """A shift began and the backlog job has not run yet: the newcomer does not wait behind tickets an agent is free
+    for; they go first, then the newcomer is decided again."""
+    admin = auth(Role.ADMIN)
+    await put(client, admin, "/v1/business-calendars/never", not_today())
+    await put(client, admin, "/v1/agents/agent-1", agent_body(max_open_tickets=1, calendar="never"))
+    await put(client, admin, "/v1/agents/agent-2", agent_body(name="李工", active=False))
+    waiting = await open_ticket(timed_client, auth)
+    clock.advance(timedelta(days=1))  # agent-1's shift: every day but the first
+
+    newcomer = await open_ticket(timed_client, auth)
+
+    served = (await client.get(f"/v1/tickets/{waiting['id']}", headers=admin)).json()
+    assert (waiting["assignee"], served["assignee"], newcomer["assignee"]) == (None, "agent-1", None)
+    assert [d["trigger"] for d in await decisions(client, auth, waiting)] == ["backlog", "intake"]
+    [decision] = await decisions(client, auth, newcomer)
+    assert decision["pool_reason"] == "no eligible agent"
+    assert [c["excluded"] for c in decision["candidates"] if c["user_id"] == "agent-1"] == ["at capacity (1 of 1)"]
+
+
+async def test_work_given_back_to_its_holder_counts_as_an_assignment(client, auth, desk, app):
+    """A follow-up that sends a ticket back to its holder is counted, so that a decision reading them concurrently
+    knows its read is stale (and may not take them past a limit)."""
+    await put(client, auth(Role.ADMIN), "/v1/agents/agent-2", agent_body(name="李工", active=False))
+    ticket = await open_ticket(client, auth)
+    agent = auth(Role.AGENT, sub="agent-1")
+    await act(client, agent, ticket, "start")
+    await act(client, agent, ticket, "resolve", solution="更换风机")
+    before = await _assignments(app, "agent-1")
+
+    back = await act(client, agent, ticket, "follow_up", outcome="unsatisfied")
+
+    assert (back.status_code, back.json()["status"]) == (200, "in_progress")
+    assert await _assignments(app, "agent-1") == before + 1
+
+
+async def _assignments(app: Any, user_id: str) -> int:
+    async with app.state.services.database.engine.connect() as conn:
+        found = await conn.execute(text("SELECT assignments FROM agents WHERE user_id = :u"), {"u": user_id})
+        return int(found.scalar_one())
 
 
 async def test_dispatch_on_demand_assigns_a_pooled_ticket(client, auth, desk):
