@@ -1,0 +1,90 @@
+"""Where attachment bytes live (证据附件的存储): a content-addressed blob store, one interface, two backends.
+
+A blob is named by the SHA-256 of its bytes, so the same photo uploaded twice is stored once, and a blob's name
+proves its content (`verify` rechecks it). A write streams: the store never holds a whole file in memory, and a
+write that is refused midway (too large, cut off) leaves no bytes behind. Metadata (file name, type, owner, scan
+status) is the service's, in the database; the store only keeps bytes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+
+class BlobTooLarge(Exception):
+    """The stream passed the limit given to `put`; nothing was kept."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
+class BlobMissing(Exception):
+    """No blob of that digest is stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredBlob:
+    sha256: str  # lowercase hex
+    size: int
+    head: bytes  # the first bytes (up to `put`'s head_bytes), for sniffing the real type without reading back
+
+
+@dataclass(frozen=True, slots=True)
+class SignedUpload:
+    """A direct upload to the store (S3 presigned POST): the caller sends the form fields and the file to `url`."""
+
+    url: str
+    fields: dict[str, str]
+    key: str
+    expires_at: datetime
+
+
+class BlobStore(Protocol):
+    """Content-addressed bytes. Implementations: `LocalBlobStore` (a directory) and `S3BlobStore`."""
+
+    name: str  # "local" or "s3"
+
+    async def put(self, chunks: AsyncIterator[bytes], *, limit: int, head_bytes: int = 8192) -> StoredBlob:
+        """Stream `chunks` in, hashing as they come; raise `BlobTooLarge` (keeping nothing) past `limit` bytes.
+        Atomic: a reader sees the whole blob or none; the same bytes twice keep one copy."""
+        ...
+
+    def read(self, sha256: str, *, chunk_size: int = 65536) -> AsyncIterator[bytes]:
+        """The blob's bytes in chunks; `BlobMissing` when it is not stored."""
+        ...
+
+    async def exists(self, sha256: str) -> bool: ...
+
+    async def size(self, sha256: str) -> int:
+        """`BlobMissing` when it is not stored."""
+        ...
+
+    async def delete(self, sha256: str) -> None:
+        """Remove the blob; no error when it is already gone."""
+        ...
+
+    def digests(self) -> AsyncIterator[str]:
+        """Every stored digest, in ascending order (so a resumable job can continue after the last one it did)."""
+        ...
+
+    async def download_url(
+        self, sha256: str, *, filename: str, content_type: str, inline: bool, expires_in: int
+    ) -> str | None:
+        """A presigned link straight to the store (S3, with the response's type and disposition bound into it), or
+        None when the service serves the bytes itself behind its own HMAC-signed link (local)."""
+        ...
+
+    async def presign_upload(
+        self, *, min_size: int, max_size: int, sha256: str, expires_in: int
+    ) -> SignedUpload | None:
+        """A direct upload to a staging key, with the size range and checksum bound into the signature; None when
+        the backend takes uploads only through the service (local)."""
+        ...
+
+    async def adopt_upload(self, key: str, *, limit: int, head_bytes: int = 8192) -> StoredBlob:
+        """Hash a staged direct upload, store it under its digest and drop the staging key (`BlobMissing` when
+        nothing was uploaded there; `BlobTooLarge`, dropping it, past `limit`)."""
+        ...
