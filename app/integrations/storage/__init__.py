@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+_HEX = frozenset("0123456789abcdef")
+
 
 class BlobTooLarge(Exception):
     """The stream passed the limit given to `put`; nothing was kept."""
@@ -23,6 +25,11 @@ class BlobTooLarge(Exception):
 
 class BlobMissing(Exception):
     """No blob of that digest is stored."""
+
+
+def is_digest(value: str) -> bool:
+    """A SHA-256 as blobs are named: 64 lowercase hex digits (anything else names no blob, and no path or key)."""
+    return len(value) == 64 and _HEX.issuperset(value)
 
 
 @dataclass(frozen=True, slots=True)
