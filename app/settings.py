@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -128,6 +129,26 @@ class Settings(BaseSettings):
             "erp, crm; a source without one answers 404."
         ),
     )
+    storage_backend: Literal["local", "s3"] = Field(
+        "local",
+        description="Where attachment bytes live: a local directory (embedded default) or S3-compatible storage.",
+    )
+    storage_dir: Path = Field(
+        Path("./attachments"), description="Directory of the local attachment store (created on first write)."
+    )
+    s3_endpoint_url: str | None = Field(
+        None, description="S3-compatible endpoint, e.g. http://minio:9000 (empty: AWS S3 of `s3_region`)."
+    )
+    s3_bucket: str | None = Field(None, description="Bucket of the S3 attachment store (required for the s3 backend).")
+    s3_region: str = Field("us-east-1", description="Region the S3 requests are signed for.")
+    s3_access_key_id: str | None = Field(
+        None, description="S3 access key (empty: the environment's, profile's or instance role's credentials)."
+    )
+    s3_secret_access_key: SecretStr | None = Field(None, description="S3 secret key, given with the access key.")
+    s3_path_style: bool = Field(
+        False, description="Path-style addressing (endpoint/bucket/key), as most self-hosted S3 servers need."
+    )
+    s3_prefix: str = Field("", description="Key prefix for every object of the store, e.g. aftersales/.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     log_json: bool = Field(True, description="JSON log lines (false: human-readable console lines).")
     opentelemetry: bool = Field(
@@ -148,6 +169,20 @@ class Settings(BaseSettings):
             raise ValueError("production needs PostgreSQL in AFTERSALES_DATABASE_URL, not SQLite")
         return self
 
+    @model_validator(mode="after")
+    def _usable_storage(self) -> Settings:
+        if self.storage_backend == "s3" and not self.s3_bucket:
+            raise ValueError("AFTERSALES_STORAGE_BACKEND=s3 needs AFTERSALES_S3_BUCKET")
+        if (self.s3_access_key_id is None) != (self.s3_secret_access_key is None):
+            raise ValueError("AFTERSALES_S3_ACCESS_KEY_ID and AFTERSALES_S3_SECRET_ACCESS_KEY go together")
+        return self
+
+    @field_validator("s3_endpoint_url", "s3_bucket", "s3_access_key_id", "s3_secret_access_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("s3_prefix")
     @field_validator("webhook_retry_schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:

@@ -10,7 +10,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from pydantic import SecretStr
+
+if TYPE_CHECKING:
+    from app.integrations.storage.local import LocalBlobStore
+    from app.integrations.storage.s3 import S3BlobStore
 
 _HEX = frozenset("0123456789abcdef")
 
@@ -25,6 +32,10 @@ class BlobTooLarge(Exception):
 
 class BlobMissing(Exception):
     """No blob of that digest is stored."""
+
+
+class BlobCorrupt(Exception):
+    """The bytes the store holds under a digest do not hash to it (a copy went wrong, or the bytes were altered)."""
 
 
 def is_digest(value: str) -> bool:
@@ -95,3 +106,56 @@ class BlobStore(Protocol):
         """Hash a staged direct upload, store it under its digest and drop the staging key (`BlobMissing` when
         nothing was uploaded there; `BlobTooLarge`, dropping it, past `limit`)."""
         ...
+
+    async def aclose(self) -> None:
+        """Release connections (S3); the store is not used afterwards."""
+        ...
+
+
+Backend = Literal["local", "s3"]
+
+
+class StorageSettings(Protocol):
+    """What `open_blob_store` reads from the service's settings (the `AFTERSALES_STORAGE_*`/`AFTERSALES_S3_*` knobs)."""
+
+    @property
+    def storage_backend(self) -> Backend: ...
+    @property
+    def storage_dir(self) -> Path: ...
+    @property
+    def s3_endpoint_url(self) -> str | None: ...
+    @property
+    def s3_bucket(self) -> str | None: ...
+    @property
+    def s3_region(self) -> str: ...
+    @property
+    def s3_access_key_id(self) -> str | None: ...
+    @property
+    def s3_secret_access_key(self) -> SecretStr | None: ...
+    @property
+    def s3_path_style(self) -> bool: ...
+    @property
+    def s3_prefix(self) -> str: ...
+
+
+def open_blob_store(settings: StorageSettings, backend: Backend | None = None) -> LocalBlobStore | S3BlobStore:
+    """The configured store, or the one named by `backend` (`attachments move` opens both). Opening connects to
+    nothing: an S3 client is made on first use; `ValueError` when S3 is asked for without a bucket."""
+    # Imported here: both backends import this module, and aiobotocore is loaded only where S3 is used.
+    from app.integrations.storage.local import LocalBlobStore
+    from app.integrations.storage.s3 import S3BlobStore
+
+    if (backend or settings.storage_backend) == "local":
+        return LocalBlobStore(settings.storage_dir)
+    if not settings.s3_bucket:
+        raise ValueError("the S3 attachment store needs AFTERSALES_S3_BUCKET")
+    secret = settings.s3_secret_access_key
+    return S3BlobStore(
+        bucket=settings.s3_bucket,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret else None,
+        path_style=settings.s3_path_style,
+        prefix=settings.s3_prefix,
+    )

@@ -156,6 +156,9 @@ class LocalBlobStore:
         """Nothing is ever staged here: uploads come only through the service."""
         raise BlobMissing(key)
 
+    async def aclose(self) -> None:
+        """Nothing to release: every read and write closes its own file."""
+
 
 def _sorted_names(directory: Path, length: int) -> list[str]:
     """Names of the entries of `directory` that are `length` lowercase hex digits, ascending (none if it is absent)."""
