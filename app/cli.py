@@ -1,11 +1,15 @@
-"""The `aftersales` command: serve, worker, migrate, token, demo, create-api-key."""
+"""The `aftersales` command: serve, worker, migrate, token, demo, create-api-key, attachments verify/move."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import time
 from datetime import timedelta
-from typing import Annotated
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 import uvicorn
@@ -13,6 +17,11 @@ import uvicorn
 from app.domain.clock import SystemClock
 from app.domain.principal import Role
 from app.settings import get_settings
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
+    from app.integrations.storage.maintenance import Outcome, Tally
 
 cli = typer.Typer(help="After-sales workflow service.", no_args_is_help=True, add_completion=False)
 
@@ -169,6 +178,154 @@ def create_api_key(
         typer.echo(asyncio.run(run()))
     except DomainError as exc:
         raise typer.BadParameter(exc.detail) from exc
+
+
+attachments = typer.Typer(help="The attachment store: recheck and migrate stored files.", no_args_is_help=True)
+cli.add_typer(attachments, name="attachments")
+
+
+class StorageBackend(StrEnum):
+    LOCAL = "local"
+    S3 = "s3"
+
+
+@attachments.command("verify")
+def verify_attachments(
+    after: Annotated[str | None, typer.Option(help="Recheck only the digests after this one (resume).")] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            help="File holding the last digest checked: read to resume (when --after is not given), rewritten every "
+            "second, removed when the run completes."
+        ),
+    ] = None,
+) -> None:
+    """Recheck that every stored file still hashes to its SHA-256; exit 1 on any mismatch or missing file."""
+    from app.integrations.storage import is_digest, open_blob_store
+    from app.integrations.storage.maintenance import count, verify
+
+    if after is None and checkpoint is not None and checkpoint.exists():
+        after = checkpoint.read_text().strip() or None
+    if after is not None and not is_digest(after):
+        raise typer.BadParameter(f"{after!r} is not a SHA-256 (64 lowercase hex digits)", param_hint="--after")
+    store = open_blob_store(get_settings())
+    saved = _Checkpoint(checkpoint, after)
+
+    async def run() -> Tally:
+        try:
+            with _progress() as progress:
+                task = progress.add_task("verify", total=await count(store, after=after))
+
+                def done(sha256: str, outcome: Outcome, size: int) -> None:
+                    _report(progress, sha256, outcome)
+                    progress.update(task, advance=1)
+                    saved.advance(sha256)
+
+                return await verify(store, after=after, progress=done)
+        finally:
+            await store.aclose()
+
+    try:
+        tally = asyncio.run(run())
+    except KeyboardInterrupt:
+        saved.write()
+        typer.echo(f"interrupted; resume with --after {saved.last}" if saved.last else "interrupted")
+        raise typer.Exit(130) from None
+    saved.finish()
+    _summary(tally, "checked")
+    if tally.problems:
+        raise typer.Exit(1)
+
+
+@attachments.command("move")
+def move_attachments(
+    to: Annotated[StorageBackend, typer.Option(help="The backend to copy every stored file to.")],
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Files copied at once.")] = 4,
+) -> None:
+    """Copy every stored file from the configured backend to the other (configured by the same settings), each
+    checked against its SHA-256 on arrival. Files already there are skipped, so a stopped run is resumed by running
+    it again. Database rows name files by digest: nothing else changes."""
+    from app.integrations.storage import open_blob_store
+    from app.integrations.storage.maintenance import count, move
+
+    settings = get_settings()
+    if to == settings.storage_backend:
+        raise typer.BadParameter(f"{to} is already the configured backend (AFTERSALES_STORAGE_BACKEND)")
+    try:
+        target = open_blob_store(settings, to.value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    source = open_blob_store(settings)
+
+    async def run() -> Tally:
+        try:
+            with _progress() as progress:
+                task = progress.add_task(f"{source.name} → {target.name}", total=await count(source))
+
+                def done(sha256: str, outcome: Outcome, size: int) -> None:
+                    _report(progress, sha256, outcome)
+                    progress.update(task, advance=1)
+
+                return await move(source, target, concurrency=concurrency, progress=done)
+        finally:
+            await source.aclose()
+            await target.aclose()
+
+    tally = asyncio.run(run())
+    _summary(tally, "moved")
+    if tally.problems:
+        typer.echo("Fix or remove the files above, then run this again; nothing else needs to be copied twice.")
+        raise typer.Exit(1)
+    switch = "AFTERSALES_STORAGE_BACKEND=s3 (with the AFTERSALES_S3_* settings used here)"
+    if to is StorageBackend.LOCAL:
+        switch = f"AFTERSALES_STORAGE_BACKEND=local and AFTERSALES_STORAGE_DIR={settings.storage_dir}"
+    typer.echo(
+        f"Every file is in {to}. Run this once more right before switching, for files uploaded meanwhile; then set "
+        f"{switch} and restart the service and workers. The {source.name} copies are left in place."
+    )
+
+
+class _Checkpoint:
+    """The last digest `verify` finished, kept in a file (replaced whole, so it is never half-written)."""
+
+    def __init__(self, path: Path | None, last: str | None) -> None:
+        self.path, self.last = path, last
+        self._written_at = 0.0
+
+    def advance(self, sha256: str) -> None:
+        self.last = sha256
+        if time.monotonic() - self._written_at >= 1:
+            self.write()
+            self._written_at = time.monotonic()
+
+    def write(self) -> None:
+        if self.path is not None and self.last is not None:
+            partial = self.path.with_name(self.path.name + ".partial")
+            partial.write_text(self.last + "\n")
+            os.replace(partial, self.path)
+
+    def finish(self) -> None:
+        if self.path is not None:
+            self.path.unlink(missing_ok=True)
+
+
+def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+
+
+def _report(progress: Progress, sha256: str, outcome: Outcome) -> None:
+    from app.integrations.storage.maintenance import Outcome
+
+    if outcome in (Outcome.MISMATCH, Outcome.MISSING):
+        progress.console.print(f"{outcome.value.upper()} {sha256}", markup=False)
+
+
+def _summary(tally: Tally, verb: str) -> None:
+    counts = ", ".join(f"{n} {outcome.value}" for outcome, n in tally.counts.items() if n)
+    total = sum(tally.counts.values())
+    typer.echo(f"{total} file{'' if total == 1 else 's'} {verb}" + (f": {counts}" if counts else ""))
 
 
 def main() -> None:

@@ -189,7 +189,12 @@ async def test_digests_come_in_ascending_order(blob_store: BlobStore) -> None:
 
     listed = [d async for d in blob_store.digests()]
 
-    assert listed == sorted(s.sha256 for s in stored)
+    ascending = sorted(s.sha256 for s in stored)
+    assert listed == ascending
+    assert [d async for d in blob_store.digests(after=ascending[4])] == ascending[5:]
+    assert [d async for d in blob_store.digests(after=ascending[-1])] == []
+    assert [d async for d in blob_store.digests(after="0" * 64)] == ascending
+    assert [d async for d in blob_store.digests(after="f" * 64)] == []
 
 
 async def test_delete_removes_the_blob_and_may_be_repeated(blob_store: BlobStore) -> None:

@@ -84,8 +84,8 @@ class BlobStore(Protocol):
         """Remove the blob; no error when it is already gone."""
         ...
 
-    def digests(self) -> AsyncIterator[str]:
-        """Every stored digest, in ascending order (so a resumable job can continue after the last one it did)."""
+    def digests(self, *, after: str | None = None) -> AsyncIterator[str]:
+        """Every stored digest (greater than `after`), in ascending order: a job can resume after the last it did."""
         ...
 
     async def download_url(

@@ -135,11 +135,17 @@ class LocalBlobStore:
         if is_digest(sha256):
             await anyio.to_thread.run_sync(lambda: self.path(sha256).unlink(missing_ok=True))
 
-    async def digests(self) -> AsyncIterator[str]:
+    async def digests(self, *, after: str | None = None) -> AsyncIterator[str]:
+        after = after or ""
+        # Whole directories before `after` are skipped unread: resuming near the end costs two listings, not all.
         for first in await anyio.to_thread.run_sync(_sorted_names, self.root, 2):
+            if first < after[:2]:
+                continue
             for second in await anyio.to_thread.run_sync(_sorted_names, self.root / first, 2):
+                if first + second < after[:4]:
+                    continue
                 for name in await anyio.to_thread.run_sync(_sorted_names, self.root / first / second, 64):
-                    if name.startswith(first + second):
+                    if name.startswith(first + second) and name > after:
                         yield name
 
     async def download_url(

@@ -201,10 +201,14 @@ class S3BlobStore:
         if is_digest(sha256):
             await (await self._s3()).delete_object(Bucket=self.bucket, Key=self.key(sha256))
 
-    async def digests(self) -> AsyncIterator[str]:
+    async def digests(self, *, after: str | None = None) -> AsyncIterator[str]:
         """S3 lists keys in ascending byte order, which for hex digests is ascending order."""
         prefix = f"{self.prefix}blobs/"
-        pages = (await self._s3()).get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        pages = (
+            (await self._s3())
+            .get_paginator("list_objects_v2")
+            .paginate(Bucket=self.bucket, Prefix=prefix, StartAfter=prefix + (after or ""))
+        )
         async for page in pages:
             for item in page.get("Contents", ()):
                 name = item["Key"][len(prefix) :]
