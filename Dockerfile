@@ -19,9 +19,11 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system aftersales && useradd --system --gid aftersales --home /srv aftersales \
     && install -d -o aftersales -g aftersales /srv /srv/data
 WORKDIR /srv
-# The embedded SQLite default (and its -wal/-shm files) goes in a directory the non-root user owns; mount a volume
-# there to keep it. Production sets AFTERSALES_DATABASE_URL to PostgreSQL instead.
-ENV AFTERSALES_DATABASE_URL=sqlite+aiosqlite:////srv/data/aftersales.db
+# The embedded SQLite default (and its -wal/-shm files) and the local attachment store go in a directory the
+# non-root user owns; mount a volume there to keep them. Production sets AFTERSALES_DATABASE_URL to PostgreSQL
+# (and usually AFTERSALES_STORAGE_BACKEND=s3) instead.
+ENV AFTERSALES_DATABASE_URL=sqlite+aiosqlite:////srv/data/aftersales.db \
+    AFTERSALES_STORAGE_DIR=/srv/data/attachments
 VOLUME ["/srv/data"]
 COPY --from=build /opt/venv /opt/venv
 # `aftersales migrate` finds the migrations in the working directory.
