@@ -50,4 +50,4 @@ docker:
 	docker build -t aftersales:latest .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache aftersales.db*
+	rm -rf $(VENV) .pytest_cache .ruff_cache aftersales.db* attachments
