@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import io
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -103,7 +104,9 @@ class S3BlobStore:
         digest = hashlib.sha256()
         size = 0
         head = bytearray()
-        part = bytearray()
+        # The part being gathered, sent as a file: the HTTP client then writes it in small pieces instead of copying
+        # it whole into its socket buffer.
+        part = io.BytesIO()
         upload: _MultipartUpload | None = None
         try:
             async for chunk in chunks:
@@ -112,26 +115,27 @@ class S3BlobStore:
                     raise BlobTooLarge(limit)
                 if len(head) < head_bytes:
                     head += chunk[: head_bytes - len(head)]
-                part += chunk
-                if len(part) >= PART_SIZE:
+                part.write(chunk)
+                if part.tell() >= PART_SIZE:
                     upload = upload or await _MultipartUpload.start(
                         s3, self.bucket, f"{self.prefix}staging/{uuid.uuid4()}"
                     )
-                    await anyio.to_thread.run_sync(digest.update, part)
+                    await _hash(digest, part)
                     await upload.send(part)
-                    part = bytearray()
-            await anyio.to_thread.run_sync(digest.update, part)
+                    part = io.BytesIO()
+            await _hash(digest, part)
             sha256 = digest.hexdigest()
             if upload is None:
                 if not await self.exists(sha256):
+                    part.seek(0)
                     await s3.put_object(
                         Bucket=self.bucket,
                         Key=self.key(sha256),
-                        Body=bytes(part),
+                        Body=part,
                         ChecksumSHA256=_b64(digest.digest()),
                     )
             else:
-                if part:
+                if part.tell():
                     await upload.send(part)
                 await upload.complete()
                 await self._promote(upload.key, sha256, size)
@@ -297,10 +301,11 @@ class _MultipartUpload:
         created = await s3.create_multipart_upload(Bucket=bucket, Key=key)
         return cls(s3, bucket, key, created["UploadId"])
 
-    async def send(self, part: bytearray) -> None:
+    async def send(self, part: io.BytesIO) -> None:
         number = len(self.parts) + 1
+        part.seek(0)
         sent = await self.s3.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=bytes(part)
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=part
         )
         self.parts.append({"PartNumber": number, "ETag": sent["ETag"]})
 
@@ -321,6 +326,12 @@ class _MultipartUpload:
 def _session() -> AioSession:
     """One per process: a session loads botocore's service models (a third of a second) once for all clients."""
     return get_session()
+
+
+async def _hash(digest: hashlib._Hash, part: io.BytesIO) -> None:
+    """Off the event loop (hashlib releases the GIL), over the part's own buffer rather than a copy of it."""
+    with part.getbuffer() as view:
+        await anyio.to_thread.run_sync(digest.update, view)
 
 
 def _b64(raw: bytes) -> str:
