@@ -183,6 +183,13 @@ class Settings(BaseSettings):
         return None if value == "" else value
 
     @field_validator("s3_prefix")
+    @classmethod
+    def _prefix_is_a_folder(cls, value: str) -> str:
+        """`aftersales` and `aftersales/` both mean the folder; a leading slash would be part of every key."""
+        if value.startswith("/"):
+            raise ValueError("a key prefix does not start with /")
+        return value.rstrip("/") + "/" if value else ""
+
     @field_validator("webhook_retry_schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
