@@ -8,12 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, bindparam, case, delete, func, insert, or_, select, text, update
+from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.dispatch import (
-    PRIORITY_WEIGHTS,
-    TYPE_WEIGHTS,
     AsRead,
     Candidate,
     Condition,
@@ -29,9 +27,8 @@ from app.domain.dispatch import (
 from app.domain.pagination import Page, PageRequest
 from app.domain.people import Availability
 from app.domain.principal import ASSIGNEE_ROLES
-from app.domain.tickets import HELD_STATES
 from app.persistence.keyset import fetch_page
-from app.persistence.lookups import Lookup, equals_any
+from app.persistence.lookups import Lookup
 from app.persistence.tables import (
     agent_group_members,
     agents,
@@ -134,26 +131,11 @@ class SqlDispatchRuleRepository:
         return skills & {skill for (held,) in rows for skill in held}
 
 
-_WEIGHT = case(
-    *((tickets.c.priority == priority, weight) for priority, weight in PRIORITY_WEIGHTS.items()),
-    else_=PRIORITY_WEIGHTS["normal"],
-) * case(*((tickets.c.type == type_, weight) for type_, weight in TYPE_WEIGHTS.items()), else_=1)
-_HELD = equals_any(tickets.c.status, HELD_STATES)
 _MEMBERS = or_(
     agent_group_members.c.group_key == bindparam("group"), agent_group_members.c.group_key == bindparam("overflow")
 )
 """A decision reads its rule's group and its overflow group (the same twice when it has none): two equalities, not an
 IN list, which SQLAlchemy would render again at every execution."""
-_WORK = (
-    select(
-        tickets.c.assignee,
-        func.count().label("open_items"),
-        func.sum(_WEIGHT).label("load"),
-    )
-    .where(_HELD, tickets.c.assignee.in_(select(agent_group_members.c.user_id).where(_MEMBERS)))
-    .group_by(tickets.c.assignee)
-    .subquery()
-)
 _WAITING = (
     select(func.count())
     .select_from(dispatch_backlog)
@@ -180,23 +162,23 @@ _ROSTER = (
         agents.c.skills,
         agents.c.last_assigned_at,
         agents.c.assignments,
-        func.coalesce(_WORK.c.open_items, 0).label("open_items"),
-        func.coalesce(_WORK.c.load, 0).label("load"),
+        agents.c.open_items,
+        agents.c.open_load,
     )
     .join(agents, agents.c.user_id == agent_group_members.c.user_id)
     .join(groups, groups.c.key == agent_group_members.c.group_key)
-    .outerjoin(_WORK, _WORK.c.assignee == agents.c.user_id)
     .where(_MEMBERS)
 )
-"""The members of the decision's groups with their held tickets counted and weighted, and the backlog the decision
-must not jump: one statement, through the assignee and backlog indexes."""
+"""The members of the decision's groups with the work they hold (counted on their rows), and the backlog the decision
+must not jump: one statement, through the membership and backlog indexes."""
 _GIVE_FIRST = text(
     """WITH ranked AS (
         SELECT * FROM unnest(CAST(:users AS varchar[]), CAST(:seen AS bigint[]), CAST(:limited AS boolean[]))
             WITH ORDINALITY AS r(user_id, seen, limited, rank)
     ), picked AS (
         SELECT agents.user_id FROM agents JOIN ranked ON ranked.user_id = agents.user_id
-        WHERE agents.assignments = ranked.seen OR NOT ranked.limited
+        WHERE (agents.assignments = ranked.seen OR NOT ranked.limited)
+            AND (agents.max_open_tickets IS NULL OR agents.open_items < agents.max_open_tickets)
         ORDER BY CASE WHEN :by_recency THEN false ELSE agents.assignments <> ranked.seen END,
             CASE WHEN NOT :by_recency AND agents.assignments = ranked.seen THEN ranked.rank END,
             agents.last_assigned_at NULLS FIRST, ranked.rank
@@ -207,14 +189,19 @@ _GIVE_FIRST = text(
     FROM picked WHERE agents.user_id = picked.user_id
     RETURNING agents.user_id"""
 )
-"""Of the ranked agents no concurrent assignment holds, whose count is as read (a row changed since the read is
-re-checked on its newest version) or who have no limit: the first in rank whose read is current, else the one given
-work least recently (the read's rank is stale for them all); `by_recency` (round robin), the one given work least
-recently as the lock finds them. Locked and stamped in one statement."""
+"""Of the ranked agents no concurrent assignment holds and below their limit on the row as locked, those whose count
+is as read (a row changed since the read is re-checked on its newest version) or who have no limit: the first in rank
+whose read is current, else the one given work least recently (the read's rank is stale for them all); `by_recency`
+(round robin), the one given work least recently as the lock finds them. Locked and stamped in one statement."""
 _WAIT_FOR = (
     select(agents.c.user_id).where(agents.c.user_id == bindparam("user_id")).with_for_update(read=True, key_share=True)
 )
 """A shared lock, which waits for an assignment's FOR UPDATE but not for the other waiters: they all go at once."""
+_LOCK_AGENT = (
+    select(agents.c.max_open_tickets, agents.c.open_items)
+    .where(agents.c.user_id == bindparam("user_id"))
+    .with_for_update()
+)
 _ADD_DECISION = insert(dispatch_decisions)
 _STAMP = (
     update(agents)
@@ -222,7 +209,6 @@ _STAMP = (
     .values(last_assigned_at=bindparam("now"), assignments=agents.c.assignments + 1)
     .execution_options(synchronize_session=False)
 )
-_HELD_BY = select(func.count()).select_from(tickets).where(tickets.c.assignee == bindparam("user_id"), _HELD)
 _PREVIOUS_AGENT = (
     select(tickets.c.assignee)
     .where(
@@ -290,16 +276,9 @@ class SqlDispatchRepository:
 
     async def lock_agent(self, user_id: str) -> tuple[int | None, int] | None:
         """Lock an agent a caller names (waiting for a concurrent assignment to them): their open-ticket limit and
-        how many tickets they hold, counted after the lock; None when there is no such agent."""
-        found = (
-            await self._conn.execute(
-                select(agents.c.max_open_tickets).where(agents.c.user_id == user_id).with_for_update()
-            )
-        ).first()
-        if found is None:
-            return None
-        held = (await self._conn.execute(_HELD_BY, {"user_id": user_id})).scalar_one()
-        return found.max_open_tickets, int(held)
+        how many tickets they hold, as counted on the locked row; None when there is no such agent."""
+        found = (await self._conn.execute(_LOCK_AGENT, {"user_id": user_id})).first()
+        return None if found is None else (found.max_open_tickets, found.open_items)
 
     async def stamp(self, user_id: str, now: datetime) -> None:
         """The agent was given work now (round robin reads it)."""
@@ -378,8 +357,8 @@ def _member(row: Row[Any]) -> Member:
         availability=Availability(row.availability),
         on_shift=True,
         capacity=row.max_open_tickets,
-        open_items=int(row.open_items),
-        load=int(row.load),
+        open_items=row.open_items,
+        load=row.open_load,
         skills=frozenset(row.skills),
         last_assigned_at=row.last_assigned_at,
         takes_tickets=bool(_TAKERS & set(row.roles)),

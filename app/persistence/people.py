@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Row, bindparam, case, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.pagination import Page, PageRequest
 from app.domain.people import Agent, AgentData, Availability, Group, GroupData
 from app.domain.principal import Role
-from app.domain.tickets import HELD_STATES
 from app.persistence.keyset import fetch_page
-from app.persistence.lookups import Lookup, equals_any
-from app.persistence.tables import agent_group_members, agents, groups, tickets
+from app.persistence.lookups import Lookup
+from app.persistence.tables import agent_group_members, agents, groups
 
 _LISTS = ("groups", "skills", "regions", "product_lines")
 
@@ -76,15 +75,10 @@ def _group(row: Row[Any]) -> Group:
 
 _AGENT = Lookup(agents, agents.c.user_id)
 _GROUP = Lookup(groups, groups.c.key)
-_HELD = (
-    select(func.count())
-    .where(tickets.c.assignee == agents.c.user_id, equals_any(tickets.c.status, HELD_STATES))
-    .scalar_subquery()
-)
-_WORKLOAD = select(agents, case((agents.c.max_open_tickets.is_not(None), _HELD)).label("held_tickets")).where(
-    agents.c.user_id == bindparam("user_id")
-)
-"""The held-ticket count is read only for agents with a limit (through the assignee index)."""
+_WORKLOAD = select(
+    agents, case((agents.c.max_open_tickets.is_not(None), agents.c.open_items)).label("held_tickets")
+).where(agents.c.user_id == bindparam("user_id"))
+"""The held-ticket count (kept on the agent's row by triggers on tickets) is given only for agents with a limit."""
 
 
 class SqlAgentRepository:

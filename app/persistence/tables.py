@@ -167,11 +167,14 @@ agents = Table(
     Column("active", Boolean, nullable=False),
     Column("max_open_tickets", Integer),
     # 派单: whether the agent takes work now (set by the agent), the hours they work, when they were last given work
-    # and how many times (a decision's read of them is current while the count is as read).
+    # and how many times (a decision's read of them is current while the count is as read); the tickets they hold and
+    # those tickets' weighted load, counted by triggers on tickets (migration 0024).
     Column("availability", String(16), nullable=False, server_default="available"),
     Column("calendar", String(64)),
     Column("last_assigned_at", UtcDateTime),
     Column("assignments", BigInteger, nullable=False, server_default="0"),
+    Column("open_items", Integer, nullable=False, server_default="0"),
+    Column("open_load", Integer, nullable=False, server_default="0"),
     *_audit_columns(),
 )
 

@@ -9,9 +9,11 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
+from app.domain.dispatch import item_weight
 from app.domain.principal import Role
+from app.domain.tickets import HELD_STATES
 from tests.factories import act, agent_body, open_ticket, put, seed_service_desk
 
 RULES = "/v1/dispatch-rules"
@@ -391,6 +393,53 @@ async def _assignments(app: Any, user_id: str) -> int:
     async with app.state.services.database.engine.connect() as conn:
         found = await conn.execute(text("SELECT assignments FROM agents WHERE user_id = :u"), {"u": user_id})
         return int(found.scalar_one())
+
+
+async def test_the_work_counted_on_each_agents_row_is_what_a_recount_finds_after_every_kind_of_change(
+    client, auth, desk, app
+):
+    """Dispatch reads an agent's held tickets and load from their row (kept by triggers on tickets): after intake,
+    claim, assign, transfer, a priority edit, start, resolve, follow-up, close and reopen, the counters agree with
+    counting the tickets (the weights with the domain's item_weight)."""
+    manager = auth(Role.MANAGER, sub="manager-1")
+    first, second, third = [await open_ticket(client, auth, priority=p) for p in ("urgent", "low", "high")]
+    await put(client, manager, f"{RULES}/east", rule_body(strategy="pool"))
+    pooled, assigned = [await open_ticket(client, auth, type=t) for t in ("consultation", "complaint")]
+    holder = auth(Role.AGENT, sub=first["assignee"])
+    changes = [
+        await act(client, auth(Role.AGENT, sub="agent-2"), pooled, "claim"),
+        await act(client, manager, assigned, "assign", assignee="agent-1"),
+        await act(client, holder, first, "transfer", assignee="agent-3", reason="需要高级工程师"),
+        await client.patch(f"/v1/tickets/{second['id']}", json={"priority": "urgent"}, headers=manager),
+        await act(client, auth(Role.AGENT, sub=third["assignee"]), third, "start"),
+        await act(client, auth(Role.AGENT, sub=third["assignee"]), third, "resolve", solution="更换风机"),
+        await act(client, auth(Role.AGENT, sub=third["assignee"]), third, "follow_up", outcome="unsatisfied"),
+        await act(client, manager, second, "close", reason="duplicate"),
+        await act(client, auth(Role.CUSTOMER), second, "reopen", reason="问题又出现了"),
+    ]
+
+    assert [c.status_code for c in changes] == [200] * len(changes), [c.text for c in changes]
+    counted, recounted = await _open_work(app)
+    assert counted == recounted
+    assert counted["agent-1"][0] and counted["agent-2"][0] and counted["agent-3"][0]
+
+
+async def _open_work(app: Any) -> tuple[dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """Each agent's (open_items, open_load) as counted on their row, and as a recount of their held tickets finds."""
+    async with app.state.services.database.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT user_id, open_items, open_load FROM agents"))).all()
+        held = await conn.execute(
+            text(
+                "SELECT assignee, priority, type FROM tickets WHERE assignee IS NOT NULL AND status IN :held"
+            ).bindparams(bindparam("held", expanding=True)),
+            {"held": list(HELD_STATES)},
+        )
+    recount = {user_id: (0, 0) for user_id, _items, _load in rows}
+    for assignee, priority, type_ in held:
+        if assignee in recount:
+            items, load = recount[assignee]
+            recount[assignee] = (items + 1, load + item_weight(priority, type_))
+    return {user_id: (items, load) for user_id, items, load in rows}, recount
 
 
 async def test_dispatch_on_demand_assigns_a_pooled_ticket(client, auth, desk):
