@@ -15,6 +15,7 @@ from app.routers import (
     after_sales,
     api_keys,
     approvals,
+    attachments,
     business_calendars,
     churn,
     complaint_spikes,
@@ -44,9 +45,10 @@ from app.settings import Settings, get_settings
 from app.web.idempotency import IdempotencyMiddleware
 from app.web.logging import configure_logging
 from app.web.problems import install_problem_handlers
-from app.web.request_context import HttpMetrics, RequestContextMiddleware
+from app.web.request_context import BodyBound, HttpMetrics, RequestContextMiddleware
 from app.web.routes import mount, operation_id
-from app.web.wiring import build_services
+from app.web.uploads import MULTIPART_OVERHEAD
+from app.web.wiring import build_services, upload_limits
 from app.workers.jobs import jobs
 from app.workers.runner import JobRunner
 
@@ -124,6 +126,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         webhooks,
         inbound,
         api_keys,
+        attachments,
     )
     mount(app, (module.router for module in routers))
     # Added before RequestContextMiddleware, so it runs inside it: the request id and the body cap apply to it.
@@ -133,6 +136,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         metrics=HttpMetrics(services.registry),
         max_body_bytes=settings.max_body_bytes,
         body_timeout_seconds=settings.body_timeout_seconds,
+        # An upload streams into the store under its own limits (the route refuses past each kind's); the body as a
+        # whole is bound by the largest file plus a form's overhead, and by the upload's own time.
+        streamed={
+            ("POST", attachments.UPLOAD_PATH): BodyBound(
+                upload_limits(settings).largest + MULTIPART_OVERHEAD, settings.attachment_upload_timeout_seconds
+            )
+        },
     )
     if settings.docs_url:
         install_docs(app, settings.docs_url)

@@ -19,16 +19,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from app.schemas.common import PROBLEM_DESCRIPTIONS
+from app.schemas.stored_attachments import AttachmentUploadForm
 from app.schemas.workflows import ACTION_PAYLOADS_KEY, action_payload_components
 from app.settings import Settings
 from app.web.auth import SECURITY_SCHEMES
 from app.web.idempotency import document_idempotency_key
 from app.web.problems import PROBLEM_MEDIA_TYPE
-from app.web.routes import api_routes, declared_roles, is_public_link, is_signed
+from app.web.routes import api_routes, declared_roles, is_download_link, is_public_link, is_signed
 
 PROBLEM_REF = "#/components/schemas/Problem"
 _REF = re.compile(r'"\$ref": "#/components/schemas/([^"]+)"')
 PRECONDITION_HEADERS = {"if-match", "if-none-match"}
+STREAMED_BODIES = (AttachmentUploadForm,)
 NOT_PROBLEMS = {("/readyz", "get", "503")}
 """Error responses whose body is a report of its own rather than a problem (the load balancer's readiness)."""
 
@@ -42,6 +44,7 @@ def openapi_of(app: FastAPI) -> dict[str, Any]:
         _transport_problems(schema)
         _problems_everywhere(schema)
         _name_action_payloads(schema)
+        _name_streamed_bodies(schema)
         document_idempotency_key(schema)
         _drop_unreferenced_schemas(schema)
         app.openapi_schema = schema
@@ -67,6 +70,8 @@ def _declare_permissions(schema: dict[str, Any], app: FastAPI) -> None:
                 operation["x-signature"] = "standard-webhooks"  # authenticated by its signed body, not a role
             elif operation is not None and is_public_link(route):
                 operation["x-public-link"] = "survey"  # authorized by the single-use token in its path
+            elif operation is not None and is_download_link(route):
+                operation["x-public-link"] = "attachment"  # authorized by the HMAC-signed link in its query
 
 
 def _with_security(operation: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +123,16 @@ def _name_action_payloads(schema: dict[str, Any]) -> None:
             "`available_actions`).",
             "content": {"application/json": {"schema": {"anyOf": [{"$ref": ref} for ref in refs]}}},
         }
+
+
+def _name_streamed_bodies(schema: dict[str, Any]) -> None:
+    """Bodies a route streams itself (uploads) are no parameter FastAPI could see: their forms are named here."""
+    components = schema["components"]["schemas"]
+    for model in STREAMED_BODIES:
+        document = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, nested in {**document.pop("$defs", {}), model.__name__: document}.items():
+            if components.setdefault(name, nested) != nested:
+                raise ValueError(f"Two different schemas would be named {name} in the OpenAPI document")
 
 
 def _drop_unreferenced_schemas(schema: dict[str, Any]) -> None:

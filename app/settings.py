@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,8 @@ from app.integrations.inbound import signing_key
 
 DEVELOPMENT_JWT_SECRET = "dev-only-secret-change-me-0123456789abcdef"  # noqa: S105 - refused in production
 MIN_INBOUND_SECRET_BYTES = 24
+MIN_LINK_SECRET_BYTES = 32
+MIB, GIB = 1 << 20, 1 << 30
 
 
 class Settings(BaseSettings):
@@ -122,6 +125,42 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(
         24, ge=24, le=24 * 30, description="Hours an Idempotency-Key and its answer are kept (at least 24)."
     )
+    attachment_image_max_bytes: int = Field(
+        20 * MIB, ge=1, le=10 * GIB, description="Largest uploaded image (jpg, png, gif, webp, heic), in bytes."
+    )
+    attachment_video_max_bytes: int = Field(
+        200 * MIB, ge=1, le=10 * GIB, description="Largest uploaded video (mp4, mov), in bytes."
+    )
+    attachment_document_max_bytes: int = Field(
+        20 * MIB, ge=1, le=10 * GIB, description="Largest uploaded document (pdf), in bytes."
+    )
+    attachment_upload_timeout_seconds: float = Field(
+        900,
+        gt=0,
+        le=24 * 3600,
+        description="An upload's body not received in full within this answers 408 (other bodies: body_timeout).",
+    )
+    attachment_link_ttl_seconds: int = Field(
+        300, ge=10, le=7 * 86_400, description="How long a signed attachment download link works."
+    )
+    attachment_link_secret: SecretStr | None = Field(
+        None,
+        description="HMAC secret of attachment download links (≥ 32 bytes); empty: derived from the JWT secret.",
+    )
+    attachment_scanner: Literal["none", "clamd", "command"] = Field(
+        "none",
+        description="Virus scanner for new uploads: clamd (ClamAV daemon), a command, or none (files are served "
+        "unscanned: development only).",
+    )
+    attachment_clamd_address: str = Field(
+        "tcp://127.0.0.1:3310", description="clamd's socket: tcp://host:port or unix:///path/to/clamd.ctl."
+    )
+    attachment_scan_command: str = Field(
+        "",
+        description="Scanner command (shell words; the file comes on standard input): exit 0 clean, 1 infected, "
+        "anything else an error to retry, e.g. `clamdscan --no-summary -`.",
+    )
+    attachment_scan_timeout_seconds: float = Field(120, gt=0, le=3600, description="Time one scan may take.")
     inbound_secrets: dict[str, SecretStr] = Field(
         default_factory=dict,
         description=(
@@ -189,6 +228,17 @@ class Settings(BaseSettings):
         if value.startswith("/"):
             raise ValueError("a key prefix does not start with /")
         return value.rstrip("/") + "/" if value else ""
+
+    @model_validator(mode="after")
+    def _usable_scanner(self) -> Settings:
+        if self.attachment_scanner == "command" and not shlex.split(self.attachment_scan_command):
+            raise ValueError("AFTERSALES_ATTACHMENT_SCANNER=command needs AFTERSALES_ATTACHMENT_SCAN_COMMAND")
+        if self.attachment_scanner == "clamd" and not self.attachment_clamd_address.startswith(("tcp://", "unix://")):
+            raise ValueError("AFTERSALES_ATTACHMENT_CLAMD_ADDRESS is tcp://host:port or unix:///path")
+        secret = self.attachment_link_secret
+        if secret is not None and len(secret.get_secret_value().encode()) < MIN_LINK_SECRET_BYTES:
+            raise ValueError(f"AFTERSALES_ATTACHMENT_LINK_SECRET needs at least {MIN_LINK_SECRET_BYTES} bytes")
+        return self
 
     @field_validator("webhook_retry_schedule")
     @classmethod

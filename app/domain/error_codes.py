@@ -28,6 +28,19 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "Malformed precondition",
         "`If-Match` / `If-None-Match` is not `*` or a list of quoted entity tags.",
     ),
+    ProblemCode(
+        "malformed_upload",
+        400,
+        "Malformed upload",
+        "The multipart upload is malformed, has too many parts, a field too long, or a field after the file.",
+    ),
+    ProblemCode(
+        "body_length_mismatch",
+        400,
+        "Body length mismatch",
+        "The body is longer or shorter than its `Content-Length`; nothing was stored.",
+    ),
+    ProblemCode("body_incomplete", 400, "Body incomplete", "The body was cut off before its end; nothing was stored."),
     # 401: who is calling is not established
     ProblemCode("unauthenticated", 401, "Authentication required", "No bearer token or API key was sent."),
     ProblemCode(
@@ -69,6 +82,8 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "Staff cannot answer surveys",
         "A survey link is answered by the customer alone: the request carried Authorization or X-API-Key.",
     ),
+    ProblemCode("link_invalid", 403, "Link invalid", "The download link's signature does not hold (it was altered)."),
+    ProblemCode("link_expired", 403, "Link expired", "The download link has expired; ask for a new one."),
     # 404: nothing there (or not the caller's)
     ProblemCode("not_found", 404, "Not found", "No such resource."),
     ProblemCode("route_not_found", 404, "No such path", "No operation exists at this path."),
@@ -108,6 +123,7 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "Inbound source not found",
         "No inbound source of this name, or it has no signing secret.",
     ),
+    ProblemCode("attachment_not_found", 404, "Attachment not found", "No attachment with this id (or not yours)."),
     ProblemCode("workflow_not_found", 404, "Workflow not found", "No workflow of this name."),
     ProblemCode(
         "survey_not_found",
@@ -187,6 +203,13 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ProblemCode(
         "too_many_review_queues", 409, "Too many review queues", "The most review queues allowed exist already."
     ),
+    ProblemCode(
+        "attachment_pending_scan",
+        409,
+        "Attachment not scanned yet",
+        "The file waits for its virus scan; it is served once found clean.",
+    ),
+    ProblemCode("attachment_infected", 409, "Attachment infected", "The virus scanner found the file infected."),
     # 412, 428: preconditions
     ProblemCode(
         "etag_mismatch", 412, "ETag mismatch", "`If-Match` does not match the current `ETag`: read again and retry."
@@ -202,6 +225,36 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ProblemCode(
         "unsupported_encoding", 415, "Unsupported encoding", "JSON bodies are UTF-8: this one is UTF-16 or UTF-32."
     ),
+    ProblemCode(
+        "file_type_not_allowed",
+        415,
+        "File type not allowed",
+        "The file name's extension is not on the allow-list (jpg, jpeg, png, gif, webp, heic, mp4, mov, pdf).",
+    ),
+    ProblemCode(
+        "content_type_mismatch",
+        415,
+        "Content type mismatch",
+        "The declared or sniffed type is not the one the file's extension stands for.",
+    ),
+    ProblemCode(
+        "unrecognised_content", 415, "Unrecognised content", "The file's bytes are of no type the service knows."
+    ),
+    ProblemCode(
+        "executable_content", 415, "Executable content", "The file is an executable or a script, whatever its name."
+    ),
+    ProblemCode(
+        "markup_content",
+        415,
+        "Markup content",
+        "The file holds HTML, SVG, script or server-page markup a browser or server would run.",
+    ),
+    ProblemCode(
+        "polyglot_content", 415, "Polyglot content", "The file hides a second format (a PDF or a ZIP archive)."
+    ),
+    ProblemCode(
+        "active_content", 415, "Active content", "The PDF carries JavaScript, launch actions or embedded files."
+    ),
     # 422: fields that are wrong
     ProblemCode(
         "validation_failed",
@@ -215,6 +268,14 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         422,
         "Unknown reference",
         "The record names a customer, product or group that does not exist.",
+    ),
+    ProblemCode("invalid_file_name", 422, "Invalid file name", "The file name is empty, too long or unsafe."),
+    ProblemCode("empty_file", 422, "Empty file", "The uploaded file has no bytes."),
+    ProblemCode(
+        "purpose_not_allowed",
+        422,
+        "Purpose not allowed",
+        "This kind of file cannot serve the purpose given (a document is an image or a PDF).",
     ),
     ProblemCode("constraint_violated", 422, "Constraint violated", "The change breaks a rule of the stored data."),
     ProblemCode("invalid_cursor", 422, "Invalid cursor", "The `cursor` is not one this list handed out."),

@@ -80,6 +80,20 @@ class Forbidden(DomainError):
     title = "Not allowed"
 
 
+class PayloadTooLarge(DomainError):
+    """A body (an uploaded file) past the limit that applies to it."""
+
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(DomainError):
+    """Content the service does not take: a file type off the allow-list, or bytes that are not what they claim."""
+
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
 class PreconditionFailed(DomainError):
     code = "precondition_failed"
     title = "Precondition failed"

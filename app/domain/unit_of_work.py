@@ -12,6 +12,7 @@ from uuid import UUID
 from app.domain.after_sales import AfterSalesRepository
 from app.domain.api_keys import ApiKeyRepository
 from app.domain.approvals import ApprovalRepository
+from app.domain.attachments import AttachmentRepository
 from app.domain.business_calendars import BusinessCalendarRepository
 from app.domain.churn import ChurnRepository
 from app.domain.complaint_spike_watch import ComplaintSpikeRepository
@@ -254,6 +255,7 @@ class UnitOfWork(Protocol):
     dispatch_rules: DispatchRuleRepository
     dispatch: DispatchRepository
     review_queues: ReviewQueueRepository
+    attachments: AttachmentRepository
 
     async def commit(self) -> None: ...
 

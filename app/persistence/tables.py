@@ -863,3 +863,39 @@ Index(
     postgresql_where=text("status = 'under_review'"),
     sqlite_where=text("status = 'under_review'"),
 )
+
+# 证据附件: one row per upload; the bytes live in the blob store under `sha256` (one blob for the same bytes however
+# often they are uploaded, so a blob goes only when no row names it). The scan queue reads pending rows by when their
+# next try is due; a refused or removed upload asks whether another row still names its blob.
+_PENDING_SCAN = "scan_status = 'pending'"
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("extension", String(8), nullable=False),
+    Column("content_type", String(127), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("purpose", String(16), nullable=False),
+    Column("scan_status", String(16), nullable=False),
+    Column("scan_detail", Text),
+    Column("scan_attempts", Integer, nullable=False),
+    Column("scan_after", UtcDateTime),
+    Column("scanned_at", UtcDateTime),
+    Column("uploaded_by", String(128), nullable=False),
+    Column("uploaded_by_customer", Boolean, nullable=False),
+    Column("customer_no", String(64)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("attached_at", UtcDateTime),
+    Column("legal_hold", Boolean, nullable=False, server_default=false()),
+    Column("deleted_at", UtcDateTime),
+    Index(None, "sha256"),
+    Index(
+        "ix_attachments_pending_scan_after",
+        "scan_after",
+        postgresql_where=text(_PENDING_SCAN),
+        sqlite_where=text(_PENDING_SCAN),
+    ),
+)

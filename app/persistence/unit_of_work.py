@@ -12,6 +12,7 @@ from app.domain.errors import Conflict
 from app.persistence.after_sales import SqlAfterSalesRepository
 from app.persistence.api_keys import SqlApiKeyRepository
 from app.persistence.approvals import SqlApprovalRepository
+from app.persistence.attachments import SqlAttachmentRepository
 from app.persistence.business_calendars import SqlBusinessCalendarRepository
 from app.persistence.churn import SqlChurnRepository
 from app.persistence.complaint_spikes import SqlComplaintSpikeRepository
@@ -77,6 +78,7 @@ class SqlUnitOfWork:
         self.dispatch_rules = SqlDispatchRuleRepository(conn)
         self.dispatch = SqlDispatchRepository(conn)
         self.review_queues = SqlReviewQueueRepository(conn)
+        self.attachments = SqlAttachmentRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

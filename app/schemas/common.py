@@ -88,6 +88,8 @@ class Problem(BaseModel):
     retry_after: int | None = Field(None, description="429: seconds to wait, as in `Retry-After`.")
     resource: str | None = Field(None, description="`duplicate`, `unknown_reference`: the kind of record concerned.")
     fields: list[str] | None = Field(None, description="`duplicate`, `unknown_reference`: the fields concerned.")
+    scan_status: str | None = Field(None, description="409 on an attachment: its virus scan status now.")
+    limit: int | None = Field(None, description="413 on an upload: the most bytes the file may have.")
 
 
 PROBLEM_DESCRIPTIONS = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from app.services.attachments import EVENT_TYPES as ATTACHMENT_TYPES
 from app.services.business_calendars import EVENT_TYPES as BUSINESS_CALENDAR_TYPES
 from app.services.churn import EVENT_TYPES as CHURN_TYPES
 from app.services.complaint_spikes import EVENT_TYPES as COMPLAINT_SPIKE_TYPES
@@ -38,4 +39,5 @@ def event_types() -> frozenset[str]:
     types |= CHURN_TYPES
     types |= RISK_TYPES
     types |= COMPLAINT_SPIKE_TYPES
+    types |= ATTACHMENT_TYPES
     return frozenset(types)

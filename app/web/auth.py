@@ -185,3 +185,16 @@ SurveyReader = Annotated[str, Depends(PublicLink(answers=False))]
 """Anyone holding the link reads its survey (the token is the path's `{token}`)."""
 SurveyAnswerer = Annotated[str, Depends(PublicLink(answers=True))]
 """The customer holding the link answers it, without credentials."""
+
+
+class SignedDownload:
+    """The permission of an attachment's download route: no login, the link's HMAC signature over the attachment and
+    the link's expiry is the caller's authorization (the service checks it in constant time, then the expiry). The
+    route audit counts it as a declaration."""
+
+    async def __call__(self, request: Request) -> None:
+        refuse_unusable_parameters(request)
+
+
+DownloadLink = Annotated[None, Depends(SignedDownload())]
+"""Anyone holding a signed link downloads the file it names, until the link expires."""

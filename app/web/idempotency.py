@@ -24,9 +24,10 @@ from app.web.wiring import Services
 REPLAYED_HEADER = "Idempotent-Replayed"
 # The headers that describe a kept answer; the rest (request id, length) belong to each response.
 KEPT_HEADERS = ("content-type", "location", "etag", "allow")
-# Inbound webhooks deduplicate by their webhook-id; a new API key's secret must never be stored in the clear.
+# Inbound webhooks deduplicate by their webhook-id; a new API key's secret must never be stored in the clear; an
+# upload streams into the attachment store and is never held whole (the same bytes are stored once anyway).
 _EXCLUDED_PREFIXES = ("/v1/inbound/",)
-_EXCLUDED_PATHS = frozenset({"/v1/api-keys"})
+_EXCLUDED_PATHS = frozenset({"/v1/api-keys", "/v1/attachments"})
 
 log = structlog.get_logger("aftersales.http")
 

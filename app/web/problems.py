@@ -20,10 +20,12 @@ from app.domain.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    PayloadTooLarge,
     PreconditionFailed,
     PreconditionRequired,
     RateLimited,
     Unauthenticated,
+    UnsupportedMediaType,
 )
 from app.domain.invariants import of_type
 from app.persistence.database import is_unavailable
@@ -40,6 +42,8 @@ STATUS_OF: dict[type[DomainError], int] = {
     Unauthenticated: 401,
     Forbidden: 403,
     PreconditionFailed: 412,
+    PayloadTooLarge: 413,
+    UnsupportedMediaType: 415,
     PreconditionRequired: 428,
     RateLimited: 429,
 }
@@ -111,6 +115,8 @@ def domain_error_response(error: DomainError) -> Response:
         headers["WWW-Authenticate"] = error.challenge
     if isinstance(error, RateLimited):
         headers["Retry-After"] = str(error.retry_after_seconds)
+    if isinstance(error, PayloadTooLarge):
+        headers["Connection"] = "close"  # the rest of the body is left unread
     return problem_response(
         status, error.code, error.detail, title=error.title, errors=error.errors, extra=error.extra, headers=headers
     )

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -54,12 +56,31 @@ class HttpMetrics:
         children[1].observe(seconds)
 
 
+@dataclass(frozen=True, slots=True)
+class BodyBound:
+    """How large a request body may be and how long it may take to arrive."""
+
+    max_bytes: int
+    timeout_seconds: float
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: HttpMetrics, max_body_bytes: int, body_timeout_seconds: float) -> None:
+    """`streamed` names the operations (method, path) whose bodies are streamed by the route (uploads) with a bound
+    of their own; every other body is bound by `max_body_bytes` and `body_timeout_seconds`."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: HttpMetrics,
+        max_body_bytes: int,
+        body_timeout_seconds: float,
+        streamed: Mapping[tuple[str, str], BodyBound] | None = None,
+    ) -> None:
         self.app = app
         self.metrics = metrics
-        self.max_body_bytes = max_body_bytes
-        self.body_timeout_seconds = body_timeout_seconds
+        self.bound = BodyBound(max_body_bytes, body_timeout_seconds)
+        self.streamed = dict(streamed or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,20 +100,21 @@ class RequestContextMiddleware:
                 message["headers"] = [*message.get("headers", []), (_REQUEST_ID_NAME, request_id.encode())]
             await send(message)
 
+        bound = self.streamed.get((scope["method"], scope["path"]), self.bound)
         try:
-            if _declared_length(scope) > self.max_body_bytes:
-                status = await _send_problem(send_with_id, 413, "payload_too_large", self._too_large())
+            if _declared_length(scope) > bound.max_bytes:
+                status = await _send_problem(send_with_id, 413, "payload_too_large", _too_large(bound))
                 return
             refused = charset_refusal(scope)
             if refused is not None:
                 status = refused.status_code
                 await body_refused_response(refused)(scope, receive, send_with_id)
                 return
-            receive = guarded(self._capped(receive), scope, timeout_seconds=self.body_timeout_seconds)
+            receive = guarded(_capped(receive, bound), scope, timeout_seconds=bound.timeout_seconds)
             await self.app(scope, receive, send_with_id)
         except BodyTooLarge:
             if not response_started:
-                status = await _send_problem(send_with_id, 413, "payload_too_large", self._too_large())
+                status = await _send_problem(send_with_id, 413, "payload_too_large", _too_large(bound))
         except BodyRefused as refused:
             if not response_started:
                 status = refused.status_code
@@ -127,22 +149,24 @@ class RequestContextMiddleware:
             )
             structlog.contextvars.clear_contextvars()
 
-    def _too_large(self) -> str:
-        return f"The request body exceeds {self.max_body_bytes} bytes"
 
-    def _capped(self, receive: Receive) -> Receive:
-        received = 0
+def _too_large(bound: BodyBound) -> str:
+    return f"The request body exceeds {bound.max_bytes} bytes"
 
-        async def capped_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
-            return message
 
-        return capped_receive
+def _capped(receive: Receive, bound: BodyBound) -> Receive:
+    received = 0
+
+    async def capped_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > bound.max_bytes:
+                raise BodyTooLarge(bound.max_bytes)
+        return message
+
+    return capped_receive
 
 
 def _request_id(scope: Scope) -> str:

@@ -10,9 +10,9 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.domain.principal import Role
-from app.web.auth import Allow, PublicLink, Signed
+from app.web.auth import Allow, PublicLink, Signed, SignedDownload
 
-_P = TypeVar("_P", Allow, Signed, PublicLink)
+_P = TypeVar("_P", Allow, Signed, PublicLink, SignedDownload)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -72,6 +72,11 @@ def is_signed(route: APIRoute) -> bool:
 def is_public_link(route: APIRoute) -> bool:
     """Whether the route is a public survey link's, authorized by the token in its path (`PublicLink`)."""
     return _declared(route, PublicLink) is not None
+
+
+def is_download_link(route: APIRoute) -> bool:
+    """Whether the route serves an attachment behind a signed link (`SignedDownload`)."""
+    return _declared(route, SignedDownload) is not None
 
 
 def allowed_methods(app: FastAPI, path: str) -> list[str]:

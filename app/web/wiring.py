@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
 from app.domain.approvals import SubjectKind
+from app.domain.attachments import UploadLimits, link_key
 from app.domain.clock import Clock, SystemClock
 from app.domain.eligibility import EligibilityPolicy
 from app.domain.tasks import ReminderPolicy
@@ -17,6 +18,8 @@ from app.domain.tickets import TicketPolicy
 from app.domain.urging import UrgePolicy
 from app.domain.webhooks import RetrySchedule
 from app.integrations.inbound import InboundVerifier
+from app.integrations.scanners import scanner_of
+from app.integrations.storage import BlobStore, open_blob_store
 from app.integrations.url_guard import AllowList
 from app.integrations.webhook_sender import WebhookSender
 from app.persistence.database import Database
@@ -27,6 +30,7 @@ from app.services.after_sales import AfterSalesPolicy, AfterSalesService
 from app.services.agent_availability import AvailabilityService
 from app.services.api_keys import ApiKeyService
 from app.services.approvals import ApprovalEngine, ApprovalService, default_chains
+from app.services.attachments import AttachmentPolicy, AttachmentService
 from app.services.business_calendars import BusinessCalendarService
 from app.services.churn import ChurnService
 from app.services.complaint_spikes import ComplaintSpikeService
@@ -92,10 +96,14 @@ class Services:
     dispatch_rules: DispatchRuleService
     availability: AvailabilityService
     review_queues: ReviewQueueService
+    blob_store: BlobStore
+    attachments: AttachmentService
 
     async def aclose(self) -> None:
-        """Release what the services hold: the webhook HTTP client, then the database pools."""
+        """Release what the services hold: the webhook HTTP client, the attachment store's connections, then the
+        database pools."""
         await self.webhooks.close()
+        await self.blob_store.aclose()
         await self.database.dispose()
 
 
@@ -179,6 +187,35 @@ def inbound_service(
     )
 
 
+def upload_limits(settings: Settings) -> UploadLimits:
+    return UploadLimits(
+        image=settings.attachment_image_max_bytes,
+        video=settings.attachment_video_max_bytes,
+        document=settings.attachment_document_max_bytes,
+    )
+
+
+def attachment_service(
+    settings: Settings, uow: SqlUnitOfWorkFactory, clock: Clock, store: BlobStore
+) -> AttachmentService:
+    """Links are signed with their own secret, or with a key derived from the JWT secret (never the secret itself)."""
+    secret = settings.attachment_link_secret or settings.jwt_secret
+    scanner = scanner_of(
+        settings.attachment_scanner,
+        clamd_address=settings.attachment_clamd_address,
+        command=settings.attachment_scan_command,
+        timeout_seconds=settings.attachment_scan_timeout_seconds,
+    )
+    policy = AttachmentPolicy(
+        limits=upload_limits(settings),
+        link_key=link_key(secret.get_secret_value().encode()),
+        link_ttl=timedelta(seconds=settings.attachment_link_ttl_seconds),
+        # A claimed scan is taken by another worker only once this one has surely given up on it.
+        scan_lease=timedelta(seconds=settings.attachment_scan_timeout_seconds + 60),
+    )
+    return AttachmentService(uow, clock, store, scanner, policy)
+
+
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     database = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
@@ -198,6 +235,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     people.when_deactivated(availability.agent_left)
     people.when_room_gained(availability.room_gained)
     approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review, after_sales.review_refusals)
+    blob_store = open_blob_store(settings)
     return Services(
         settings=settings,
         clock=clock,
@@ -234,6 +272,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         dispatch_rules=DispatchRuleService(uow, clock, dispatcher),
         availability=availability,
         review_queues=ReviewQueueService(uow, clock, after_sales),
+        blob_store=blob_store,
+        attachments=attachment_service(settings, uow, clock, blob_store),
     )
 
 

@@ -9,7 +9,7 @@ import uuid
 import pytest
 
 from app.domain.principal import Role
-from app.web.routes import api_routes, declared_roles, is_public_link, is_signed
+from app.web.routes import api_routes, declared_roles, is_download_link, is_public_link, is_signed
 from tests.conftest import client_for
 
 OPEN_ROUTES = {"/healthz", "/readyz", "/metrics"}
@@ -17,6 +17,8 @@ SIGNED_ROUTES = {"/v1/inbound/{source}"}
 """Routes other systems call with a body signed by their source's secret (`Signed`) instead of a token and a role."""
 LINK_ROUTES = {"/v1/surveys/{token}"}
 """Public survey links (`PublicLink`): the single-use token in the path authorizes a caller without credentials."""
+DOWNLOAD_ROUTES = {"/v1/attachments/{attachment_id}/content"}
+"""Attachment downloads (`SignedDownload`): the HMAC signature of the link in the query authorizes a caller."""
 SAMPLE_PATH_VALUES = {"key_id": str(uuid.uuid4()), "source": "erp"}
 
 
@@ -31,15 +33,17 @@ async def test_every_route_declares_its_permission_or_is_deliberately_open(app):
     undeclared = [route.path_format for route in api_routes(app) if declared_roles(route) is None]
     signed = {route.path_format for route in api_routes(app) if is_signed(route)}
     links = {route.path_format for route in api_routes(app) if is_public_link(route)}
+    downloads = {route.path_format for route in api_routes(app) if is_download_link(route)}
 
-    assert set(undeclared) == OPEN_ROUTES | SIGNED_ROUTES | LINK_ROUTES
+    assert set(undeclared) == OPEN_ROUTES | SIGNED_ROUTES | LINK_ROUTES | DOWNLOAD_ROUTES
     assert signed == SIGNED_ROUTES
     assert links == LINK_ROUTES
+    assert downloads == DOWNLOAD_ROUTES
 
 
 async def test_every_protected_operation_refuses_anonymous_callers(app, client):
     for route, method, path in _operations(app):
-        if route.path_format in OPEN_ROUTES | SIGNED_ROUTES | LINK_ROUTES:
+        if route.path_format in OPEN_ROUTES | SIGNED_ROUTES | LINK_ROUTES | DOWNLOAD_ROUTES:
             continue
         response = await client.request(method, path, json={})
         assert response.status_code == 401, (method, path)
@@ -84,3 +88,13 @@ async def test_a_public_link_answers_without_credentials_and_refuses_to_be_answe
 async def test_open_operations_answer_without_credentials(client):
     for path in sorted(OPEN_ROUTES):
         assert (await client.get(path)).status_code == 200, path
+
+
+async def test_a_download_link_refuses_whoever_holds_no_valid_signature_whatever_token_they_send(app, client, auth):
+    for route, method, path in _operations(app):
+        if route.path_format not in DOWNLOAD_ROUTES:
+            continue
+        path = path.replace("C-1", str(uuid.uuid4()))
+        for headers in ({}, auth(Role.ADMIN)):
+            response = await client.request(method, f"{path}?expires=9999999999&signature=x", headers=headers)
+            assert (response.status_code, response.json()["code"]) == (403, "link_invalid"), (method, path)
