@@ -5,6 +5,7 @@ markup posing as images, polyglots, files over the limit, too many fields)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import uuid
@@ -531,3 +532,28 @@ async def test_a_customer_reaches_only_their_own_uploads(desk: Desk, auth) -> No
     problem_fields(foreign_link, 404, "attachment_not_found")
     assert staff.status_code == 200
     problem_fields(unknown, 404, "attachment_not_found")
+
+
+async def test_an_upload_is_bound_by_its_own_size_and_time_not_by_the_json_body_limits(desk_with, auth) -> None:
+    async with desk_with(max_body_bytes=1024, body_timeout_seconds=0.2, attachment_upload_timeout_seconds=0.5) as desk:
+        slow_but_in_time = 0.3
+
+        async def trickle(data: bytes, pause: float) -> AsyncIterator[bytes]:
+            for at in range(0, len(data), 16_384):
+                yield data[at : at + 16_384]
+                await asyncio.sleep(pause)
+
+        big = PNG + os.urandom(100_000)
+        taken = await raw_upload(desk, auth(Role.CUSTOMER), "a.png", big, "image/png")
+        in_time = await raw_upload(desk, auth(Role.CUSTOMER), "b.png", trickle(PNG, slow_but_in_time / 2), "image/png")
+        too_slow = await raw_upload(desk, auth(Role.CUSTOMER), "c.jpg", trickle(JPEG, 0.2), "image/jpeg")
+        json_body = await desk.http.put(
+            "/v1/customers/C-9", json={"name": "x" * 2000, "level": "vip"}, headers=auth(Role.INTEGRATION)
+        )
+
+        assert taken.status_code == 201, taken.text
+        assert in_time.status_code == 201, in_time.text
+        problem_fields(too_slow, 408, "request_timeout")
+        problem_fields(json_body, 413, "payload_too_large")
+        assert len(desk.blobs()) == 2
+        assert len(await desk.rows()) == 2
