@@ -229,6 +229,11 @@ class Settings(BaseSettings):
             raise ValueError("a key prefix does not start with /")
         return value.rstrip("/") + "/" if value else ""
 
+    @field_validator("attachment_link_secret", mode="before")
+    @classmethod
+    def _empty_link_secret_is_derived(cls, value: object) -> object:
+        return None if value == "" else value
+
     @model_validator(mode="after")
     def _usable_scanner(self) -> Settings:
         if self.attachment_scanner == "command" and not shlex.split(self.attachment_scan_command):

@@ -16,8 +16,8 @@ from enum import StrEnum
 from typing import Protocol
 from uuid import UUID
 
-from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput
-from app.domain.file_types import FileType, Kind, Where
+from app.domain.errors import Conflict, Forbidden, InvalidInput
+from app.domain.file_types import FieldAt, FileType, Kind
 from app.domain.principal import Principal
 
 
@@ -126,7 +126,7 @@ def retry_scan(attachment: StoredAttachment, reason: str, now: datetime, delays:
     return replace(attachment, scan_attempts=attempts, scan_detail=reason, scan_after=now + timedelta(seconds=delay))
 
 
-def owner_of(principal: Principal, customer_no: str | None, *, pointer: str, location: Where) -> str | None:
+def owner_of(principal: Principal, customer_no: str | None, at: FieldAt) -> str | None:
     """The customer an upload belongs to: a customer's own, whatever else is asked; staff and integrations name the
     customer they upload for, or none."""
     if not principal.is_customer:
@@ -135,18 +135,18 @@ def owner_of(principal: Principal, customer_no: str | None, *, pointer: str, loc
         raise Forbidden(
             "A customer uploads files for themselves only",
             code="forbidden",
-            errors=[FieldError(pointer, "omit it or name your own customer number", location=location)],
+            errors=[at.error("omit it or name your own customer number")],
         )
     return principal.customer_no
 
 
-def check_purpose(purpose: Purpose, file_type: FileType, *, pointer: str, location: Where) -> None:
+def check_purpose(purpose: Purpose, file_type: FileType, at: FieldAt) -> None:
     if file_type.kind not in PURPOSE_KINDS[purpose]:
         kinds = ", ".join(sorted(k.value for k in PURPOSE_KINDS[purpose]))
         raise InvalidInput(
             f"A {purpose.value} is one of: {kinds}; this file is a {file_type.kind.value}",
             code="purpose_not_allowed",
-            errors=[FieldError(pointer, f"a {file_type.kind.value} cannot be a {purpose.value}", location=location)],
+            errors=[at.error(f"a {file_type.kind.value} cannot be a {purpose.value}")],
         )
 
 

@@ -26,6 +26,18 @@ MAX_FILE_NAME = 255
 Where = Literal["body", "query", "path", "header"]
 
 
+@dataclass(frozen=True, slots=True)
+class FieldAt:
+    """Where a field of an upload was sent (a form field in the body, a query parameter, a header), for the refusal
+    that names it."""
+
+    pointer: str
+    location: Where
+
+    def error(self, detail: str) -> FieldError:
+        return FieldError(self.pointer, detail, location=self.location)
+
+
 class Kind(StrEnum):
     """Each kind has its own size limit."""
 
@@ -82,7 +94,7 @@ _NAME_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
 `photo\u202egpj.exe` shows as `photoexe.jpg`."""
 
 
-def check_file_name(name: str, *, pointer: str, location: Where) -> FileType:
+def check_file_name(name: str, at: FieldAt) -> FileType:
     """The allowed type of a file name, or the refusal naming the field: names a file system would take apart or
     misread (path separators, control characters, `.`/`..`, over 255 characters) are 422, extensions off the
     allow-list 415. Unicode names (Chinese ones) are kept as they are."""
@@ -91,7 +103,7 @@ def check_file_name(name: str, *, pointer: str, location: Where) -> FileType:
         return InvalidInput(
             f"The file name {why}",
             code="invalid_file_name",
-            errors=[FieldError(pointer, f"the file name {why}", location=location)],
+            errors=[at.error(f"the file name {why}")],
         )
 
     if not name.strip():
@@ -112,12 +124,12 @@ def check_file_name(name: str, *, pointer: str, location: Where) -> FileType:
         raise UnsupportedMediaType(
             f"{what} not taken; allowed: {allowed}",
             code="file_type_not_allowed",
-            errors=[FieldError(pointer, f"the extension must be one of: {allowed}", location=location)],
+            errors=[at.error(f"the extension must be one of: {allowed}")],
         )
     return found
 
 
-def check_declared_type(file_type: FileType, declared: str | None, *, pointer: str, location: Where) -> None:
+def check_declared_type(file_type: FileType, declared: str | None, at: FieldAt) -> None:
     """A type the client declares (the part's or the body's Content-Type) must be the extension's own, or claim
     nothing (application/octet-stream)."""
     media_type = (declared or "").split(";", 1)[0].strip().lower()
@@ -127,33 +139,28 @@ def check_declared_type(file_type: FileType, declared: str | None, *, pointer: s
         f"A .{file_type.extension} file is {file_type.content_type}, but the request declares "
         f"{media_type or 'no type'}",
         code="content_type_mismatch",
-        errors=[FieldError(pointer, f"send {file_type.content_type}", location=location)],
+        errors=[at.error(f"send {file_type.content_type}")],
     )
 
 
-def check_content(file_type: FileType, head: bytes, tail: bytes, size: int, *, pointer: str, location: Where) -> None:
+def check_content(file_type: FileType, head: bytes, tail: bytes, size: int, at: FieldAt) -> None:
     """Refuses bytes that are not what their extension says, naming why: empty (422), an executable, markup or
     script, a second format inside (polyglot), or another type than the extension's (415)."""
     if size == 0:
-        raise InvalidInput(
-            "The file is empty", code="empty_file", errors=[FieldError(pointer, "the file has no bytes", location)]
-        )
+        raise InvalidInput("The file is empty", code="empty_file", errors=[at.error("the file has no bytes")])
 
     def detail(why: str) -> str:
         return f"The .{file_type.extension} file is refused: {why}"
 
-    def named(why: str) -> list[FieldError]:
-        return [FieldError(pointer, why, location=location)]
-
     for signature, what in _EXECUTABLES:
         if head.startswith(signature):
             why = f"its bytes are {what}"
-            raise UnsupportedMediaType(detail(why), code="executable_content", errors=named(why))
+            raise UnsupportedMediaType(detail(why), code="executable_content", errors=[at.error(why)])
     ends = (head.lower(), tail.lower())
     for marker in _MARKUP:
         if any(marker in part for part in ends):
             why = f"its bytes hold {marker.decode()}…, markup or script a browser would run"
-            raise UnsupportedMediaType(detail(why), code="markup_content", errors=named(why))
+            raise UnsupportedMediaType(detail(why), code="markup_content", errors=[at.error(why)])
     is_pdf = file_type.content_type == "application/pdf"
     hidden = None
     if not is_pdf and (_PDF_START in head[1:] or _PDF_END in tail):
@@ -162,14 +169,14 @@ def check_content(file_type: FileType, head: bytes, tail: bytes, size: int, *, p
         hidden = "a ZIP archive"
     if hidden is not None:
         why = f"{hidden} is hidden inside it (a polyglot)"
-        raise UnsupportedMediaType(detail(why), code="polyglot_content", errors=named(why))
+        raise UnsupportedMediaType(detail(why), code="polyglot_content", errors=[at.error(why)])
     if is_pdf and any(action in part for action in _PDF_ACTIVE for part in (head, tail)):
         why = "the PDF carries script, launch actions or embedded files"
-        raise UnsupportedMediaType(detail(why), code="active_content", errors=named(why))
+        raise UnsupportedMediaType(detail(why), code="active_content", errors=[at.error(why)])
     sniffed = filetype.guess_mime(head)
     if sniffed is None:
         why = f"its bytes are not {file_type.content_type} or any type known"
-        raise UnsupportedMediaType(detail(why), code="unrecognised_content", errors=named(why))
+        raise UnsupportedMediaType(detail(why), code="unrecognised_content", errors=[at.error(why)])
     if sniffed != file_type.content_type:
         why = f"its bytes are {sniffed}, not {file_type.content_type}"
-        raise UnsupportedMediaType(detail(why), code="content_type_mismatch", errors=named(why))
+        raise UnsupportedMediaType(detail(why), code="content_type_mismatch", errors=[at.error(why)])

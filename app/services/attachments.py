@@ -27,9 +27,16 @@ from app.domain.attachments import (
     scanned,
 )
 from app.domain.clock import Clock, rfc3339
-from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, PayloadTooLarge
+from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.domain.events import OutboxEvent
-from app.domain.file_types import HEAD_BYTES, TAIL_BYTES, Where, check_content, check_declared_type, check_file_name
+from app.domain.file_types import (
+    HEAD_BYTES,
+    TAIL_BYTES,
+    FieldAt,
+    check_content,
+    check_declared_type,
+    check_file_name,
+)
 from app.domain.ids import new_id
 from app.domain.principal import Principal
 from app.domain.unit_of_work import UnitOfWorkFactory
@@ -42,14 +49,6 @@ SCAN_BATCH = 8
 """Files one pass scans at once (concurrently: a scan waits on the scanner, not on us)."""
 SCAN_RETRY_SECONDS = (30, 120, 600, 1800, 3600)
 """A scan that failed is tried again after these delays, the last repeating: the file stays pending meanwhile."""
-
-
-@dataclass(frozen=True, slots=True)
-class FieldAt:
-    """Where a field of the upload was sent, for the refusal that names it."""
-
-    pointer: str
-    location: Where
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +91,7 @@ class AttachmentPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class DownloadLink:
+class AttachmentLink:
     """Either the store's own presigned URL, or the signature of the service's content route."""
 
     attachment: StoredAttachment
@@ -121,7 +120,7 @@ def attachment_not_found() -> NotFound:
 def _too_large(limit: int, kind: str, at: FieldAt) -> PayloadTooLarge:
     return PayloadTooLarge(
         f"A {kind} may have at most {limit} bytes",
-        errors=[FieldError(at.pointer, f"at most {limit} bytes", location=at.location)],
+        errors=[at.error(f"at most {limit} bytes")],
         extra={"limit": limit},
     )
 
@@ -140,16 +139,10 @@ class AttachmentService:
         """Store the file and record it `pending`. Everything the request says is checked before a byte is read;
         the bytes are judged as they pass; a refusal at any point leaves no row and no blob of its own behind."""
         fields = form.fields
-        file_type = check_file_name(
-            form.file_name, pointer=fields.file_name.pointer, location=fields.file_name.location
-        )
-        check_declared_type(
-            file_type, form.declared_type, pointer=fields.declared_type.pointer, location=fields.declared_type.location
-        )
-        check_purpose(form.purpose, file_type, pointer=fields.purpose.pointer, location=fields.purpose.location)
-        owner = owner_of(
-            principal, form.customer_no, pointer=fields.customer_no.pointer, location=fields.customer_no.location
-        )
+        file_type = check_file_name(form.file_name, fields.file_name)
+        check_declared_type(file_type, form.declared_type, fields.declared_type)
+        check_purpose(form.purpose, file_type, fields.purpose)
+        owner = owner_of(principal, form.customer_no, fields.customer_no)
         limit = self._policy.limits.of(file_type.kind)
         if form.declared_size is not None and form.declared_size > limit:
             raise _too_large(limit, file_type.kind.value, fields.content)
@@ -177,14 +170,7 @@ class AttachmentService:
         )
         try:
             await incoming.finish()
-            check_content(
-                file_type,
-                blob.head,
-                tail.bytes,
-                blob.size,
-                pointer=fields.content.pointer,
-                location=fields.content.location,
-            )
+            check_content(file_type, blob.head, tail.bytes, blob.size, fields.content)
             async with self._uow.write() as uow:
                 await uow.attachments.lock_digest(blob.sha256)
                 await uow.attachments.add(attachment)
@@ -210,7 +196,7 @@ class AttachmentService:
                 raise InvalidInput(
                     f"No customer '{customer_no}'",
                     code="unknown_reference",
-                    errors=[FieldError(at.pointer, "no customer with this number", location=at.location)],
+                    errors=[at.error("no customer with this number")],
                     extra={"resource": "customer", "fields": ["customer_no"]},
                 )
 
@@ -231,7 +217,7 @@ class AttachmentService:
             raise attachment_not_found()
         return attachment
 
-    async def link(self, principal: Principal, attachment_id: UUID) -> DownloadLink:
+    async def link(self, principal: Principal, attachment_id: UUID) -> AttachmentLink:
         """A download link that works for the configured time: the store's presigned URL (S3), or the signature of the
         service's own content route (local). Only a clean file gets one."""
         attachment = await self.get(principal, attachment_id)
@@ -247,9 +233,9 @@ class AttachmentService:
             expires_in=ttl,
         )
         if store_url is not None:
-            return DownloadLink(attachment, expires_at, store_url=store_url)
+            return AttachmentLink(attachment, expires_at, store_url=store_url)
         signature = link_signature(self._policy.link_key, attachment.id, expires)
-        return DownloadLink(attachment, expires_at, expires=expires, signature=signature)
+        return AttachmentLink(attachment, expires_at, expires=expires, signature=signature)
 
     async def content(
         self, attachment_id: UUID, expires: int, signature: str

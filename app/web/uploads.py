@@ -20,8 +20,9 @@ from starlette.requests import ClientDisconnect, Request
 
 from app.domain.attachments import Purpose
 from app.domain.errors import BadRequest, FieldError, InvalidInput, UnsupportedMediaType
+from app.domain.file_types import FieldAt
 from app.schemas.common import KEY_PATTERN
-from app.services.attachments import FieldAt, UploadFields, UploadForm
+from app.services.attachments import UploadFields, UploadForm
 
 FORM_FIELDS = ("purpose", "customer_no")
 """The text fields a form may carry, each at most once, before the file: with the file, three parts at most."""
@@ -226,7 +227,7 @@ def _purpose(value: str | None, at: FieldAt) -> Purpose:
         raise InvalidInput(
             f"Unknown purpose {value!r}",
             code="validation_failed",
-            errors=[FieldError(at.pointer, f"one of {[p.value for p in Purpose]}", location=at.location)],
+            errors=[at.error(f"one of {[p.value for p in Purpose]}")],
         ) from None
 
 
