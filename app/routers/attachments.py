@@ -13,7 +13,7 @@ from app.domain.attachments import Purpose, StoredAttachment
 from app.domain.file_types import MAX_FILE_NAME
 from app.schemas.common import PROBLEM_DESCRIPTIONS, CustomerNo, Problem, problems
 from app.schemas.stored_attachments import AttachmentLinkOut, StoredAttachmentOut, upload_request_body
-from app.web.auth import Anyone, DownloadLink
+from app.web.auth import Anyone, LinkHolder
 from app.web.routes import api_router
 from app.web.uploads import read_upload
 from app.web.wiring import Svc
@@ -95,7 +95,7 @@ def _link_problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 )
 async def get_attachment_content(
     attachment_id: UUID,
-    _: DownloadLink,
+    _: LinkHolder,
     svc: Svc,
     expires: Annotated[int, Query(ge=0, description="When the link expires, in seconds since 1970.")],
     signature: Annotated[str, Query(max_length=128, description="The link's signature, as it was given.")],

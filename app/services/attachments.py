@@ -91,7 +91,7 @@ class AttachmentPolicy:
 
 
 @dataclass(frozen=True, slots=True)
-class AttachmentLink:
+class DownloadLink:
     """Either the store's own presigned URL, or the signature of the service's content route."""
 
     attachment: StoredAttachment
@@ -217,7 +217,7 @@ class AttachmentService:
             raise attachment_not_found()
         return attachment
 
-    async def link(self, principal: Principal, attachment_id: UUID) -> AttachmentLink:
+    async def link(self, principal: Principal, attachment_id: UUID) -> DownloadLink:
         """A download link that works for the configured time: the store's presigned URL (S3), or the signature of the
         service's own content route (local). Only a clean file gets one."""
         attachment = await self.get(principal, attachment_id)
@@ -233,9 +233,9 @@ class AttachmentService:
             expires_in=ttl,
         )
         if store_url is not None:
-            return AttachmentLink(attachment, expires_at, store_url=store_url)
+            return DownloadLink(attachment, expires_at, store_url=store_url)
         signature = link_signature(self._policy.link_key, attachment.id, expires)
-        return AttachmentLink(attachment, expires_at, expires=expires, signature=signature)
+        return DownloadLink(attachment, expires_at, expires=expires, signature=signature)
 
     async def content(
         self, attachment_id: UUID, expires: int, signature: str

@@ -196,5 +196,5 @@ class SignedDownload:
         refuse_unusable_parameters(request)
 
 
-DownloadLink = Annotated[None, Depends(SignedDownload())]
+LinkHolder = Annotated[None, Depends(SignedDownload())]
 """Anyone holding a signed link downloads the file it names, until the link expires."""
