@@ -17,6 +17,7 @@ import httpx
 
 from bench import (
     after_sales_bench,
+    attachments_bench,
     dispatch_bench,
     dispatch_day_bench,
     dispatch_decision_bench,
@@ -140,6 +141,13 @@ async def _dispatch_day(h: Harness) -> None:
     h.failures += dispatch_day_bench.failures(day)
 
 
+async def _attachments(h: Harness) -> None:
+    log.info("streaming 1 GB videos into the service and downloading by signed links: local store, then S3 (moto)")
+    stores = await attachments_bench.measure(h)
+    h.lines += attachments_bench.lines(stores)
+    h.failures += attachments_bench.failures(stores)
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     about: str
@@ -176,6 +184,10 @@ SCENARIOS = {
     "dispatch": Scenario("intake with dispatch on/off in pairs; one decision at 500 agents and 200 rules", _dispatch),
     "dispatch-day": Scenario(
         "a simulated working day of dispatch: 20,000 tickets, 50 agents, 32 clients", _dispatch_day
+    ),
+    "attachments": Scenario(
+        "a 1 GB upload streamed (MB/s, server RSS growth), downloads by signed link; local store and S3 (moto)",
+        _attachments,
     ),
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,10 +96,16 @@ class Harness:
 
 
 def serve_service(
-    port: int, database_url: str, secret: str, inbound_secret: str, workers: int = 1, name: str = "service"
+    port: int,
+    database_url: str,
+    secret: str,
+    inbound_secret: str,
+    workers: int = 1,
+    name: str = "service",
+    settings: Mapping[str, str] | None = None,
 ) -> AbstractAsyncContextManager[Server]:
     """The real command, logging only warnings (info-level access logs would cost the service throughput), its
-    background jobs left to separate workers as in production."""
+    background jobs left to separate workers as in production; `settings` adds to (or overrides) the bench's."""
     command = [str(Path(sys.executable).parent / "aftersales"), "serve", "--host", HOST, "--port", str(port)]
     return serving(
         name,
@@ -115,6 +121,7 @@ def serve_service(
                 # Every bench request comes from one address: the survey answers measure the answer, not the
                 # per-address limit (each link is answered once, well within its own).
                 "AFTERSALES_SURVEY_RATE_LIMIT_PER_ADDRESS": "0",
+                **(settings or {}),
             }
         ),
         probe_url=f"http://{HOST}:{port}/readyz",
@@ -123,10 +130,15 @@ def serve_service(
 
 
 @asynccontextmanager
-async def run_worker(database_url: str) -> AsyncIterator[Server]:
+async def run_worker(database_url: str, settings: Mapping[str, str] | None = None) -> AsyncIterator[Server]:
     """`aftersales worker` as production runs it beside the API processes: every background job, at the default
-    poll, logging only warnings and errors."""
-    env = {"AFTERSALES_DATABASE_URL": database_url, "AFTERSALES_ENV": "development", "AFTERSALES_LOG_LEVEL": "WARNING"}
+    poll, logging only warnings and errors; `settings` adds to the bench's (the storage its API process uses)."""
+    env = {
+        "AFTERSALES_DATABASE_URL": database_url,
+        "AFTERSALES_ENV": "development",
+        "AFTERSALES_LOG_LEVEL": "WARNING",
+        **(settings or {}),
+    }
     command = [str(Path(sys.executable).parent / "aftersales"), "worker"]
     process = await asyncio.create_subprocess_exec(*command, env=clean_environment(env), cwd=REPO_ROOT)
     try:
