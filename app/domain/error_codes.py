@@ -84,6 +84,13 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ),
     ProblemCode("link_invalid", 403, "Link invalid", "The download link's signature does not hold (it was altered)."),
     ProblemCode("link_expired", 403, "Link expired", "The download link has expired; ask for a new one."),
+    ProblemCode(
+        "upload_token_invalid",
+        403,
+        "Upload token invalid",
+        "The direct upload's token was altered or was given to another caller.",
+    ),
+    ProblemCode("upload_token_expired", 403, "Upload token expired", "The direct upload's token has expired."),
     # 404: nothing there (or not the caller's)
     ProblemCode("not_found", 404, "Not found", "No such resource."),
     ProblemCode("route_not_found", 404, "No such path", "No operation exists at this path."),
@@ -124,6 +131,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "No inbound source of this name, or it has no signing secret.",
     ),
     ProblemCode("attachment_not_found", 404, "Attachment not found", "No attachment with this id (or not yours)."),
+    ProblemCode(
+        "direct_upload_not_found",
+        404,
+        "Direct upload not found",
+        "Nothing was uploaded for the token, or it was confirmed already.",
+    ),
     ProblemCode("workflow_not_found", 404, "Workflow not found", "No workflow of this name."),
     ProblemCode(
         "survey_not_found",
@@ -210,6 +223,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "The file waits for its virus scan; it is served once found clean.",
     ),
     ProblemCode("attachment_infected", 409, "Attachment infected", "The virus scanner found the file infected."),
+    ProblemCode(
+        "direct_upload_unavailable",
+        409,
+        "Direct upload unavailable",
+        "The attachment store takes files through `POST /v1/attachments` only (the local store).",
+    ),
     # 412, 428: preconditions
     ProblemCode(
         "etag_mismatch", 412, "ETag mismatch", "`If-Match` does not match the current `ETag`: read again and retry."
@@ -276,6 +295,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         422,
         "Purpose not allowed",
         "This kind of file cannot serve the purpose given (a document is an image or a PDF).",
+    ),
+    ProblemCode(
+        "direct_upload_mismatch",
+        422,
+        "Direct upload mismatch",
+        "The file sent directly has another size or SHA-256 than the upload was granted for.",
     ),
     ProblemCode("constraint_violated", 422, "Constraint violated", "The change breaks a rule of the stored data."),
     ProblemCode("invalid_cursor", 422, "Invalid cursor", "The `cursor` is not one this list handed out."),

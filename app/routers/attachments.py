@@ -12,7 +12,14 @@ from fastapi.responses import StreamingResponse
 from app.domain.attachments import Purpose, StoredAttachment
 from app.domain.file_types import MAX_FILE_NAME
 from app.schemas.common import PROBLEM_DESCRIPTIONS, CustomerNo, Problem, problems
-from app.schemas.stored_attachments import AttachmentLinkOut, StoredAttachmentOut, upload_request_body
+from app.schemas.stored_attachments import (
+    AttachmentLinkOut,
+    DirectUploadConfirmIn,
+    DirectUploadIn,
+    DirectUploadOut,
+    StoredAttachmentOut,
+    upload_request_body,
+)
 from app.web.auth import Anyone, LinkHolder
 from app.web.routes import api_router
 from app.web.uploads import read_upload
@@ -54,6 +61,27 @@ async def upload_attachment(
     Content-Length above the limit is refused before a byte is read (413). The file is `pending` until scanned."""
     form, incoming = await read_upload(request, filename=filename, purpose=purpose, customer_no=customer_no)
     attachment = await svc.attachments.upload(principal, form, incoming)
+    response.headers["Location"] = f"{UPLOAD_PATH}/{attachment.id}"
+    return StoredAttachmentOut.of(attachment)
+
+
+@router.post(f"{UPLOAD_PATH}/direct-uploads", status_code=201, responses=problems(409, 413, 415, 422))
+async def start_direct_upload(body: DirectUploadIn, principal: Anyone, svc: Svc) -> DirectUploadOut:
+    """大文件直传: a presigned upload straight to the object store (S3) for a file of this exact size and SHA-256,
+    after the checks an upload's name, type, purpose, owner and limit get. Send it, then confirm it with the token
+    before `expires_at`. A store that takes files only through `POST /v1/attachments` answers 409
+    `direct_upload_unavailable`."""
+    return DirectUploadOut.of(await svc.direct_uploads.start(principal, body.to_domain()))
+
+
+@router.post(f"{UPLOAD_PATH}/direct-uploads/confirm", status_code=201, responses=problems(404, 413, 415, 422))
+async def confirm_direct_upload(
+    body: DirectUploadConfirmIn, principal: Anyone, response: Response, svc: Svc
+) -> StoredAttachmentOut:
+    """Turn a direct upload into an attachment, `pending` its scan: by the caller it was granted to, once; the file
+    must have the size and SHA-256 it was granted for (422 `direct_upload_mismatch`) and pass the checks of an
+    upload's bytes (415). A refused file is deleted."""
+    attachment = await svc.direct_uploads.confirm(principal, body.token)
     response.headers["Location"] = f"{UPLOAD_PATH}/{attachment.id}"
     return StoredAttachmentOut.of(attachment)
 

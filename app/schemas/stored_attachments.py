@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from app.domain.attachments import Purpose, ScanStatus, StoredAttachment
 from app.domain.file_types import ALLOWED, Kind
-from app.schemas.common import KEY_PATTERN, Output
+from app.schemas.common import KEY_PATTERN, CustomerNo, Input, Output
+from app.services.direct_uploads import DirectUpload, DirectUploadForm
 
 ALLOWED_FILES = ", ".join(f".{t.extension} ({t.content_type})" for t in ALLOWED.values())
 
@@ -90,3 +91,35 @@ def upload_request_body() -> dict[str, Any]:
             },
         }
     }
+
+
+class DirectUploadIn(Input):
+    """A large file to send straight to the object store: its name, exact size and SHA-256 are bound into the
+    presigned upload, and checked again when it is confirmed."""
+
+    file_name: str = Field(min_length=1, max_length=1000, description="Judged as an upload's name is.")
+    size: StrictInt = Field(ge=0, le=10 * 1024**3, description="Bytes, exactly.")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="Lowercase hex SHA-256 of the bytes.")
+    purpose: Purpose = Purpose.EVIDENCE
+    customer_no: CustomerNo | None = Field(None, description="Staff and integrations: the customer it is for.")
+
+    def to_domain(self) -> DirectUploadForm:
+        return DirectUploadForm(self.file_name, self.size, self.sha256, self.purpose, self.customer_no)
+
+
+class DirectUploadOut(BaseModel):
+    """POST `fields` and then the file (as the last form field, named `file`) to `url` before `expires_at`; then
+    confirm with `token`."""
+
+    url: str
+    fields: dict[str, str] = Field(description="Form fields to send, in this order, before the file.")
+    expires_at: datetime
+    token: str = Field(description="Confirms the upload (`POST /v1/attachments/direct-uploads/confirm`); once.")
+
+    @classmethod
+    def of(cls, direct: DirectUpload) -> DirectUploadOut:
+        return cls(url=direct.upload.url, fields=direct.upload.fields, expires_at=direct.expires_at, token=direct.token)
+
+
+class DirectUploadConfirmIn(Input):
+    token: str = Field(min_length=1, max_length=4096, description="The `token` of the direct upload.")

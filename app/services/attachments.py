@@ -8,7 +8,7 @@ one blob per content)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -29,19 +29,22 @@ from app.domain.attachments import (
 from app.domain.clock import Clock, rfc3339
 from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.domain.events import OutboxEvent
+from app.domain.evidence import is_photo
 from app.domain.file_types import (
     HEAD_BYTES,
     TAIL_BYTES,
     FieldAt,
+    FileType,
     check_content,
     check_declared_type,
     check_file_name,
 )
 from app.domain.ids import new_id
+from app.domain.invariants import present
 from app.domain.principal import Principal
 from app.domain.unit_of_work import UnitOfWorkFactory
 from app.integrations.scanners import ScanFailed, Scanner
-from app.integrations.storage import BlobMissing, BlobStore, BlobTooLarge
+from app.integrations.storage import BlobMissing, BlobStore, BlobTooLarge, StoredBlob
 
 ATTACHMENT_SCANNED = "attachment.scanned"
 EVENT_TYPES = frozenset({ATTACHMENT_SCANNED})
@@ -101,7 +104,26 @@ class DownloadLink:
     signature: str | None = None
 
 
-class _Tail:
+@dataclass(frozen=True, slots=True)
+class UploadPlan:
+    """What the checks before the bytes decided: the file's type, what it is for, whose it is, its most bytes."""
+
+    file_name: str
+    file_type: FileType
+    purpose: Purpose
+    owner: str | None
+    limit: int
+
+    def too_large(self, at: FieldAt) -> PayloadTooLarge:
+        kind = self.file_type.kind.value
+        return PayloadTooLarge(
+            f"A {kind} may have at most {self.limit} bytes",
+            errors=[at.error(f"at most {self.limit} bytes")],
+            extra={"limit": self.limit},
+        )
+
+
+class Tail:
     """Keeps the last TAIL_BYTES of a stream as it passes, for the checks that look at a file's end."""
 
     def __init__(self) -> None:
@@ -115,14 +137,6 @@ class _Tail:
 
 def attachment_not_found() -> NotFound:
     return NotFound("No attachment with this id (or not yours)", code="attachment_not_found")
-
-
-def _too_large(limit: int, kind: str, at: FieldAt) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"A {kind} may have at most {limit} bytes",
-        errors=[at.error(f"at most {limit} bytes")],
-        extra={"limit": limit},
-    )
 
 
 class AttachmentService:
@@ -139,38 +153,62 @@ class AttachmentService:
         """Store the file and record it `pending`. Everything the request says is checked before a byte is read;
         the bytes are judged as they pass; a refusal at any point leaves no row and no blob of its own behind."""
         fields = form.fields
-        file_type = check_file_name(form.file_name, fields.file_name)
-        check_declared_type(file_type, form.declared_type, fields.declared_type)
-        check_purpose(form.purpose, file_type, fields.purpose)
-        owner = owner_of(principal, form.customer_no, fields.customer_no)
-        limit = self._policy.limits.of(file_type.kind)
-        if form.declared_size is not None and form.declared_size > limit:
-            raise _too_large(limit, file_type.kind.value, fields.content)
+        plan = await self.plan(principal, form.file_name, form.purpose, form.customer_no, fields)
+        check_declared_type(plan.file_type, form.declared_type, fields.declared_type)
+        if form.declared_size is not None and form.declared_size > plan.limit:
+            raise plan.too_large(fields.content)
+        tail = Tail()
+        try:
+            blob = await self._store.put(tail.follow(incoming.chunks()), limit=plan.limit, head_bytes=HEAD_BYTES)
+        except BlobTooLarge:
+            raise plan.too_large(fields.content) from None
+
+        async def judged() -> bytes:
+            await incoming.finish()
+            return tail.bytes
+
+        return await self.keep(principal, plan, blob, judged, fields.content)
+
+    async def plan(
+        self, principal: Principal, file_name: str, purpose: Purpose, customer_no: str | None, fields: UploadFields
+    ) -> UploadPlan:
+        """What the request says about a file, checked before any of its bytes: its name and type, what it is for,
+        whose it is (a customer named by staff must exist), and so the most bytes it may have."""
+        file_type = check_file_name(file_name, fields.file_name)
+        check_purpose(purpose, file_type, fields.purpose)
+        owner = owner_of(principal, customer_no, fields.customer_no)
         if owner is not None and not principal.is_customer:
             await self._known_customer(owner, fields.customer_no)
-        tail = _Tail()
-        try:
-            blob = await self._store.put(tail.follow(incoming.chunks()), limit=limit, head_bytes=HEAD_BYTES)
-        except BlobTooLarge:
-            raise _too_large(limit, file_type.kind.value, fields.content) from None
+        return UploadPlan(file_name, file_type, purpose, owner, self._policy.limits.of(file_type.kind))
+
+    async def keep(
+        self,
+        principal: Principal,
+        plan: UploadPlan,
+        blob: StoredBlob,
+        judged: Callable[[], Awaitable[bytes]],
+        at: FieldAt,
+    ) -> StoredAttachment:
+        """Record a stored blob as a `pending` attachment once its bytes pass the checks: `judged` finishes reading the
+        request (refusing what it finds wrong) and answers the file's last bytes. A refusal deletes the blob again,
+        unless another attachment names the same bytes."""
         now = self._clock.now()
         attachment = StoredAttachment(
             id=new_id(),
             sha256=blob.sha256,
             size=blob.size,
-            file_name=form.file_name,
-            file_type=file_type,
-            purpose=form.purpose,
+            file_name=plan.file_name,
+            file_type=plan.file_type,
+            purpose=plan.purpose,
             scan_status=ScanStatus.PENDING,
             uploaded_by=principal.subject,
             uploaded_by_customer=principal.is_customer,
-            customer_no=owner,
+            customer_no=plan.owner,
             created_at=now,
             scan_after=now,
         )
         try:
-            await incoming.finish()
-            check_content(file_type, blob.head, tail.bytes, blob.size, fields.content)
+            check_content(plan.file_type, blob.head, await judged(), blob.size, at)
             async with self._uow.write() as uow:
                 await uow.attachments.lock_digest(blob.sha256)
                 await uow.attachments.add(attachment)
@@ -211,9 +249,15 @@ class AttachmentService:
             await uow.commit()
 
     async def get(self, principal: Principal, attachment_id: UUID) -> StoredAttachment:
+        """Staff reach every file; a customer their own uploads, and files linked publicly to a ticket or an
+        after-sales order of theirs (never an internal note's, never a task report's). Anything else is 404."""
         async with self._uow.read() as uow:
             attachment = await uow.attachments.get(attachment_id)
-        if attachment is None or not attachment.visible_to(principal):
+            reachable = attachment is not None and (
+                attachment.visible_to(principal)
+                or await uow.attachment_links.public_to(attachment.id, present(principal.customer_no, "a customer"))
+            )
+        if attachment is None or not reachable:
             raise attachment_not_found()
         return attachment
 
@@ -285,6 +329,8 @@ class AttachmentService:
                 await uow.outbox.add(
                     OutboxEvent(new_id(), ATTACHMENT_SCANNED, "attachment", after.id, now, _scanned_event(after))
                 )
+                if is_photo(after):  # the after-sales orders it is evidence for count it as scanned
+                    await uow.attachment_links.evidence_scanned(after.id, clean=after.scan_status is ScanStatus.CLEAN)
             await uow.commit()
 
 

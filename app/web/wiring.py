@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from app.domain.approvals import SubjectKind
 from app.domain.attachments import UploadLimits, link_key
 from app.domain.clock import Clock, SystemClock
+from app.domain.direct_uploads import grant_key
 from app.domain.eligibility import EligibilityPolicy
 from app.domain.tasks import ReminderPolicy
 from app.domain.tickets import TicketPolicy
@@ -37,6 +38,7 @@ from app.services.complaint_spikes import ComplaintSpikeService
 from app.services.contracts import ContractService
 from app.services.customers import CustomerService
 from app.services.dispatch import Dispatcher
+from app.services.direct_uploads import DirectUploadService
 from app.services.dispatch_rules import DispatchRuleService
 from app.services.health import HealthService
 from app.services.idempotency import IdempotencyService
@@ -99,6 +101,7 @@ class Services:
     blob_store: BlobStore
     attachments: AttachmentService
 
+    direct_uploads: DirectUploadService
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, the attachment store's connections, then the
         database pools."""
@@ -195,11 +198,12 @@ def upload_limits(settings: Settings) -> UploadLimits:
     )
 
 
-def attachment_service(
+def attachment_services(
     settings: Settings, uow: SqlUnitOfWorkFactory, clock: Clock, store: BlobStore
-) -> AttachmentService:
-    """Links are signed with their own secret, or with a key derived from the JWT secret (never the secret itself)."""
-    secret = settings.attachment_link_secret or settings.jwt_secret
+) -> tuple[AttachmentService, DirectUploadService]:
+    """Links and direct upload grants are signed with keys derived from their own secret, or from the JWT secret
+    (never the secret itself, and never one key for both)."""
+    secret = (settings.attachment_link_secret or settings.jwt_secret).get_secret_value().encode()
     scanner = scanner_of(
         settings.attachment_scanner,
         clamd_address=settings.attachment_clamd_address,
@@ -208,12 +212,15 @@ def attachment_service(
     )
     policy = AttachmentPolicy(
         limits=upload_limits(settings),
-        link_key=link_key(secret.get_secret_value().encode()),
+        link_key=link_key(secret),
         link_ttl=timedelta(seconds=settings.attachment_link_ttl_seconds),
         # A claimed scan is taken by another worker only once this one has surely given up on it.
         scan_lease=timedelta(seconds=settings.attachment_scan_timeout_seconds + 60),
     )
-    return AttachmentService(uow, clock, store, scanner, policy)
+    attachments = AttachmentService(uow, clock, store, scanner, policy)
+    # A direct upload has as long to arrive as a streamed one.
+    upload_time = timedelta(seconds=settings.attachment_upload_timeout_seconds)
+    return attachments, DirectUploadService(clock, store, attachments, grant_key(secret), upload_time)
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
@@ -238,6 +245,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     blob_store = open_blob_store(settings)
     return Services(
         settings=settings,
+    attachments, direct_uploads = attachment_services(settings, uow, clock, blob_store)
         clock=clock,
         database=database,
         registry=CollectorRegistry(),
@@ -273,7 +281,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         availability=availability,
         review_queues=ReviewQueueService(uow, clock, after_sales),
         blob_store=blob_store,
-        attachments=attachment_service(settings, uow, clock, blob_store),
+        attachments=attachments,
+        direct_uploads=direct_uploads,
     )
 
 
