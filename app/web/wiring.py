@@ -243,9 +243,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     people.when_room_gained(availability.room_gained)
     approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review, after_sales.review_refusals)
     blob_store = open_blob_store(settings)
+    attachments, direct_uploads = attachment_services(settings, uow, clock, blob_store)
     return Services(
         settings=settings,
-    attachments, direct_uploads = attachment_services(settings, uow, clock, blob_store)
         clock=clock,
         database=database,
         registry=CollectorRegistry(),
