@@ -64,7 +64,7 @@ class UploadFields:
 @dataclass(frozen=True, slots=True)
 class UploadForm:
     """What the request says about the file before its bytes come: its name and declared type, what it is for and
-    whose it is, and (for a raw body) its declared size."""
+    whose it is, and the most bytes it can have by the declared Content-Length (the body's, less a form's parts)."""
 
     file_name: str
     declared_type: str | None

@@ -114,23 +114,34 @@ class MultipartFile:
         self._header_value = bytearray()
         self._header_bytes = 0
         self._headers: dict[str, str] = {}
-        self._ended = False
+        self._closing = len(f"\r\n--{boundary}--\r\n")
+        self._fed = 0  # bytes given to the parser before the chunk it is parsing
+        self._data_at: int | None = None  # where the latest part's data starts in the body
         self._parser = MultipartParser(
             boundary,
             {
                 "on_part_begin": self._part_begin,
-                "on_part_data": lambda data, start, end: self._events.append(("data", data[start:end])),
+                "on_part_data": self._part_data,
                 "on_part_end": lambda: self._events.append(("part_end", None)),
                 "on_header_field": lambda data, start, end: self._header_chars(self._header_name, data[start:end]),
                 "on_header_value": lambda data, start, end: self._header_chars(self._header_value, data[start:end]),
                 "on_header_end": self._header_end,
-                "on_headers_finished": lambda: self._events.append(("headers", dict(self._headers))),
+                "on_headers_finished": self._headers_finished,
                 "on_end": lambda: self._events.append(("end", None)),
             },
         )
 
     def _part_begin(self) -> None:
         self._headers, self._header_bytes = {}, 0
+
+    def _headers_finished(self) -> None:
+        self._events.append(("headers", dict(self._headers)))
+        self._data_at = None
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._data_at is None:
+            self._data_at = self._fed + start
+        self._events.append(("data", data[start:end]))
 
     def _header_chars(self, into: bytearray, data: bytes) -> None:
         self._header_bytes += len(data)
@@ -157,7 +168,17 @@ class MultipartFile:
                 self._parser.write(chunk)
             except MultipartParseError as exc:
                 raise malformed(str(exc)) from None
+            self._fed += len(chunk)
         return self._events.popleft()
+
+    def room(self) -> int | None:
+        """The most bytes the file can have by the declared Content-Length: what is left once the file's headers
+        are read, less the closing boundary (the file is the last part; an epilogue after the boundary, which no
+        client sends, would count as file). None when no length was declared."""
+        if self._body.declared is None:
+            return None
+        data_at = self._fed if self._data_at is None else self._data_at
+        return max(self._body.declared - data_at - self._closing, 0)
 
     async def open(self) -> tuple[dict[str, str], str, str | None]:
         """Read up to the file part: the text fields (by name), the file's name and its declared type."""
@@ -283,6 +304,11 @@ async def read_upload(
             errors=[FieldError("/customer_no", f"must match {KEY_PATTERN}")],
         )
     form = UploadForm(
-        file_name, part_type, _purpose(fields.get("purpose"), MULTIPART_FIELDS.purpose), customer, MULTIPART_FIELDS
+        file_name,
+        part_type,
+        _purpose(fields.get("purpose"), MULTIPART_FIELDS.purpose),
+        customer,
+        MULTIPART_FIELDS,
+        declared_size=multipart.room(),
     )
     return form, multipart

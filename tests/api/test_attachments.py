@@ -403,6 +403,41 @@ async def test_a_declared_length_over_the_limit_is_refused_before_a_byte_is_read
         await desk.nothing_left()
 
 
+async def test_a_form_whose_declared_length_leaves_room_for_too_large_a_file_is_refused_at_its_headers(
+    desk_with, auth
+) -> None:
+    async with desk_with(attachment_image_max_bytes=len(JPEG)) as desk:
+        fits = desk.http.build_request(
+            "POST", UPLOADS, files={"file": ("a.jpg", JPEG, "image/jpeg")}, headers=auth(Role.CUSTOMER)
+        )
+        too_big = desk.http.build_request(
+            "POST", UPLOADS, files={"file": ("a.jpg", JPEG + b"x", "image/jpeg")}, headers=auth(Role.CUSTOMER)
+        )
+        whole = too_big.read()
+        pulled = 0
+
+        async def body() -> AsyncIterator[bytes]:
+            nonlocal pulled
+            for at in range(0, len(whole), 1024):
+                pulled += 1
+                yield whole[at : at + 1024]
+
+        refused = await desk.http.post(
+            UPLOADS,
+            content=body(),
+            headers={
+                **auth(Role.CUSTOMER),
+                "Content-Type": too_big.headers["content-type"],
+                "Content-Length": str(len(whole)),
+            },
+        )
+        taken = await desk.http.send(fits)
+
+        assert problem_fields(refused, 413, "payload_too_large") == {"#/file"}
+        assert pulled <= 2
+        assert taken.status_code == 201, taken.text
+
+
 async def test_a_file_growing_past_the_limit_while_it_streams_is_refused_and_leaves_nothing(desk_with, auth) -> None:
     async with desk_with(attachment_video_max_bytes=100_000) as desk:
 
