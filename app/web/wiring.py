@@ -37,8 +37,8 @@ from app.services.churn import ChurnService
 from app.services.complaint_spikes import ComplaintSpikeService
 from app.services.contracts import ContractService
 from app.services.customers import CustomerService
-from app.services.dispatch import Dispatcher
 from app.services.direct_uploads import DirectUploadService
+from app.services.dispatch import Dispatcher
 from app.services.dispatch_rules import DispatchRuleService
 from app.services.health import HealthService
 from app.services.idempotency import IdempotencyService
@@ -100,8 +100,8 @@ class Services:
     review_queues: ReviewQueueService
     blob_store: BlobStore
     attachments: AttachmentService
-
     direct_uploads: DirectUploadService
+
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, the attachment store's connections, then the
         database pools."""
