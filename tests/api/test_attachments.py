@@ -592,3 +592,15 @@ async def test_an_upload_is_bound_by_its_own_size_and_time_not_by_the_json_body_
         problem_fields(json_body, 413, "payload_too_large")
         assert len(desk.blobs()) == 2
         assert len(await desk.rows()) == 2
+
+
+async def test_an_upload_is_not_held_for_an_idempotency_key_replay(desk: Desk, auth) -> None:
+    """Keeping an upload's request to compare a retry with would hold the whole file: the key is not honoured."""
+    headers = {**auth(Role.CUSTOMER), "Idempotency-Key": "upload-1"}
+    first = await desk.http.post(UPLOADS, files={"file": ("a.png", PNG, "image/png")}, headers=headers)
+    again = await desk.http.post(UPLOADS, files={"file": ("a.png", PNG, "image/png")}, headers=headers)
+
+    assert first.status_code == again.status_code == 201
+    assert "idempotent-replayed" not in again.headers
+    assert first.json()["id"] != again.json()["id"]
+    assert len(desk.blobs()) == 1

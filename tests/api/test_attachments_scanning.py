@@ -41,7 +41,10 @@ class ClamdServer:
         self.chunk_sizes: list[int] = []
         self._closing = asyncio.Event()
 
-    async def start(self) -> str:
+    async def start(self, unix_path: Path | None = None) -> str:
+        if unix_path is not None:
+            self._server = await asyncio.start_unix_server(self._serve, str(unix_path))
+            return f"unix://{unix_path}"
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
         host, port = self._server.sockets[0].getsockname()[:2]
         return f"tcp://{host}:{port}"
@@ -114,6 +117,21 @@ async def test_clamd_finds_eicar_and_the_infected_file_is_never_served(desk_with
         served = await desk.http.get(relative(link.json()["url"]))
         assert served.content == BIG_PNG
         assert await desk.app.state.services.attachments.scan() == 0  # decided files are not scanned again
+
+
+async def test_clamd_is_reached_over_its_unix_socket_too(desk_with, auth, tmp_path: Path) -> None:
+    server = ClamdServer()
+    address = await server.start(tmp_path / "clamd.ctl")
+    try:
+        async with desk_with(attachment_scanner="clamd", attachment_clamd_address=address) as desk:
+            infected = (await upload(desk, auth(Role.AGENT), "a.pdf", INFECTED_PDF, "application/pdf")).json()
+
+            assert await desk.app.state.services.attachments.scan() == 1
+
+            assert (await row(desk, infected["id"])).scan_status == "infected"
+            assert server.streams == [INFECTED_PDF]
+    finally:
+        await server.close()
 
 
 async def test_a_scanner_that_cannot_be_reached_leaves_the_file_pending_and_retries_later(
