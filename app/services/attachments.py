@@ -115,7 +115,7 @@ class UploadPlan:
     def too_large(self, at: FieldAt) -> PayloadTooLarge:
         kind = self.file_type.kind.value
         return PayloadTooLarge(
-            f"A {kind} may have at most {self.limit} bytes",
+            f"The file may have at most {self.limit} bytes, the limit for a file of kind {kind}",
             errors=[at.error(f"at most {self.limit} bytes")],
             extra={"limit": self.limit},
         )
