@@ -18,6 +18,7 @@ from bench.attachments_bench import (
     PNG_SIGNATURE,
     RSS_GROWTH_TARGET,
     MemoryTrace,
+    Observed,
     StoreFigures,
     UploadFigures,
     failures,
@@ -125,7 +126,8 @@ def test_a_peak_between_samples_is_read_from_the_raised_high_water_mark() -> Non
 def _upload(growth: int, store: str = "local") -> UploadFigures:
     sample = Sample(1, 0, 4.0, {50: 4000.0, 99: 4000.0}, None, GeneratorUse("python", 1, 0.5, 4.0))
     result = Result("upload", "service", sample, 3.0)
-    return UploadFigures(store, "raw", 1000 * MB, result, _trace(160 * MB, 160 * MB + growth, 0, 0), None)
+    observed = Observed(_trace(160 * MB, 160 * MB + growth, 0, 0), 3.5, 0.5, None)
+    return UploadFigures(store, "raw", 1000 * MB, result, observed)
 
 
 def test_throughput_and_cpu_are_per_megabyte_of_the_file() -> None:
@@ -137,7 +139,7 @@ def test_throughput_and_cpu_are_per_megabyte_of_the_file() -> None:
 def test_growth_at_the_target_fails_and_below_it_passes() -> None:
     links = _upload(0).result
     stores = [
-        StoreFigures("local", [_upload(RSS_GROWTH_TARGET - 1)], links, links),
+        StoreFigures("local", [_upload(RSS_GROWTH_TARGET - 1)], links, None),
         StoreFigures("s3", [_upload(RSS_GROWTH_TARGET, "s3")], None, links),
     ]
 
