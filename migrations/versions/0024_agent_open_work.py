@@ -9,7 +9,7 @@ agent's row exists before their first ticket. SQLite's batch mode recreates a ta
 migration that alters `tickets` that way creates them again.
 
 Revision ID: 0024
-Revises: 0022
+Revises: 0023
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0024"
-down_revision = "0022"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
