@@ -56,6 +56,10 @@ _CHANGED = (
 _POSTGRES = (
     f"""CREATE FUNCTION count_agent_open_work() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF TG_OP = 'UPDATE' AND {_held("OLD")} AND {_held("NEW")} AND OLD.assignee = NEW.assignee
+            AND {_weight("OLD")} = {_weight("NEW")} THEN
+            RETURN NULL;  -- started, waiting on the customer, back: the same work, and the agent's row is not locked
+        END IF;
         IF TG_OP <> 'INSERT' AND {_held("OLD")} THEN
             {_add("OLD", "-")};
         END IF;
