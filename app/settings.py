@@ -161,6 +161,19 @@ class Settings(BaseSettings):
         "anything else an error to retry, e.g. `clamdscan --no-summary -`.",
     )
     attachment_scan_timeout_seconds: float = Field(120, gt=0, le=3600, description="Time one scan may take.")
+    attachments_per_record: int = Field(
+        20, ge=1, le=1000, description="Files one ticket, task or after-sales order may have attached over its life."
+    )
+    attachment_unattached_hours: int = Field(
+        24, ge=1, le=24 * 365, description="Uploads never attached to a record are deleted after this many hours."
+    )
+    attachment_retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=365 * 100,
+        description="Attached files are deleted this many days after every record they are on finished, unless "
+        "under legal hold; empty: kept for good.",
+    )
     inbound_secrets: dict[str, SecretStr] = Field(
         default_factory=dict,
         description=(

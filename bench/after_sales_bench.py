@@ -172,7 +172,7 @@ async def partial_refund_race(url: str, headers: Mapping[str, str]) -> Race:
         body = {
             "order_no": RACE_ORDER,
             "type": "partial_refund",
-            "reason_code": "damaged",
+            "reason_code": "changed_mind",
             "amount": RACE_AMOUNT,
             "lines": [{"sku": SKU, "quantity": 1}],
         }

@@ -144,3 +144,39 @@ def unpicked_order_body(customer_no: str = "C-1") -> dict[str, Any]:
         shipped_at=None,
         signed_at=None,
     )
+
+
+PNG_HEADER = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10\x00\x00\x00\x10\x08\x02\x00\x00\x00"
+PDF_BYTES = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n%%EOF\n"
+
+
+def png(seed: int = 0) -> bytes:
+    """A small PNG whose bytes (and so digest) differ by `seed`."""
+    return PNG_HEADER + seed.to_bytes(8, "big") + b"\x00" * 512
+
+
+async def upload_file(
+    client: httpx.AsyncClient,
+    headers: dict[str, str],
+    *,
+    name: str = "photo.png",
+    data: bytes | None = None,
+    content_type: str = "image/png",
+    purpose: str = "evidence",
+    customer_no: str | None = None,
+) -> str:
+    """Upload through POST /v1/attachments as a caller would (a small PNG unless `data` says otherwise) and answer the
+    attachment's id; staff name the customer it is for."""
+    fields = {"purpose": purpose, **({"customer_no": customer_no} if customer_no else {})}
+    files = {"file": (name, png() if data is None else data, content_type)}
+    response = await client.post("/v1/attachments", data=fields, files=files, headers=headers)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+async def run_scans(app: Any) -> int:
+    """The scan pass, as the worker runs it (with no scanner configured every file comes out clean)."""
+    scanned = 0
+    while found := await app.state.services.attachments.scan():
+        scanned += found
+    return scanned

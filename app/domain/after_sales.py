@@ -11,6 +11,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 from uuid import UUID
 
+from app.domain.evidence import Evidence, EvidenceRules
 from app.domain.money import format_money
 from app.domain.orders import FulfilmentStatus, SalesOrder
 from app.domain.pagination import Page, PageRequest
@@ -106,6 +107,7 @@ class AfterSalesOrder:
     last_urged_at: datetime | None = None
     escalation_level: int = 0
     finished_at: datetime | None = None
+    evidence: Evidence = field(default_factory=Evidence)  # 证据: photos the reason needs and those linked
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +205,8 @@ class AfterSalesRepository(Protocol):
     async def save_ledger(self, ledger: Ledger) -> None: ...
     async def auto_review_rules(self) -> AutoReviewRules: ...
     async def save_auto_review_rules(self, rules: AutoReviewRules, by: str, at: datetime) -> AutoReviewRules: ...
+    async def evidence_rules(self) -> EvidenceRules: ...
+    async def save_evidence_rules(self, rules: EvidenceRules, by: str, at: datetime) -> EvidenceRules: ...
     async def review_pool(
         self, queue: str, business_lines: frozenset[str] | None, page: PageRequest
     ) -> Page[AfterSalesOrder]:

@@ -182,7 +182,7 @@ class AttachmentRepository(Protocol):
         ...
 
     async def uses_digest(self, sha256: str) -> bool:
-        """Whether any attachment, deleted or not, still names the blob."""
+        """Whether a live attachment still names the blob (a deleted one's bytes are gone, or go with it)."""
         ...
 
     async def claim_scans(self, now: datetime, limit: int, lease: timedelta) -> list[StoredAttachment]:

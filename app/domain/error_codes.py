@@ -224,6 +224,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ),
     ProblemCode("attachment_infected", 409, "Attachment infected", "The virus scanner found the file infected."),
     ProblemCode(
+        "evidence_missing",
+        409,
+        "Evidence missing",
+        "The order's reason needs more clean evidence photos before it can be approved; add them with add_evidence.",
+    ),
+    ProblemCode(
         "direct_upload_unavailable",
         409,
         "Direct upload unavailable",
@@ -295,6 +301,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         422,
         "Purpose not allowed",
         "This kind of file cannot serve the purpose given (a document is an image or a PDF).",
+    ),
+    ProblemCode(
+        "too_many_attachments",
+        422,
+        "Too many attachments",
+        "The record would hold more files than AFTERSALES_ATTACHMENTS_PER_RECORD allows.",
     ),
     ProblemCode(
         "direct_upload_mismatch",

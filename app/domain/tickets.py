@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
 from app.domain.errors import FieldError, InvalidInput
@@ -61,13 +61,38 @@ HELD_STATES = ("assigned", "in_progress", "waiting_on_customer")
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """Metadata only: the file lives in the caller's object store."""
+    """A file on a record as it was when it was linked, kept on the record so that reads need no join: a stored
+    attachment (`id`, its bytes behind a signed link), or a legacy reference from before files were stored (`id`
+    None, the caller's own `external_url`, which the service never serves)."""
 
+    id: UUID | None
     name: str
     content_type: str
     size: int
     sha256: str
-    url: str
+    external_url: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": str(self.id) if self.id is not None else None,
+            "name": self.name,
+            "content_type": self.content_type,
+            "size": self.size,
+            "sha256": self.sha256,
+            "external_url": self.external_url,
+        }
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Attachment:
+        found = value["id"]
+        return cls(
+            UUID(found) if found is not None else None,
+            value["name"],
+            value["content_type"],
+            value["size"],
+            value["sha256"],
+            value.get("external_url"),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from uuid import UUID
 from app.domain.after_sales import AfterSalesRepository
 from app.domain.api_keys import ApiKeyRepository
 from app.domain.approvals import ApprovalRepository
+from app.domain.attachment_links import AttachmentLinkRepository
 from app.domain.attachments import AttachmentRepository
 from app.domain.business_calendars import BusinessCalendarRepository
 from app.domain.churn import ChurnRepository
@@ -256,6 +257,7 @@ class UnitOfWork(Protocol):
     dispatch: DispatchRepository
     review_queues: ReviewQueueRepository
     attachments: AttachmentRepository
+    attachment_links: AttachmentLinkRepository
 
     async def commit(self) -> None: ...
 

@@ -25,6 +25,7 @@ from app.domain.after_sales import (
     Shipment,
 )
 from app.domain.errors import FieldError, InvalidInput
+from app.domain.evidence import Evidence, EvidenceRules
 from app.domain.ledger import Ledger, LineHold
 from app.domain.orders import SalesOrder
 from app.domain.pagination import Page, PageRequest
@@ -62,6 +63,7 @@ _PLAIN = (
     "updated_at",
 )
 AUTO_REVIEW_KEY = "auto_review"
+EVIDENCE_RULES_KEY = "evidence_rules"
 
 
 def _values(order: AfterSalesOrder) -> dict[str, Any]:
@@ -69,9 +71,12 @@ def _values(order: AfterSalesOrder) -> dict[str, Any]:
         **{name: getattr(order, name) for name in _PLAIN},
         "type": order.type.value,
         "compensation_kind": order.compensation_kind.value if order.compensation_kind else None,
-        "attachments": [asdict(a) for a in order.attachments],
+        "attachments": [a.as_json() for a in order.attachments],
         "return_shipment": asdict(order.return_shipment),
         "replacement_shipment": asdict(order.replacement_shipment),
+        "evidence_required": order.evidence.required,
+        "evidence_clean": order.evidence.clean,
+        "evidence_pending": order.evidence.pending,
     }
 
 
@@ -83,10 +88,11 @@ def _entity(row: Row[Any], lines: list[AfterSalesLine]) -> AfterSalesOrder:
         type=AfterSalesType(row.type),
         compensation_kind=CompensationKind(row.compensation_kind) if row.compensation_kind else None,
         lines=tuple(lines),
-        attachments=tuple(Attachment(**a) for a in row.attachments),
+        attachments=tuple(Attachment.from_json(a) for a in row.attachments),
         return_shipment=Shipment(**row.return_shipment),
         replacement_shipment=Shipment(**row.replacement_shipment),
         created_at=row.created_at,
+        evidence=Evidence(row.evidence_required, row.evidence_clean, row.evidence_pending),
     )
 
 
@@ -341,6 +347,17 @@ class SqlAfterSalesRepository:
         value = {**asdict(rules), "types": [t.value for t in rules.types]}
         value.pop("version")
         return replace(rules, version=await save_setting(self._conn, AUTO_REVIEW_KEY, value, rules.version, by, at))
+
+    async def evidence_rules(self) -> EvidenceRules:
+        stored = await load_setting(self._conn, EVIDENCE_RULES_KEY)
+        if stored is None:
+            return EvidenceRules()
+        value, version = stored
+        return EvidenceRules(photos=dict(value["photos"]), version=version)
+
+    async def save_evidence_rules(self, rules: EvidenceRules, by: str, at: datetime) -> EvidenceRules:
+        value = {"photos": dict(rules.photos)}
+        return replace(rules, version=await save_setting(self._conn, EVIDENCE_RULES_KEY, value, rules.version, by, at))
 
     async def review_pool(
         self, queue: str, business_lines: frozenset[str] | None, page: PageRequest

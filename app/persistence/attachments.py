@@ -31,7 +31,11 @@ _FIELDS = (
     "deleted_at",
 )
 _LIVE = select(attachments).where(attachments.c.id == bindparam("attachment_id"), attachments.c.deleted_at.is_(None))
-_USES = select(attachments.c.id).where(attachments.c.sha256 == bindparam("sha256")).limit(1)
+_USES = (
+    select(attachments.c.id)
+    .where(attachments.c.sha256 == bindparam("sha256"), attachments.c.deleted_at.is_(None))
+    .limit(1)
+)
 _DUE_SCANS = (
     select(attachments)
     .where(
@@ -58,7 +62,8 @@ def _file_type(row: Row[Any]) -> FileType:
     return FileType(row.extension, row.content_type, Kind(row.kind))
 
 
-def _entity(row: Row[Any]) -> StoredAttachment:
+def attachment_entity(row: Row[Any]) -> StoredAttachment:
+    """The entity of an `attachments` row (also as other repositories read them)."""
     return StoredAttachment(
         **{name: getattr(row, name) for name in _FIELDS},
         file_type=_file_type(row),
@@ -90,7 +95,7 @@ class SqlAttachmentRepository:
 
     async def get(self, attachment_id: UUID) -> StoredAttachment | None:
         row = (await self._conn.execute(_LIVE, {"attachment_id": attachment_id})).first()
-        return _entity(row) if row else None
+        return attachment_entity(row) if row else None
 
     async def remove(self, attachment_id: UUID) -> None:
         await self._conn.execute(delete(attachments).where(attachments.c.id == attachment_id))
@@ -109,7 +114,7 @@ class SqlAttachmentRepository:
             await self._conn.execute(
                 update(attachments).where(attachments.c.id.in_([row.id for row in rows])).values(scan_after=now + lease)
             )
-        return [_entity(row) for row in rows]
+        return [attachment_entity(row) for row in rows]
 
     async def save_scan(self, attachment: StoredAttachment) -> bool:
         result = await self._conn.execute(

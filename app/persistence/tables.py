@@ -359,6 +359,11 @@ after_sales_orders = Table(
     Column("escalation_level", Integer, nullable=False),
     Column("finished_at", UtcDateTime),
     Column("created_by", String(128), nullable=False),
+    # 证据: the photos the order's reason needs (fixed at creation) and those linked, clean or waiting for the scan;
+    # kept on the row so that every read and list draws the approve button without reading the files.
+    Column("evidence_required", Integer, nullable=False, server_default="0"),
+    Column("evidence_clean", Integer, nullable=False, server_default="0"),
+    Column("evidence_pending", Integer, nullable=False, server_default="0"),
     *_audit_columns(),
     Index(None, "status", "id"),
     Index(None, "customer_no", "id"),
@@ -898,4 +903,37 @@ attachments = Table(
         postgresql_where=text(_PENDING_SCAN),
         sqlite_where=text(_PENDING_SCAN),
     ),
+)
+
+# Where each stored file is attached: one row per time it was linked to a record (the comment or action that did it,
+# when there is one), public when the record's customer may read it there. Read by subject (a record's count, the
+# orders a scanned photo is on) and by attachment (whether a customer reaches it, whether its records have finished).
+attachment_links = Table(
+    "attachment_links",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("attachment_id", Uuid, ForeignKey("attachments.id"), nullable=False),
+    Column("subject_type", String(16), nullable=False),
+    Column("subject_id", Uuid, nullable=False),
+    Column("timeline_entry_id", Uuid),
+    Column("public", Boolean, nullable=False),
+    Column("linked_by", String(128), nullable=False),
+    Column("linked_at", UtcDateTime, nullable=False),
+    Index(None, "attachment_id"),
+    Index(None, "subject_type", "subject_id"),
+)
+_UNATTACHED = "attached_at IS NULL AND deleted_at IS NULL"
+_ATTACHED = "attached_at IS NOT NULL AND deleted_at IS NULL"
+# The retention job's two queues: uploads never attached, oldest first, and attached files by when they were attached.
+Index(
+    "ix_attachments_unattached_created_at",
+    attachments.c.created_at,
+    postgresql_where=text(_UNATTACHED),
+    sqlite_where=text(_UNATTACHED),
+)
+Index(
+    "ix_attachments_attached_at",
+    attachments.c.attached_at,
+    postgresql_where=text(_ATTACHED),
+    sqlite_where=text(_ATTACHED),
 )

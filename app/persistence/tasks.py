@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from dataclasses import asdict, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -81,7 +81,7 @@ _UNFINISHED_BY_PARENT = _unfinished_numbers(tasks.c.parent_id)
 def _values(task: Task) -> dict[str, Any]:
     return {
         **{name: getattr(task, name) for name in _PLAIN},
-        "attachments": [asdict(a) for a in task.attachments],
+        "attachments": [a.as_json() for a in task.attachments],
         "outcome": task.outcome.value if task.outcome else None,
     }
 
@@ -91,7 +91,7 @@ def _entity(row: Row[Any]) -> Task:
         id=row.id,
         number=row.number,
         **{name: getattr(row, name) for name in _PLAIN},
-        attachments=tuple(Attachment(**a) for a in row.attachments),
+        attachments=tuple(Attachment.from_json(a) for a in row.attachments),
         outcome=Outcome(row.outcome) if row.outcome else None,
         created_at=row.created_at,
     )

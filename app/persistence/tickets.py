@@ -124,7 +124,7 @@ def _values(ticket: Ticket) -> dict[str, Any]:
         "warranty_status": ticket.warranty_status.value,
         "tags": list(ticket.tags),
         "contact": asdict(ticket.contact),
-        "attachments": [asdict(a) for a in ticket.attachments],
+        "attachments": [a.as_json() for a in ticket.attachments],
         "resolution": asdict(ticket.resolution) if ticket.resolution else None,
         "risk_reasons": [r.as_json() for r in ticket.risk_reasons] if ticket.risk_reasons else None,
     }
@@ -154,7 +154,7 @@ def _entity(row: Row[Any]) -> Ticket:
         warranty_status=WarrantyStatus(v["warranty_status"]),
         tags=tuple(v["tags"]),
         contact=Contact(**v["contact"]),
-        attachments=tuple(Attachment(**a) for a in v["attachments"]),
+        attachments=tuple(Attachment.from_json(a) for a in v["attachments"]),
         resolution=_resolution(v["resolution"]),
         risk_reasons=tuple(map(RiskReason.from_json, v["risk_reasons"])) if v["risk_reasons"] else (),
     )

@@ -12,6 +12,7 @@ from app.domain.errors import Conflict
 from app.persistence.after_sales import SqlAfterSalesRepository
 from app.persistence.api_keys import SqlApiKeyRepository
 from app.persistence.approvals import SqlApprovalRepository
+from app.persistence.attachment_links import SqlAttachmentLinkRepository
 from app.persistence.attachments import SqlAttachmentRepository
 from app.persistence.business_calendars import SqlBusinessCalendarRepository
 from app.persistence.churn import SqlChurnRepository
@@ -79,6 +80,7 @@ class SqlUnitOfWork:
         self.dispatch = SqlDispatchRepository(conn)
         self.review_queues = SqlReviewQueueRepository(conn)
         self.attachments = SqlAttachmentRepository(conn)
+        self.attachment_links = SqlAttachmentLinkRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

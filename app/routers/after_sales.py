@@ -1,4 +1,5 @@
-"""/v1/after-sales (售后单), /v1/orders/{order_no}/eligibility and /v1/settings/auto-review."""
+"""/v1/after-sales (售后单), /v1/orders/{order_no}/eligibility, /v1/settings/auto-review and
+/v1/settings/evidence-rules."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from app.domain.after_sales import AfterSalesFilter, AfterSalesType
 from app.domain.pagination import PageRequest
 from app.domain.principal import Principal
 from app.schemas.after_sales import AfterSalesIn, AfterSalesOut, AutoReviewIn, AutoReviewOut, EligibilityOut
+from app.schemas.attachments import ids_of
 from app.schemas.common import KEY_PATTERN, KeyPath, PageOut, QueryInstant, problems
+from app.schemas.evidence import EvidenceRulesIn, EvidenceRulesOut
 from app.schemas.workflows import ActionIn, TimelineEntryOut, action_payloads
 from app.services.after_sales import AfterSalesDraft, AfterSalesView, RequestedLine
 from app.web.auth import Anyone, SettingsWriter, StaffOrIntegration
@@ -66,7 +69,7 @@ async def create_after_sales(
         amount=body.amount,
         compensation_kind=body.compensation_kind,
         description=body.description,
-        attachments=tuple(a.to_domain() for a in body.attachments),
+        attachment_ids=ids_of(body.attachments),
         ticket=after_sales_ticket(body.ticket),
     )
     view = await svc.after_sales.create(principal, draft)
@@ -182,3 +185,23 @@ async def put_auto_review(
     rules = await svc.after_sales.set_auto_review_rules(principal, body.to_domain(), precondition)
     set_etag(response, rules.version)
     return AutoReviewOut.of(rules)
+
+
+@router.get("/v1/settings/evidence-rules", responses=problems(422))
+async def get_evidence_rules(_: StaffOrIntegration, response: Response, svc: Svc) -> EvidenceRulesOut:
+    """证据要求: the photos each after-sales reason needs before a review may approve (damaged and quality_issue need
+    one until changed)."""
+    rules = await svc.after_sales.evidence_rules()
+    set_etag(response, rules.version)
+    return EvidenceRulesOut.of(rules)
+
+
+@router.put("/v1/settings/evidence-rules", responses=problems(412, 422, 428))
+async def put_evidence_rules(
+    body: EvidenceRulesIn, principal: SettingsWriter, precondition: Guarded, response: Response, svc: Svc
+) -> EvidenceRulesOut:
+    """Replace the evidence rules (managers and admins), for orders created from now on. Send If-Match with the
+    ETag last read."""
+    rules = await svc.after_sales.set_evidence_rules(principal, body.to_domain(), precondition)
+    set_etag(response, rules.version)
+    return EvidenceRulesOut.of(rules)

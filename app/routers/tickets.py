@@ -9,6 +9,7 @@ from fastapi import Body, Depends, Path, Query, Response, status
 
 from app.domain.pagination import PageRequest
 from app.domain.tickets import Channel, Priority, TicketFilter, TicketSort, TicketType
+from app.schemas.attachments import ids_of
 from app.schemas.common import KEY_PATTERN, LINE_PATTERN, PageOut, QueryInstant, problems
 from app.schemas.dispatch import DecisionOut
 from app.schemas.tickets import CommentIn, TicketCreatedOut, TicketIn, TicketOut, TicketPatch
@@ -220,7 +221,7 @@ async def comment_on_ticket(ref: Ref, body: CommentIn, principal: Anyone, langua
         ref,
         body.body,
         public=body.visibility == "public",
-        attachments=tuple(a.to_domain() for a in body.attachments),
+        attachments=ids_of(body.attachments),
     )
     return TimelineEntryOut.of(entry, principal, TICKET, language)
 

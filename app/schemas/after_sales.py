@@ -20,8 +20,9 @@ from app.domain.customers import CustomerLevel
 from app.domain.eligibility import Eligibility, Rule
 from app.domain.principal import Principal
 from app.schemas.approvals import ApprovalSummaryOut
-from app.schemas.attachments import AttachmentIn, AttachmentOut
+from app.schemas.attachments import AttachmentOut, AttachmentRefs
 from app.schemas.common import KEY_PATTERN, Input, MinorUnits, OrderNo, Output, Quantity, Sku
+from app.schemas.evidence import EvidenceOut
 from app.schemas.sla import SlaOut
 from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
 from app.services.sla import SubjectSla
@@ -122,7 +123,7 @@ class AfterSalesIn(Input):
     amount: MinorUnits | None = Field(None, ge=1, description="Partial refund or compensation amount.")
     compensation_kind: CompensationKind | None = Field(None, description="Required for compensation.")
     description: str | None = Field(None, max_length=5000)
-    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20, description="Evidence.")
+    attachments: AttachmentRefs = Field(description="Evidence (photos, videos) and documents (invoices), by id.")
     ticket: str | None = Field(
         None, pattern=r"^(T-\d{4}-\d{6,}|[0-9a-fA-F-]{36})$", description="The complaint that led here."
     )
@@ -160,6 +161,7 @@ class AfterSalesOut(Output):
     reason_code: str
     description: str | None
     attachments: list[AttachmentOut]
+    evidence: EvidenceOut
     ticket_id: UUID | None
     compensation_kind: CompensationKind | None
     lightning_refund: bool = Field(description="闪电退款: refunds on pickup rather than on receipt.")
@@ -221,7 +223,8 @@ class AfterSalesOut(Output):
             lines=[AfterSalesLineOut(sku=li.sku, quantity=li.quantity, amount=li.amount) for li in order.lines],
             reason_code=order.reason_code,
             description=order.description,
-            attachments=[AttachmentOut.model_validate(a) for a in order.attachments],
+            attachments=[AttachmentOut.of(a, principal) for a in order.attachments],
+            evidence=EvidenceOut.of(order.evidence, language),
             ticket_id=order.ticket_id,
             compensation_kind=order.compensation_kind,
             lightning_refund=order.lightning,

@@ -89,6 +89,9 @@ class Problem(BaseModel):
     resource: str | None = Field(None, description="`duplicate`, `unknown_reference`: the kind of record concerned.")
     fields: list[str] | None = Field(None, description="`duplicate`, `unknown_reference`: the fields concerned.")
     scan_status: str | None = Field(None, description="409 on an attachment: its virus scan status now.")
+    evidence: dict[str, int] | None = Field(
+        None, description="409 `evidence_missing`: the photos needed (`required`), `clean` and `pending`."
+    )
     limit: int | None = Field(None, description="413 on an upload: the most bytes the file may have.")
 
 

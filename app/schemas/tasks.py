@@ -109,7 +109,7 @@ class TaskOut(Output):
             completed_at=task.completed_at,
             reported_hours=hours(task.reported_centihours),
             reported_at=task.reported_at,
-            attachments=[AttachmentOut.model_validate(a) for a in task.attachments],
+            attachments=[AttachmentOut.of(a, principal) for a in task.attachments],
             approved_hours=hours(task.approved_centihours),
             approved_by=task.approved_by,
             approval_comment=task.approval_comment,

@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
 from app.domain.principal import Principal
 from app.domain.risk_reasons import RiskReasonCode, RiskSource
 from app.domain.tickets import TICKET_FIELDS, Channel, Contact, Priority, Ticket, TicketType, WarrantyStatus
-from app.schemas.attachments import AttachmentIn, AttachmentOut
+from app.schemas.attachments import AttachmentOut, AttachmentRefs, ids_of
 from app.schemas.common import KEY_PATTERN, CustomerNo, Input, Line, OrderNo, Output, Phone, Sku
 from app.schemas.sla import SlaOut
 from app.schemas.workflows import AvailableActionOut, CustomerStatusOut, customer_status
@@ -73,7 +73,7 @@ class TicketIn(Input):
     expected_by: AwareDatetime | None = Field(None, description="期望处理时间")
     contact: ContactIn = Field(default_factory=ContactIn)
     region: Tag | None = None
-    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+    attachments: AttachmentRefs
     group_key: Tag | None = Field(None, description="Route to this group's claim pool.")
 
     def to_draft(self) -> TicketDraft:
@@ -81,7 +81,7 @@ class TicketIn(Input):
             **self.model_dump(exclude={"tags", "contact", "attachments"}),
             tags=tuple(dict.fromkeys(self.tags)),
             contact=self.contact.to_domain(),
-            attachments=tuple(a.to_domain() for a in self.attachments),
+            attachment_ids=ids_of(self.attachments),
         )
 
 
@@ -106,7 +106,7 @@ class CommentIn(Input):
 
     body: str = Field(min_length=1, max_length=10_000)
     visibility: Literal["public", "internal"] = "public"
-    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+    attachments: AttachmentRefs
 
 
 class ContactOut(Output):
@@ -222,7 +222,7 @@ class TicketOut(Output):
                 "view": "customer" if customer else "agent",
                 "tags": list(ticket.tags),
                 "contact": ContactOut.model_validate(ticket.contact),
-                "attachments": [AttachmentOut.model_validate(a) for a in ticket.attachments],
+                "attachments": [AttachmentOut.of(a, principal) for a in ticket.attachments],
                 "status_label": (state.customer if customer else state.agent).pick(language),
                 "customer_status": customer_status(state, language),
                 "resolution": resolution,

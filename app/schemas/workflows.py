@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.events import TimelineEntry
 from app.domain.principal import Principal
+from app.domain.tickets import Attachment
+from app.schemas.attachments import AttachmentOut
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
 from app.workflows.engine import AvailableAction, Label, Payload, State, Workflow, payload_schema
 from app.workflows.standard_texts import in_language
@@ -192,6 +194,9 @@ class TimelineEntryOut(BaseModel):
     to_status_label: str | None
     remark: str | None
     payload: dict[str, Any] | None = Field(description="The action's fields; null in the customer's view.")
+    attachments: list[AttachmentOut] = Field(
+        description="The files the comment or action attached (customers see public entries' only)."
+    )
     visibility: Literal["public", "internal"]
 
     @classmethod
@@ -216,5 +221,8 @@ class TimelineEntryOut(BaseModel):
             to_status_label=label,
             remark=in_language(entry.remark, language) if entry.remark and shown_remark else None,
             payload=None if customer else entry.payload,
+            attachments=[
+                AttachmentOut.of(Attachment.from_json(a), principal) for a in entry.payload.get("attachments", ())
+            ],
             visibility="public" if entry.public else "internal",
         )

@@ -28,10 +28,12 @@ from app.domain.after_sales import (
     is_after_sales_number,
 )
 from app.domain.approvals import Approval, Decision, Status, SubjectKind, Verdict
+from app.domain.attachment_links import SubjectType
 from app.domain.clock import Clock
 from app.domain.eligibility import Eligibility, EligibilityPolicy, assess
 from app.domain.errors import FieldError, InvalidInput, NotFound
 from app.domain.events import OutboxEvent, TimelineEntry
+from app.domain.evidence import Evidence, EvidenceRules
 from app.domain.ids import new_id
 from app.domain.invariants import present
 from app.domain.ledger import Ledger, allocate
@@ -43,13 +45,22 @@ from app.domain.preconditions import Precondition
 from app.domain.principal import Principal, Role
 from app.domain.review_queues import route
 from app.domain.sla import AfterSalesChange
-from app.domain.tickets import Attachment
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.domain.urging import UrgePolicy
 from app.services.approvals import ApprovalEngine, ApprovalRequest
+from app.services.attachment_links import Attached, Attaching, AttachmentLinker
 from app.services.history import Change, record_after_sales_change
 from app.services.sla import SlaService, SubjectSla
-from app.workflows.after_sales import AFTER_SALES_WORKFLOWS, REQUESTS, AfterSalesContext, apply, holder_refusal
+from app.workflows.after_sales import (
+    AFTER_SALES_WORKFLOWS,
+    ATTACHING,
+    ON_THE_ORDER,
+    REQUESTS,
+    AfterSalesContext,
+    apply,
+    holder_refusal,
+)
+from app.workflows.attachments import ids_of
 from app.workflows.engine import AvailableAction, Move
 from app.workflows.standard_texts import AUTO_REVIEWED, NO_REVIEW_LEVEL
 
@@ -74,7 +85,7 @@ class AfterSalesDraft:
     amount: int | None = None
     compensation_kind: CompensationKind | None = None
     description: str | None = None
-    attachments: tuple[Attachment, ...] = ()
+    attachment_ids: tuple[UUID, ...] = ()
     ticket: UUID | str | None = None
 
 
@@ -109,12 +120,14 @@ class AfterSalesService:
         policy: AfterSalesPolicy,
         approvals: ApprovalEngine,
         sla: SlaService,
+        linker: AttachmentLinker,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._policy = policy
         self._approvals = approvals
         self._sla = sla
+        self._linker = linker
 
     def _context(
         self,
@@ -197,6 +210,11 @@ class AfterSalesService:
             ledger = await uow.after_sales.ledger(order)
             lines, amount = _priced(draft, order, assess(order, ledger, self._policy.eligibility, now))
             ticket_id = await _linked_ticket(uow, draft, order)
+            attached = await self._linker.check(
+                uow, principal, Attaching(draft.attachment_ids), customer_no=order.data.customer_no
+            )
+            clean, pending = attached.photos()
+            required = (await uow.after_sales.evidence_rules()).required_for(draft.reason_code)
             customer = await uow.customers.get(order.data.customer_no)
             level = customer.data.level.value if customer else "regular"
             rules = await uow.after_sales.auto_review_rules()
@@ -212,7 +230,8 @@ class AfterSalesService:
                 lines=lines,
                 reason_code=draft.reason_code,
                 description=draft.description,
-                attachments=draft.attachments,
+                attachments=attached.snapshots(),
+                evidence=Evidence(required, clean, pending),
                 ticket_id=ticket_id,
                 compensation_kind=draft.compensation_kind,
                 lightning=draft.type is AfterSalesType.RETURN_REFUND and level in rules.lightning_refund_levels,
@@ -225,7 +244,11 @@ class AfterSalesService:
             await uow.after_sales.save_ledger(ledger)
             recent = await uow.after_sales.recent_count(created.customer_no, now - RECENT_WINDOW)  # before this one
             match, misses = auto_review(rules, draft.type, amount, order, level, recent)
+            if match is not None and not created.evidence.complete:  # 极速审核 never approves without the photos
+                match, misses = None, [f"evidence: {created.evidence.missing()}"]
             await _record(uow, created, principal, now, Change("created", "create", to_status="under_review"))
+            subject = (SubjectType.AFTER_SALES, created.id)
+            await self._linker.link(uow, attached, subject, public=True, actor=principal.subject, now=now)
             if match is None:
                 created = replace(created, review_queue=await _review_queue(uow, created))
                 await uow.after_sales.add(created)
@@ -267,7 +290,7 @@ class AfterSalesService:
             facts={"order_no": order.order_no, "customer_no": order.customer_no, "reason_code": order.reason_code},
         )
         approval = await self._approvals.request(uow, request, now)
-        if approval.status is not Status.APPROVED:
+        if approval.status is not Status.APPROVED or not order.evidence.complete:
             return order
         return await self._move(uow, order, ledger, AUTO_REVIEWER, "approve", {}, now, remark=NO_REVIEW_LEVEL.text())
 
@@ -374,7 +397,8 @@ class AfterSalesService:
         move = AFTER_SALES_WORKFLOWS[current.type].decide(ctx, principal, action, body)
         if move.transition.action == "transfer":
             await _check_transfer(uow, current, getattr(move.payload, "assignee", ""), reviewers)
-        after = apply(ctx, principal, move)
+        attached = await self._attached(uow, current, principal, move)
+        after = await _with_files(uow, apply(ctx, principal, move), attached, action)
         await self._settle(uow, ledger, current, move)
         await (uow.after_sales.update(after) if stored else uow.after_sales.add(after))
         if stored:
@@ -384,6 +408,8 @@ class AfterSalesService:
             submitted = AfterSalesChange(now, after.status, after.type, created=True)
             await self._sla.record_after_sales(uow, after, submitted, [])
         payload = move.payload.model_dump(mode="json", exclude={"remark", "remark_public"}, exclude_none=True)
+        if attached.files:
+            payload["attachments"] = attached.as_json()
         change = Change(
             "action",
             action,
@@ -396,8 +422,22 @@ class AfterSalesService:
         )
         requested = after.status != current.status and after.status in REQUESTS
         instructions = [_instruction_event(after, now)] if requested else []
-        await _record(uow, after, principal, now, change, instructions)
+        entry = await _record(uow, after, principal, now, change, instructions)
+        subject = (SubjectType.AFTER_SALES, after.id)
+        public = move.transition.public
+        await self._linker.link(
+            uow, attached, subject, public=public, actor=principal.subject, now=now, entry_id=entry.id
+        )
         return after
+
+    async def _attached(self, uow: UnitOfWork, order: AfterSalesOrder, principal: Principal, move: Move) -> Attached:
+        """The files an action attaches (return receipts, inspection photos, 补充证据), checked for the order."""
+        purposes = ATTACHING.get(move.transition.action)
+        if purposes is None:
+            return Attached()
+        files = Attaching(ids_of(getattr(move.payload, "attachments", [])), purposes=purposes)
+        subject = (SubjectType.AFTER_SALES, order.id)
+        return await self._linker.check(uow, principal, files, customer_no=order.customer_no, subject=subject)
 
     async def _settle(self, uow: UnitOfWork, ledger: Ledger, current: AfterSalesOrder, move: Move) -> None:
         """Money follows the workflow: a released order frees its reservation, a paid refund becomes refunded.
@@ -433,6 +473,23 @@ class AfterSalesService:
     async def auto_review_rules(self) -> AutoReviewRules:
         async with self._uow.read() as uow:
             return await uow.after_sales.auto_review_rules()
+
+    async def evidence_rules(self) -> EvidenceRules:
+        async with self._uow.read() as uow:
+            return await uow.after_sales.evidence_rules()
+
+    async def set_evidence_rules(
+        self, principal: Principal, rules: EvidenceRules, precondition: Precondition
+    ) -> EvidenceRules:
+        """New orders take their requirement from these rules; orders already made keep theirs."""
+        async with self._uow.write() as uow:
+            current = await uow.after_sales.evidence_rules()
+            precondition.check(current.version)
+            saved = await uow.after_sales.save_evidence_rules(
+                replace(rules, version=current.version), principal.subject, self._clock.now()
+            )
+            await uow.commit()
+        return saved
 
     async def set_auto_review_rules(
         self, principal: Principal, rules: AutoReviewRules, precondition: Precondition
@@ -527,6 +584,21 @@ def _amount(
             FieldError("/amount", f"above refundable: at most {format_money(eligibility.refundable, currency)}")
         )
     return amount
+
+
+async def _with_files(uow: UnitOfWork, after: AfterSalesOrder, attached: Attached, action: str) -> AfterSalesOrder:
+    """The order counting the evidence photos an action linked (each photo once per order), with the files of an
+    action that adds to its own evidence (ON_THE_ORDER) on its list."""
+    if not attached.files:
+        return after
+    clean, pending = attached.photos()
+    if clean or pending:  # a photo linked to the order before (on another action) is counted already
+        ids = [file.id for file in attached.files]
+        clean, pending = attached.photos(
+            await uow.attachment_links.already_linked(SubjectType.AFTER_SALES, after.id, ids)
+        )
+    files = after.attachments + attached.snapshots() if action in ON_THE_ORDER else after.attachments
+    return replace(after, attachments=files, evidence=after.evidence.linked(clean=clean, pending=pending))
 
 
 async def _business_line(uow: UnitOfWork, lines: Iterable[AfterSalesLine] | Iterable[Any]) -> str | None:

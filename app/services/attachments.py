@@ -29,6 +29,7 @@ from app.domain.attachments import (
 from app.domain.clock import Clock, rfc3339
 from app.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, PayloadTooLarge
 from app.domain.events import OutboxEvent
+from app.domain.evidence import is_photo
 from app.domain.file_types import (
     HEAD_BYTES,
     TAIL_BYTES,
@@ -39,6 +40,7 @@ from app.domain.file_types import (
     check_file_name,
 )
 from app.domain.ids import new_id
+from app.domain.invariants import present
 from app.domain.principal import Principal
 from app.domain.unit_of_work import UnitOfWorkFactory
 from app.integrations.scanners import ScanFailed, Scanner
@@ -247,9 +249,15 @@ class AttachmentService:
             await uow.commit()
 
     async def get(self, principal: Principal, attachment_id: UUID) -> StoredAttachment:
+        """Staff reach every file; a customer their own uploads, and files linked publicly to a ticket or an
+        after-sales order of theirs (never an internal note's, never a task report's). Anything else is 404."""
         async with self._uow.read() as uow:
             attachment = await uow.attachments.get(attachment_id)
-        if attachment is None or not attachment.visible_to(principal):
+            reachable = attachment is not None and (
+                attachment.visible_to(principal)
+                or await uow.attachment_links.public_to(attachment.id, present(principal.customer_no, "a customer"))
+            )
+        if attachment is None or not reachable:
             raise attachment_not_found()
         return attachment
 
@@ -321,6 +329,8 @@ class AttachmentService:
                 await uow.outbox.add(
                     OutboxEvent(new_id(), ATTACHMENT_SCANNED, "attachment", after.id, now, _scanned_event(after))
                 )
+                if is_photo(after):  # the after-sales orders it is evidence for count it as scanned
+                    await uow.attachment_links.evidence_scanned(after.id, clean=after.scan_status is ScanStatus.CLEAN)
             await uow.commit()
 
 

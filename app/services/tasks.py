@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from app.domain.approvals import Approval, Decision, Status, SubjectKind, Verdict
+from app.domain.attachment_links import SubjectType
 from app.domain.clock import Clock, rfc3339
 from app.domain.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from app.domain.events import TimelineEntry
@@ -32,6 +33,7 @@ from app.domain.tasks import (
 from app.domain.tickets import Ticket, TicketType, tasks_finished
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.approvals import ApprovalEngine, ApprovalRequest
+from app.services.attachment_links import Attached, Attaching, AttachmentLinker
 from app.services.history import Change, record_change
 from app.services.notifications import notify
 from app.services.task_checks import (
@@ -43,6 +45,7 @@ from app.services.task_checks import (
     handler_of,
 )
 from app.services.tickets import TicketService, ticket_not_found
+from app.workflows.attachments import ids_of
 from app.workflows.engine import AvailableAction, Move
 from app.workflows.standard_texts import RESOLVED_BY_TASKS
 from app.workflows.task import TASK, Handler, TaskContext, apply, hours_text, to_centihours
@@ -80,12 +83,14 @@ class TaskService:
         policy: TaskPolicy,
         approvals: ApprovalEngine,
         tickets: TicketService,
+        linker: AttachmentLinker,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._policy = policy
         self._approvals = approvals
         self._tickets = tickets
+        self._linker = linker
 
     async def _views(
         self, uow: UnitOfWork, tasks: Sequence[Task], principal: Principal, now: datetime
@@ -237,11 +242,16 @@ class TaskService:
         move = TASK.decide(ctx, principal, action, body)
         if action == "assign":
             await check_handler(uow, move.payload.assignee, "/assignee")  # type: ignore[attr-defined]
-        elif action == "report":
+        attached: Attached | None = None
+        if action == "report":
             check_report(task, move, now)
+            files = Attaching(ids_of(getattr(move.payload, "attachments", [])))
+            attached = await self._linker.check(
+                uow, principal, files, customer_no=ticket.customer_no, subject=(SubjectType.TASK, task.id)
+            )
         elif action == "cancel" and task.status == "reported":
             await self._approvals.cancel_pending(uow, task.id, now)
-        after = await self._commit_move(uow, ticket, task, principal, move, now)
+        after = await self._commit_move(uow, ticket, task, principal, move, now, attached)
         if action == "report":
             await self._request_approval(uow, ticket, after, principal, now)
         if action in ("assign", "claim"):
@@ -251,14 +261,30 @@ class TaskService:
         return after
 
     async def _commit_move(
-        self, uow: UnitOfWork, ticket: Ticket, task: Task, principal: Principal, move: Move, now: datetime
+        self,
+        uow: UnitOfWork,
+        ticket: Ticket,
+        task: Task,
+        principal: Principal,
+        move: Move,
+        now: datetime,
+        attached: Attached | None = None,
     ) -> Task:
+        """`attached`: the files a report attaches, checked; they replace the task's (a task report is staff-only:
+        its files are never the customer's to read)."""
         after = apply(TaskContext(task, now, ticket.assignee), principal, move)
         after = replace(after, next_reminder_at=next_reminder(after, self._policy.reminders))
+        if attached is not None:
+            after = replace(after, attachments=attached.snapshots())
         await uow.tasks.update(after)
         fields_sent = move.payload.model_dump(mode="json", exclude={"remark"}, exclude_none=True)
+        if attached is not None:
+            fields_sent["attachments"] = attached.as_json()
         change = Change("action", move.transition.action, task.status, after.status, move.payload.remark, fields_sent)
         await record_task_change(uow, after, ticket, principal, now, change)
+        if attached is not None:
+            subject = (SubjectType.TASK, after.id)
+            await self._linker.link(uow, attached, subject, public=False, actor=principal.subject, now=now)
         if after.status == "approved":
             await self._maybe_resolve(uow, ticket, now)
         return after

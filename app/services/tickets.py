@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from app.domain.attachment_links import SubjectType
 from app.domain.clock import Clock, rfc3339
 from app.domain.customers import CustomerLevel
 from app.domain.dispatch import Decision, DecisionRecord, Trigger
@@ -25,7 +26,6 @@ from app.domain.sla import TicketChange
 from app.domain.sla_clock import ClockEvent
 from app.domain.tickets import (
     HELD_STATES,
-    Attachment,
     Channel,
     Contact,
     GuardedTicket,
@@ -45,6 +45,7 @@ from app.domain.tickets import (
     warranty_status_on,
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
+from app.services.attachment_links import Attached, Attaching, AttachmentLinker
 from app.services.dispatch import Dispatcher, summary
 from app.services.history import Change, record_ticket_change
 from app.services.risk import RiskService, flagged_event, notify_managers
@@ -79,7 +80,7 @@ class TicketDraft:
     expected_by: datetime | None = None
     contact: Contact = field(default_factory=Contact)
     region: str | None = None
-    attachments: tuple[Attachment, ...] = ()
+    attachment_ids: tuple[UUID, ...] = ()
     group_key: str | None = None
 
 
@@ -122,6 +123,7 @@ class TicketService:
         sla: SlaService,
         risk: RiskService,
         dispatcher: Dispatcher,
+        linker: AttachmentLinker,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -129,6 +131,7 @@ class TicketService:
         self._sla = sla
         self._risk = risk
         self._dispatcher = dispatcher
+        self._linker = linker
         self._on_finished: list[OnFinished] = []
 
     def when_finished(self, hook: OnFinished) -> None:
@@ -216,6 +219,10 @@ class TicketService:
         SLA clocks; answers the ticket and its clock log."""
         number = ticket_number(now.year, await uow.tickets.next_sequence())
         ticket, reasons = await self._intake(uow, principal, draft, now, number)
+        attached = await self._linker.check(
+            uow, principal, Attaching(draft.attachment_ids), customer_no=ticket.customer_no
+        )
+        ticket = replace(ticket, attachments=attached.snapshots())
         placement = await self._dispatcher.place(uow, ticket, Trigger.INTAKE, now)
         if placement.serve_first:  # tickets wait for the group while an agent is free: they go first, then this one
             await self.serve_backlog_in(uow, [placement.ticket.group_key or ""], now, limit=SERVE_FIRST)
@@ -228,6 +235,9 @@ class TicketService:
         created = Change("created", "create", to_status=ticket.status, payload=payload)
         also = [flagged_event(ticket, reasons, principal.subject, now)] if reasons else []
         await _record(uow, ticket, principal, now, created, also)
+        await self._linker.link(
+            uow, attached, (SubjectType.TICKET, ticket.id), public=True, actor=principal.subject, now=now
+        )
         await self._dispatcher.record(uow, placement, Trigger.INTAKE, now, on_timeline=False)
         if reasons:
             await notify_managers(uow, ticket, reasons, principal.subject, now)
@@ -251,7 +261,7 @@ class TicketService:
         text = "\n".join(filter(None, (draft.title, draft.description, draft.fault_description)))
         reasons = rules.at_intake(text, customer, now)
         ticket = Ticket(
-            **{f.name: getattr(draft, f.name) for f in fields(draft)}
+            **{f.name: getattr(draft, f.name) for f in fields(draft) if f.name != "attachment_ids"}
             | {
                 "id": new_id(),
                 "number": number,
@@ -484,11 +494,12 @@ class TicketService:
         return served
 
     async def comment(
-        self, principal: Principal, ref: UUID | str, body: str, *, public: bool, attachments: tuple[Attachment, ...]
+        self, principal: Principal, ref: UUID | str, body: str, *, public: bool, attachments: tuple[UUID, ...]
     ) -> TimelineEntry:
         """内部备注 (internal) or a public reply; customers only ever post public ones. A public comment by staff is an
         agent reply to the SLA clock; one by the customer (or an integration relaying them) is a customer message.
-        Either is an update of the ticket, which restarts its idle reminders."""
+        Either is an update of the ticket, which restarts its idle reminders. Its files are linked as the comment is:
+        an internal note's never reach the customer."""
         if principal.is_customer and not public:
             raise InvalidInput(
                 "Customers post public comments only",
@@ -499,9 +510,16 @@ class TicketService:
             # A comment moves the clocks: the ticket is locked so that its log is appended to in turn.
             ticket = await _visible(uow, principal, ref, for_update=True)
             now = self._clock.now()
-            payload = {"attachments": [_plain(a) for a in attachments]} if attachments else {}
+            subject = (SubjectType.TICKET, ticket.id)
+            attached: Attached = await self._linker.check(
+                uow, principal, Attaching(attachments), customer_no=ticket.customer_no, subject=subject
+            )
+            payload = {"attachments": attached.as_json()} if attached.files else {}
             change = Change("comment", "comment", remark=body, payload=payload, public=public)
             entry = await _record(uow, ticket, principal, now, change)
+            await self._linker.link(
+                uow, attached, subject, public=public, actor=principal.subject, now=now, entry_id=entry.id
+            )
             staff = _is_staff(principal)
             before = ticket
             if public and not staff:  # the customer speaking: 投诉到 12315 in a reply flags the ticket then

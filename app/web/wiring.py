@@ -31,6 +31,7 @@ from app.services.after_sales import AfterSalesPolicy, AfterSalesService
 from app.services.agent_availability import AvailabilityService
 from app.services.api_keys import ApiKeyService
 from app.services.approvals import ApprovalEngine, ApprovalService, default_chains
+from app.services.attachment_links import AttachmentLinker
 from app.services.attachments import AttachmentPolicy, AttachmentService
 from app.services.business_calendars import BusinessCalendarService
 from app.services.churn import ChurnService
@@ -232,9 +233,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     policy = ticket_policy(settings)
     risk = RiskService(uow, clock)
     dispatcher = Dispatcher(clock, sla)
-    tickets = TicketService(uow, clock, policy, sla, risk, dispatcher)
-    tasks = TaskService(uow, clock, task_policy(settings), approvals.engine, tickets)
-    after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine, sla)
+    linker = AttachmentLinker(settings.attachments_per_record)
+    tickets = TicketService(uow, clock, policy, sla, risk, dispatcher, linker)
+    tasks = TaskService(uow, clock, task_policy(settings), approvals.engine, tickets, linker)
+    after_sales = AfterSalesService(uow, clock, after_sales_policy(settings), approvals.engine, sla, linker)
     approvals.register(SubjectKind.TASK_HOURS, tasks.decide_hours)
     tickets.when_finished(tasks.cancel_with_ticket)
     people = PeopleService(uow, clock)

@@ -13,6 +13,8 @@ from pydantic import Field
 
 from app.domain.after_sales import AfterSalesOrder, AfterSalesType, Shipment
 from app.domain.approvals import not_deciding_now
+from app.domain.attachments import Purpose
+from app.domain.errors import Conflict, DomainError
 from app.domain.principal import (
     CASE_HANDLERS,
     MANAGERS,
@@ -24,7 +26,8 @@ from app.domain.principal import (
     Role,
 )
 from app.domain.urging import UrgePolicy, urge
-from app.workflows.engine import Label, Move, Payload, State, Transition, Workflow
+from app.workflows.attachments import ANY_PURPOSE, AttachmentRefs
+from app.workflows.engine import Guard, Label, Move, Payload, Refusal, State, Transition, Workflow
 from app.workflows.ticket_payloads import USER_ID
 
 DECIDERS = STAFF_ROLES
@@ -75,10 +78,28 @@ class ShipmentPayload(RemarkPayload):
 class ReturnShippedPayload(RemarkPayload):
     carrier: str = Field(min_length=1, max_length=64)
     tracking_no: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")
+    attachments: AttachmentRefs = Field(description="寄件凭证: the receipt or a photo of the parcel, by id.")
 
 
 class InspectionPayload(RemarkPayload):
     result: Literal["pass", "fail"] = Field(description="质检结果")
+    attachments: AttachmentRefs = Field(description="质检照片: photos of the returned goods, uploaded as evidence.")
+
+
+class EvidencePayload(RemarkPayload):
+    attachments: AttachmentRefs = Field(
+        min_length=1, description="补充证据: photos or videos of the fault or damage, uploaded as evidence."
+    )
+
+
+ATTACHING: dict[str, frozenset[Purpose]] = {
+    "add_evidence": frozenset({Purpose.EVIDENCE}),
+    "inspect": frozenset({Purpose.EVIDENCE}),
+    "ship_return": ANY_PURPOSE,
+}
+"""Actions whose payload attaches files, and the purposes their files may have been uploaded for."""
+ON_THE_ORDER = frozenset({"add_evidence"})
+"""Actions whose files join the order's own list (its evidence); the others' stay on their timeline entry."""
 
 
 def _label(zh: str, en: str) -> Label:
@@ -218,6 +239,28 @@ def holder_refusal(holder: str | None, review_queue: str | None, principal: Prin
     return None
 
 
+def evidence_complete(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
+    """证据要求: an order whose reason needs photos is approved only once that many are linked and scanned clean."""
+    return ctx.order.evidence.missing()
+
+
+def _evidence_missing(ctx: AfterSalesContext, refused: Conflict) -> DomainError:
+    evidence = ctx.order.evidence
+    return Conflict(
+        f"Order {ctx.order.number} cannot be approved yet: reason '{ctx.order.reason_code}' "
+        f"{evidence.missing()}; add photos with `add_evidence`",
+        code="evidence_missing",
+        extra={
+            **refused.extra,
+            "evidence": evidence.as_json(),
+        },
+    )
+
+
+NAMED_REFUSALS: dict[Guard, Refusal] = {evidence_complete: _evidence_missing}
+"""The evidence guard's refusal says what is missing, so that the caller can supply it."""
+
+
 def lightning(ctx: AfterSalesContext, _principal: Principal, _payload: object) -> str | None:
     return None if ctx.order.lightning else "refunds on receipt, not on pickup"
 
@@ -283,9 +326,9 @@ def review(approved: str) -> list[Transition]:
             "under_review",
             approved,
             DECIDERS,
-            guards=(holds_review, reviews_now),
+            guards=(holds_review, reviews_now, evidence_complete),
             payload=RemarkPayload,
-            description="审核通过",
+            description="审核通过 (once the evidence its reason needs is linked and scanned clean)",
         ),
         T(
             "reject",
@@ -304,6 +347,15 @@ def review(approved: str) -> list[Transition]:
             customer=True,
             payload=RemarkPayload,
             description="Cancel before review.",
+        ),
+        T(
+            "add_evidence",
+            "under_review",
+            None,
+            STAFF_ROLES | ON_BEHALF_OF_CUSTOMER,
+            customer=True,
+            payload=EvidencePayload,
+            description="补充证据: add photos or videos while the request is reviewed.",
         ),
     ]
 
@@ -516,6 +568,7 @@ def after_sales_workflow(kind: AfterSalesType, title: Label, steps: list[Transit
         initial="under_review",
         state_of=lambda ctx: ctx.order.status,
         is_own_customer=lambda ctx, principal: principal.customer_no == ctx.order.customer_no,
+        refusals=NAMED_REFUSALS,
         states=states,
         transitions=[*steps, urging(*open_states)],
     )

@@ -1,25 +1,37 @@
-"""Attachment metadata as action payloads and request bodies take it: the file itself lives in the caller's object
-store; we keep where and what it is."""
+"""Attachments as request bodies and action payloads send them: by the id `POST /v1/attachments` answered, never as
+metadata the caller makes up. What each id is (whose, which kind, scanned or not) the service looks up when it links
+the file to the record."""
 
 from __future__ import annotations
 
 from typing import Annotated
+from uuid import UUID
 
-from pydantic import AfterValidator, Field, StrictInt
+from pydantic import Field
 
-from app.domain.text import single_line
-from app.domain.tickets import Attachment
+from app.domain.attachments import Purpose
 from app.workflows.inputs import StrictInput
 
+MAX_PER_REQUEST = 20
+"""Files one request may attach; a record holds at most AFTERSALES_ATTACHMENTS_PER_RECORD over its life."""
+ANY_PURPOSE = frozenset(Purpose)
 
-class AttachmentIn(StrictInput):
-    """File metadata; the file itself lives in the caller's object store."""
 
-    name: Annotated[str, AfterValidator(single_line)] = Field(min_length=1, max_length=255)
-    content_type: str = Field(pattern=r"^[\w.+-]+/[\w.+-]+$", max_length=127)
-    size: StrictInt = Field(ge=0, le=10 * 1024**3)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    url: str = Field(pattern=r"^https?://\S+$", max_length=2048)
+class AttachmentRef(StrictInput):
+    """A stored attachment, by the id its upload answered."""
 
-    def to_domain(self) -> Attachment:
-        return Attachment(self.name, self.content_type, self.size, self.sha256, self.url)
+    id: UUID = Field(description="The attachment's id from `POST /v1/attachments`.")
+
+
+AttachmentRefs = Annotated[
+    list[AttachmentRef],
+    Field(
+        default_factory=list,
+        max_length=MAX_PER_REQUEST,
+        description=f"Uploaded files by id (at most {MAX_PER_REQUEST}); each must be yours, not deleted or infected.",
+    ),
+]
+
+
+def ids_of(refs: list[AttachmentRef]) -> tuple[UUID, ...]:
+    return tuple(ref.id for ref in refs)

@@ -17,7 +17,7 @@ from app.domain.errors import Conflict, DomainError, Forbidden
 from app.domain.invariants import of_type
 from app.domain.principal import CASE_HANDLERS, STAFF_ROLES, Principal
 from app.domain.tasks import Task, outcome_of
-from app.workflows.attachments import AttachmentIn
+from app.workflows.attachments import AttachmentRefs
 from app.workflows.engine import Guard, Label, Move, Payload, Refusal, State, Transition, Workflow
 from app.workflows.ticket_payloads import USER_ID
 
@@ -81,7 +81,7 @@ class ReportPayload(Payload):
     result: str = Field(min_length=1, max_length=10_000, description="处理结果: what was done.")
     completed_at: AwareDatetime = Field(description="实际完成时间: when the work was actually finished.")
     hours_worked: PositiveHours = Field(description="工时: hours worked, up to two decimals.")
-    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=20)
+    attachments: AttachmentRefs = Field(description="Photos and documents of the work done, by id (staff only).")
 
 
 class ApprovePayload(Payload):
@@ -266,7 +266,6 @@ def _report(ctx: TaskContext, _principal: Principal, payload: Payload) -> dict[s
         "completed_at": sent.completed_at,
         "reported_centihours": to_centihours(sent.hours_worked),
         "reported_at": ctx.now,
-        "attachments": tuple(a.to_domain() for a in sent.attachments),
     }
 
 

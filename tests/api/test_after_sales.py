@@ -31,7 +31,7 @@ async def shop(client, auth):
 
 
 async def _create(client, headers, **body):
-    return await client.post("/v1/after-sales", json={"reason_code": "damaged", **body}, headers=headers)
+    return await client.post("/v1/after-sales", json={"reason_code": "changed_mind", **body}, headers=headers)
 
 
 async def _created(client, headers, **body) -> dict:
@@ -94,7 +94,7 @@ async def test_a_return_waits_for_review_and_holds_the_quantity(client, auth, sh
     assert created["number"].startswith(f"AS-{NOW.year}-")
     assert (created["status"], created["amount"], created["view"]) == ("under_review", 10000, "customer")
     assert created["customer_status"]["label"] == "退货审核中"
-    assert {a["action"] for a in created["available_actions"]} == {"cancel", "urge"}
+    assert {a["action"] for a in created["available_actions"]} == {"cancel", "urge", "add_evidence"}
     after = await _eligibility(client, auth)
     assert (after["lines"][0]["remaining_quantity"], after["refundable_amount"]) == (1, 11000)
 

@@ -51,7 +51,7 @@ class AfterSalesDriver:
             f"/v1/orders/{order_no}",
             {**body, "customer_no": self.customer_no},
         )
-        payload = {"order_no": order_no, "reason_code": "damaged", **self.request}
+        payload = {"order_no": order_no, "reason_code": "changed_mind", **self.request}
         response = await self.client.post("/v1/after-sales", json=payload, headers=self._headers("customer"))
         assert response.status_code == 201, response.text
         created = response.json()

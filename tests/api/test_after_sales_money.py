@@ -27,7 +27,7 @@ async def two_lines(client, auth):
 
 
 async def _ask(client, auth, **body):
-    payload = {"order_no": "SO-2L", "reason_code": "damaged", **body}
+    payload = {"order_no": "SO-2L", "reason_code": "changed_mind", **body}
     return await client.post("/v1/after-sales", json=payload, headers=auth(Role.CUSTOMER))
 
 

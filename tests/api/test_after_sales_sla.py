@@ -66,7 +66,7 @@ async def put_order_policy(http: httpx.AsyncClient, auth, **overrides: Any) -> N
 
 async def submit(http: httpx.AsyncClient, auth) -> dict[str, Any]:
     lines = [{"sku": "SKU-1", "quantity": 1}]
-    body = {"order_no": "SO-C-1", "type": "return_refund", "reason_code": "damaged", "lines": lines}
+    body = {"order_no": "SO-C-1", "type": "return_refund", "reason_code": "changed_mind", "lines": lines}
     response = await http.post("/v1/after-sales", json=body, headers=auth(Role.CUSTOMER))
     assert response.status_code == 201, response.text
     assert response.json()["status"] == "under_review"

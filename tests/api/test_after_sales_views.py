@@ -25,7 +25,7 @@ async def shop(client, auth):
 
 
 async def _created(client, headers, **body) -> dict:
-    response = await client.post("/v1/after-sales", json={"reason_code": "damaged", **body}, headers=headers)
+    response = await client.post("/v1/after-sales", json={"reason_code": "changed_mind", **body}, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -52,7 +52,7 @@ async def test_list_and_single_read_offer_a_reviewer_the_same_buttons(client, au
     agent_listed = (await client.get("/v1/after-sales", headers=agent)).json()["items"]
     agent_single = (await client.get(f"/v1/after-sales/{created['id']}", headers=agent)).json()
 
-    assert _actions(listed[0]) == _actions(single) == ["approve", "claim", "reject"]
+    assert _actions(listed[0]) == _actions(single) == ["add_evidence", "approve", "claim", "reject"]
     assert _actions(agent_listed[0]) == _actions(agent_single)
     assert "approve" not in _actions(agent_single)  # the default chain names reviewers, not agents
 

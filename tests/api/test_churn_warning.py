@@ -84,7 +84,7 @@ async def refund(
         signed_at=iso(placed + timedelta(days=2)),
     )
     await put(http, auth(Role.INTEGRATION), f"/v1/orders/{number}", order)
-    body = {"order_no": number, "type": "partial_refund", "reason_code": "damaged", "amount": amount}
+    body = {"order_no": number, "type": "partial_refund", "reason_code": "changed_mind", "amount": amount}
     created = await http.post(
         "/v1/after-sales", json={**body, "lines": [{"sku": "SKU-1", "quantity": 1}]}, headers=auth(Role.CUSTOMER)
     )

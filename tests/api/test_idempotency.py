@@ -62,7 +62,7 @@ async def test_a_retried_ticket_intake_replays_the_first_answer_and_opens_no_sec
 
 async def test_a_retried_refund_reserves_the_money_once(app, client, auth):
     await seed_shop(client, auth)
-    refund = {"order_no": "SO-UNPICKED", "type": "refund", "reason_code": "damaged"}
+    refund = {"order_no": "SO-UNPICKED", "type": "refund", "reason_code": "changed_mind"}
     customer = keyed(auth(Role.CUSTOMER))
 
     first = await client.post("/v1/after-sales", json=refund, headers=customer)

@@ -221,7 +221,7 @@ async def test_the_wms_reports_a_return_shipped_by_the_customer_and_received(cli
         json={
             "order_no": "SO-C-1",
             "type": "return_refund",
-            "reason_code": "damaged",
+            "reason_code": "changed_mind",
             "lines": [{"sku": "SKU-1", "quantity": 1}],
         },
         headers=auth(Role.CUSTOMER),
@@ -565,7 +565,7 @@ async def test_an_out_of_order_warehouse_step_is_answered_like_a_repeat(client, 
     lines = [{"sku": "SKU-1", "quantity": 1}]
     created = await client.post(
         "/v1/after-sales",
-        json={"order_no": "SO-C-1", "type": "exchange", "reason_code": "damaged", "lines": lines},
+        json={"order_no": "SO-C-1", "type": "exchange", "reason_code": "changed_mind", "lines": lines},
         headers=auth(Role.CUSTOMER),
     )
     order = created.json()

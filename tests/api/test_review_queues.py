@@ -62,7 +62,7 @@ async def _requested(client, auth, *, sku: str = "SKU-1", customer_no: str = "C-
     order_no = f"SO-Q-{next(_numbers)}"
     lines = [{"sku": sku, "quantity": 2, "unit_price": 10000}]
     await put(client, auth(Role.INTEGRATION), f"/v1/orders/{order_no}", order_body(customer_no, lines=lines))
-    body = {"order_no": order_no, "reason_code": "damaged", "lines": [{"sku": sku, "quantity": 1}], **request}
+    body = {"order_no": order_no, "reason_code": "changed_mind", "lines": [{"sku": sku, "quantity": 1}], **request}
     created = await client.post("/v1/after-sales", json=body, headers=auth(Role.CUSTOMER, customer_no=customer_no))
     assert created.status_code == 201, created.text
     return (await client.get(f"/v1/after-sales/{created.json()['id']}", headers=auth(Role.ADMIN))).json()

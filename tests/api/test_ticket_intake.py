@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
 
 from app.domain.principal import Role
-from tests.factories import NOW, iso, open_ticket, product_body, put, seed_service_desk, ticket_body
+from tests.factories import NOW, iso, open_ticket, product_body, put, seed_service_desk, ticket_body, upload_file
 
 
 @pytest.fixture
@@ -44,14 +46,14 @@ async def test_numbers_increase_and_the_number_finds_the_ticket(client, auth, de
 
 
 async def test_an_integration_takes_in_a_ticket_with_contact_and_attachments(client, auth, desk):
+    video = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 1000
+    photo = await upload_file(client, auth(Role.CUSTOMER), name="noise.mp4", data=video, content_type="video/mp4")
     body = ticket_body(
         channel="im_bot",
         type="complaint",
         priority="high",
         contact={"name": "张伟", "phone": "+86 138 0013 8000", "email": "zw@example.com"},
-        attachments=[
-            {"name": "noise.mp4", "content_type": "video/mp4", "size": 1024, "sha256": "a" * 64, "url": "https://x/y"}
-        ],
+        attachments=[{"id": photo}],
         expected_by=iso(NOW + timedelta(days=2)),
         group_key="east",
     )
@@ -62,7 +64,16 @@ async def test_an_integration_takes_in_a_ticket_with_contact_and_attachments(cli
     assert response.status_code == 201, created
     assert (created["channel"], created["priority"], created["created_by"]) == ("im_bot", "high", "im-bot")
     assert created["contact"]["email"] == "zw@example.com"
-    assert created["attachments"][0]["sha256"] == "a" * 64
+    assert created["attachments"] == [
+        {
+            "id": photo,
+            "name": "noise.mp4",
+            "content_type": "video/mp4",
+            "size": len(video),
+            "sha256": hashlib.sha256(video).hexdigest(),
+            "external_url": None,
+        }
+    ]
     assert created["group_key"] == "east"
 
 
@@ -107,7 +118,10 @@ async def test_accept_language_picks_english_labels_and_message(client, auth, de
         ({"description": "x" * 10_001}, "#/description"),
         ({"tags": ["ok", "not a tag!"]}, "#/tags/1"),
         ({"contact": {"phone": "call me"}}, "#/contact/phone"),
-        ({"attachments": [{"name": "a", "content_type": "x", "size": -1, "sha256": "z", "url": "ftp://a"}]}, None),
+        ({"attachments": [{"name": "a", "content_type": "x", "size": 1, "sha256": "z", "url": "ftp://a"}]}, None),
+        ({"attachments": [{"id": "not-a-uuid"}]}, "#/attachments/0/id"),
+        ({"attachments": {"id": str(uuid.uuid4())}}, "#/attachments"),
+        ({"attachments": [{"id": str(uuid.uuid4())}] * 21}, "#/attachments"),
         ({"expected_by": "2026-12-01T10:00:00"}, "#/expected_by"),
         ({"colour": "red"}, "#/colour"),
     ],

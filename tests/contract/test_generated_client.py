@@ -126,7 +126,7 @@ async def test_a_generated_client_runs_a_refund_to_the_end(app, auth, sdk):
     assert [answer.status_code for answer in upserts] == [201, 201, 201], [a.content for a in upserts]
 
     created = await create_after_sales.asyncio_detailed(
-        client=customer, body=AfterSalesIn(order_no="SO-7", type_=AfterSalesType.REFUND, reason_code="damaged")
+        client=customer, body=AfterSalesIn(order_no="SO-7", type_=AfterSalesType.REFUND, reason_code="changed_mind")
     )
     assert created.status_code == 201, created.content
     order = created.parsed

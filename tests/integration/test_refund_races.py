@@ -25,7 +25,7 @@ def _partial_refund(amount: int) -> dict:
     return {
         "order_no": "SO-C-1",
         "type": "partial_refund",
-        "reason_code": "damaged",
+        "reason_code": "changed_mind",
         "amount": amount,
         "lines": [{"sku": "SKU-1", "quantity": 1}],
     }

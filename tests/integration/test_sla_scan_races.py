@@ -51,7 +51,7 @@ async def test_concurrent_scans_act_on_each_breach_once(database_url, auth, cloc
         assert policy.status_code == 201, policy.text
         for n in range(ORDERS):
             await put(http, auth(Role.INTEGRATION), f"/v1/orders/SO-RACE-{n}", order_body())
-            body = {"order_no": f"SO-RACE-{n}", "type": "return_refund", "reason_code": "damaged"}
+            body = {"order_no": f"SO-RACE-{n}", "type": "return_refund", "reason_code": "changed_mind"}
             lines = [{"sku": "SKU-1", "quantity": 1}]
             submitted = await http.post("/v1/after-sales", json=body | {"lines": lines}, headers=auth(Role.CUSTOMER))
             assert submitted.status_code == 201 and submitted.json()["status"] == "under_review", submitted.text
