@@ -15,6 +15,7 @@ from app.routers import (
     after_sales,
     api_keys,
     approvals,
+    attachment_retention,
     attachments,
     business_calendars,
     churn,
@@ -127,6 +128,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         inbound,
         api_keys,
         attachments,
+        attachment_retention,
     )
     mount(app, (module.router for module in routers))
     # Added before RequestContextMiddleware, so it runs inside it: the request id and the body cap apply to it.

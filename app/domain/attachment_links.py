@@ -57,7 +57,8 @@ class AttachmentLinkRepository(Protocol):
         ...
 
     async def claim_unattached(self, before: datetime, limit: int) -> list[StoredAttachment]:
-        """Live uploads never linked, created before `before`, locked (rows another worker holds are skipped)."""
+        """Live uploads never linked and not held, created before `before`, locked (rows another worker holds are
+        skipped)."""
         ...
 
     async def claim_retained(self, finished_before: datetime, limit: int) -> list[StoredAttachment]:

@@ -116,7 +116,7 @@ class SqlAttachmentLinkRepository:
     async def claim_unattached(self, before: datetime, limit: int) -> list[StoredAttachment]:
         stmt = (
             select(attachments)
-            .where(_a.attached_at.is_(None), _a.deleted_at.is_(None), _a.created_at < before)
+            .where(_a.attached_at.is_(None), _a.deleted_at.is_(None), _a.legal_hold == false(), _a.created_at < before)
             .order_by(_a.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

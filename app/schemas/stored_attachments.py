@@ -34,6 +34,7 @@ class StoredAttachmentOut(Output):
     uploaded_by: str = Field(description="Subject of the caller who uploaded it.")
     created_at: datetime
     attached_at: datetime | None = Field(description="When it was first linked to a record (null: not yet).")
+    legal_hold: bool = Field(description="法律保全: kept from every retention deletion until an admin clears it.")
 
     @classmethod
     def of(cls, attachment: StoredAttachment) -> StoredAttachmentOut:
@@ -52,6 +53,7 @@ class StoredAttachmentOut(Output):
             uploaded_by=attachment.uploaded_by,
             created_at=attachment.created_at,
             attached_at=attachment.attached_at,
+            legal_hold=attachment.legal_hold,
         )
 
 

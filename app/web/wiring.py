@@ -32,6 +32,7 @@ from app.services.agent_availability import AvailabilityService
 from app.services.api_keys import ApiKeyService
 from app.services.approvals import ApprovalEngine, ApprovalService, default_chains
 from app.services.attachment_links import AttachmentLinker
+from app.services.attachment_retention import AttachmentRetention, RetentionPolicy
 from app.services.attachments import AttachmentPolicy, AttachmentService
 from app.services.business_calendars import BusinessCalendarService
 from app.services.churn import ChurnService
@@ -101,6 +102,7 @@ class Services:
     review_queues: ReviewQueueService
     blob_store: BlobStore
     attachments: AttachmentService
+    attachment_retention: AttachmentRetention
     direct_uploads: DirectUploadService
 
     async def aclose(self) -> None:
@@ -224,6 +226,14 @@ def attachment_services(
     return attachments, DirectUploadService(clock, store, attachments, grant_key(secret), upload_time)
 
 
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    days = settings.attachment_retention_days
+    return RetentionPolicy(
+        unattached=timedelta(hours=settings.attachment_unattached_hours),
+        retention=timedelta(days=days) if days is not None else None,
+    )
+
+
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     database = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
@@ -284,6 +294,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         review_queues=ReviewQueueService(uow, clock, after_sales),
         blob_store=blob_store,
         attachments=attachments,
+        attachment_retention=AttachmentRetention(uow, clock, blob_store, retention_policy(settings)),
         direct_uploads=direct_uploads,
     )
 

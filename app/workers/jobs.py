@@ -12,6 +12,7 @@ CHURN_SCORES_SECONDS = 60.0  # a churn warning leads to a call within the day: a
 COMPLAINT_SPIKES_SECONDS = 60.0  # a spike is judged while its hour is under way: a minute after it passes the bound
 DISPATCH_BACKLOG_SECONDS = 30.0  # capacity freed by people is served at once; shifts starting, within half a minute
 ATTACHMENT_SCANS_SECONDS = 1.0  # an upload waits for its scan before anyone may download it: within a second or so
+ATTACHMENT_RETENTION_SECONDS = 300.0  # retention counts hours and days: within minutes of falling due is on time
 
 
 def jobs(services: Services) -> list[PeriodicJob]:
@@ -25,8 +26,9 @@ def jobs(services: Services) -> list[PeriodicJob]:
     invitations (completions read from the outbox, invitations sent when due), the churn scores (customers whose
     facts changed, read from the outbox, and scores older than a day, re-scored; a crossing warns), and the complaint
     spike watch (each completed hour folded into every series' baseline, the hour under way judged so far), and the
-    dispatch backlog (waiting tickets tried again as shifts start and optional skills relax), and the attachment scans
-    (pending uploads given to the virus scanner, failed scans retried later)."""
+    dispatch backlog (waiting tickets tried again as shifts start and optional skills relax), the attachment scans
+    (pending uploads given to the virus scanner, failed scans retried later), and attachment retention (abandoned
+    uploads and expired attached files deleted, with their bytes when no other file has them)."""
     poll = services.settings.worker_poll_seconds
     return [
         PeriodicJob("task_reminders", poll, services.tasks.remind),
@@ -40,4 +42,5 @@ def jobs(services: Services) -> list[PeriodicJob]:
         PeriodicJob("complaint_spikes", COMPLAINT_SPIKES_SECONDS, services.complaint_spikes.run),
         PeriodicJob("dispatch_backlog", DISPATCH_BACKLOG_SECONDS, services.availability.serve_backlog),
         PeriodicJob("attachment_scans", ATTACHMENT_SCANS_SECONDS, services.attachments.scan),
+        PeriodicJob("attachment_retention", ATTACHMENT_RETENTION_SECONDS, services.attachment_retention.run),
     ]

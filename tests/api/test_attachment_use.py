@@ -5,7 +5,7 @@ row per attachment; customers reach files only through public links on their own
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,7 +15,6 @@ from app.domain.principal import Role
 from app.persistence.tables import attachment_links, attachments
 from tests.conftest import client_for
 from tests.factories import (
-    NOW,
     PDF_BYTES,
     act,
     iso,
@@ -214,7 +213,7 @@ async def test_a_task_reports_files_are_staff_only(app, client, auth, desk):
     photo = await upload_file(client, agent, customer_no="C-1")
     report = {
         "result": "更换风机",
-        "completed_at": iso(NOW + timedelta(minutes=1)),
+        "completed_at": iso(datetime.now(UTC)),
         "hours_worked": "1.50",
         "attachments": [{"id": photo}],
     }

@@ -100,5 +100,7 @@ async def test_the_worker_command_runs_until_sigterm_then_exits_cleanly(tmp_path
         "churn_scores",
         "complaint_spikes",
         "dispatch_backlog",
+        "attachment_scans",
+        "attachment_retention",
     ]
     assert code == 0
