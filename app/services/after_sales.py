@@ -31,7 +31,7 @@ from app.domain.approvals import Approval, Decision, Status, SubjectKind, Verdic
 from app.domain.attachment_links import SubjectType
 from app.domain.clock import Clock
 from app.domain.eligibility import Eligibility, EligibilityPolicy, assess
-from app.domain.errors import FieldError, InvalidInput, NotFound
+from app.domain.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.domain.events import OutboxEvent, TimelineEntry
 from app.domain.evidence import Evidence, EvidenceRules
 from app.domain.ids import new_id
@@ -342,9 +342,16 @@ class AfterSalesService:
         """One reviewer's decision at the chain's current level; the final outcome approves or rejects the order.
         The workflow decides with the approval and the queue's reviewers in its context, as the buttons were drawn
         (`reviewers` None: read here)."""
-        approval = await self._approvals.pending(uow, current.id, approval_id)
         if reviewers is None:
             reviewers = await _queue_reviewers(uow, current)
+        try:
+            approval = await self._approvals.pending(uow, current.id, approval_id)
+        except Conflict:
+            if approval_id is not None:
+                raise
+            # Under review with no approval open: no level of the chain applied, so the review was approved when it
+            # was asked, and the order waited only for the evidence its reason needs. The workflow decides alone.
+            return await self._move(uow, current, ledger, principal, action, body, now, reviewers=reviewers)
         move = AFTER_SALES_WORKFLOWS[current.type].decide(
             self._context(current, now, approval, reviewers), principal, action, body
         )

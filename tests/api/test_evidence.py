@@ -204,3 +204,27 @@ async def test_bad_evidence_rules_are_refused_naming_the_field(client, auth, sho
 
     assert (response.status_code, response.json()["code"]) == (422, "validation_failed")
     assert pointer in {e.get("pointer") for e in response.json()["errors"]}
+
+
+async def test_a_chain_that_approves_at_once_still_waits_for_the_photos(app, client, auth, shop):
+    chain = {"levels": [{"name": "大额审核", "approvers": "role", "ids": ["manager"], "above_amount": 1_000_000}]}
+    saved = await client.put("/v1/settings/approval-chains/after_sales_review", json=chain, headers=auth(Role.ADMIN))
+    assert saved.status_code == 200, saved.text
+    order = await _refund(client, auth)  # 210.00: no level applies
+    reviewer = auth(Role.REVIEWER)
+    early = await client.post(f"/v1/after-sales/{order['id']}/actions/approve", json={}, headers=reviewer)
+    photo = await upload_file(client, auth(Role.CUSTOMER), data=png(11))
+    await client.post(
+        f"/v1/after-sales/{order['id']}/actions/add_evidence",
+        json={"attachments": [{"id": photo}]},
+        headers=auth(Role.CUSTOMER),
+    )
+    await run_scans(app)
+    ready = await _read(client, reviewer, order)
+
+    approved = await client.post(f"/v1/after-sales/{order['id']}/actions/approve", json={}, headers=reviewer)
+
+    assert order["status"] == "under_review"
+    assert (early.status_code, early.json()["code"]) == (409, "evidence_missing")
+    assert "approve" in _actions(ready)
+    assert (approved.status_code, approved.json()["status"]) == (200, "refunding")
