@@ -26,7 +26,7 @@ from app.domain.principal import (
     Role,
 )
 from app.domain.urging import UrgePolicy, urge
-from app.workflows.attachments import ANY_PURPOSE, AttachmentRefs
+from app.workflows.attachments import ANY_PURPOSE, MAX_PER_REQUEST, AttachmentRef, AttachmentRefs
 from app.workflows.engine import Guard, Label, Move, Payload, Refusal, State, Transition, Workflow
 from app.workflows.ticket_payloads import USER_ID
 
@@ -87,8 +87,10 @@ class InspectionPayload(RemarkPayload):
 
 
 class EvidencePayload(RemarkPayload):
-    attachments: AttachmentRefs = Field(
-        min_length=1, description="补充证据: photos or videos of the fault or damage, uploaded as evidence."
+    attachments: list[AttachmentRef] = Field(
+        min_length=1,
+        max_length=MAX_PER_REQUEST,
+        description="补充证据: photos or videos of the fault or damage, uploaded as evidence, by id.",
     )
 
 

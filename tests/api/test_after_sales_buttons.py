@@ -14,7 +14,7 @@ import pytest
 
 from app.domain.principal import Role
 from tests.buttons import Step, walk
-from tests.factories import customer_body, order_body, put, seed_shop, unpicked_order_body
+from tests.factories import customer_body, order_body, put, seed_shop, unpicked_order_body, upload_file
 
 ACTORS = {
     "customer": Role.CUSTOMER,
@@ -37,6 +37,7 @@ class AfterSalesDriver:
     customer_no: str = "C-1"
     actors: tuple[str, ...] = tuple(ACTORS)
     orders: dict[str, str] = field(default_factory=dict)
+    photo: str | None = None  # the customer's evidence photo, for the actions that attach files
 
     def _headers(self, actor: str) -> dict[str, str]:
         role = ACTORS[actor]
@@ -51,6 +52,8 @@ class AfterSalesDriver:
             f"/v1/orders/{order_no}",
             {**body, "customer_no": self.customer_no},
         )
+        if self.photo is None:
+            self.photo = await upload_file(self.client, self._headers("customer"))
         payload = {"order_no": order_no, "reason_code": "changed_mind", **self.request}
         response = await self.client.post("/v1/after-sales", json=payload, headers=self._headers("customer"))
         assert response.status_code == 201, response.text
@@ -77,7 +80,8 @@ class AfterSalesDriver:
         return views
 
     def known(self, actor: str, action: str) -> Mapping[str, Any]:
-        return {}
+        """The customer's photo wherever an action attaches files: every caller here may use it on their order."""
+        return {"attachments": [{"id": self.photo}]}
 
     async def state(self, obj: dict[str, Any]) -> Hashable:
         now = (await self.client.get(f"/v1/after-sales/{obj['id']}", headers=self.auth(Role.ADMIN))).json()
