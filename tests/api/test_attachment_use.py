@@ -20,9 +20,11 @@ from tests.factories import (
     iso,
     open_ticket,
     png,
+    put,
     run_scans,
     seed_service_desk,
     ticket_body,
+    unpicked_order_body,
     upload_file,
 )
 from tests.problems import problem_fields
@@ -226,3 +228,22 @@ async def test_a_task_reports_files_are_staff_only(app, client, auth, desk):
     [link] = await _links(app)
     assert (link.subject_type, str(link.subject_id), link.public) == ("task", task_id, False)
     assert (await client.post(f"/v1/attachments/{photo}/link", headers=auth(Role.CUSTOMER))).status_code == 404
+
+
+async def test_a_customer_reaches_a_file_staff_attached_to_their_after_sales_order(app, client, auth, desk):
+    agent, customer = auth(Role.AGENT), auth(Role.CUSTOMER)
+    await put(client, auth(Role.INTEGRATION), "/v1/orders/SO-UNPICKED", unpicked_order_body())
+    label = await upload_file(client, agent, name="退货单.pdf", data=PDF_BYTES, content_type="application/pdf")
+    unlinked = await upload_file(client, agent, data=png(3))
+    body = {"order_no": "SO-UNPICKED", "type": "refund", "reason_code": "changed_mind", "attachments": [{"id": label}]}
+    created = await client.post("/v1/after-sales", json=body, headers=agent)
+    await run_scans(app)
+
+    mine = await client.post(f"/v1/attachments/{label}/link", headers=customer)
+    other = await client.get(f"/v1/attachments/{label}", headers=auth(Role.CUSTOMER, customer_no="C-2"))
+    not_linked = await client.get(f"/v1/attachments/{unlinked}", headers=customer)
+
+    assert created.status_code == 201, created.text
+    assert [a["id"] for a in created.json()["attachments"]] == [label]
+    assert mine.status_code == 200 and "/content?expires=" in mine.json()["url"]
+    assert (other.status_code, not_linked.status_code) == (404, 404)
