@@ -52,6 +52,10 @@ class AttachmentLinkRepository(Protocol):
         """Whether the file is linked publicly to a ticket or an after-sales order of this customer."""
         ...
 
+    async def lock_evidence_orders(self, attachment_id: UUID) -> None:
+        """Lock the after-sales orders the file is linked to, as their actions lock them before the files they link."""
+        ...
+
     async def evidence_scanned(self, attachment_id: UUID, *, clean: bool) -> None:
         """A linked evidence photo's scan finished: the orders it is on count it clean (or no longer pending)."""
         ...

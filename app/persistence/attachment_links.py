@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, exists, false, func, insert, literal, or_, select, update
@@ -48,6 +49,10 @@ def _finished_before(when: datetime) -> object:
         and_(_l.subject_type == _TASK, exists(task)),
         and_(_l.subject_type == _ORDER, exists(order)),
     )
+
+
+def _orders_of(attachment_id: UUID) -> Any:
+    return select(_l.subject_id).where(_l.attachment_id == attachment_id, _l.subject_type == _ORDER)
 
 
 class SqlAttachmentLinkRepository:
@@ -104,8 +109,14 @@ class SqlAttachmentLinkRepository:
         stmt = select(exists().where(_l.attachment_id == attachment_id, _l.public.is_(True), _of_customer(customer_no)))
         return bool((await self._conn.execute(stmt)).scalar_one())
 
+    async def lock_evidence_orders(self, attachment_id: UUID) -> None:
+        o = after_sales_orders.c
+        await self._conn.execute(
+            select(o.id).where(o.id.in_(_orders_of(attachment_id))).order_by(o.id).with_for_update()
+        )
+
     async def evidence_scanned(self, attachment_id: UUID, *, clean: bool) -> None:
-        orders = select(_l.subject_id).where(_l.attachment_id == attachment_id, _l.subject_type == _ORDER)
+        orders = _orders_of(attachment_id)
         o = after_sales_orders.c
         await self._conn.execute(
             update(after_sales_orders)

@@ -325,6 +325,8 @@ class AttachmentService:
             after = scanned(attachment, verdict, self._clock.now())
         now = after.scanned_at
         async with self._uow.write() as uow:
+            if is_photo(after):  # the orders it is evidence on first, in the order their actions lock: order, then file
+                await uow.attachment_links.lock_evidence_orders(after.id)
             if await uow.attachments.save_scan(after) and now is not None:
                 await uow.outbox.add(
                     OutboxEvent(new_id(), ATTACHMENT_SCANNED, "attachment", after.id, now, _scanned_event(after))
