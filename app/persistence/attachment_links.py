@@ -153,7 +153,9 @@ class SqlAttachmentLinkRepository:
         return [attachment_entity(row) for row in await self._conn.execute(stmt)]
 
     async def mark_deleted(self, attachment_ids: Collection[UUID], at: datetime) -> None:
-        await self._conn.execute(update(attachments).where(_a.id.in_(list(attachment_ids))).values(deleted_at=at))
+        """Deleted, and off the scan queue (a file still pending has no bytes left to scan)."""
+        stmt = update(attachments).where(_a.id.in_(list(attachment_ids)))
+        await self._conn.execute(stmt.values(deleted_at=at, scan_after=None))
 
     async def set_legal_hold(self, attachment_id: UUID, hold: bool) -> StoredAttachment | None:
         await self._conn.execute(

@@ -17,7 +17,7 @@ from app.domain.principal import Role
 from tests.api.test_attachments import Desk
 from tests.api.test_attachments import desk_with as desk_with  # the fixture, shared
 from tests.conftest import MovableClock
-from tests.factories import act, open_ticket, png, seed_service_desk, upload_file
+from tests.factories import act, open_ticket, png, run_scans, seed_service_desk, upload_file
 
 
 @pytest.fixture
@@ -97,6 +97,9 @@ async def test_an_abandoned_upload_goes_with_its_bytes_shared_bytes_and_held_fil
     assert (await _row(timed, young)).deleted_at is None and _stored(timed, png(4))
     gone = await timed.http.get(f"/v1/attachments/{abandoned}", headers=agent)
     assert gone.status_code == 404
+    await run_scans(timed.app)  # a deleted file, pending when it went, is not scanned (its bytes are gone)
+    assert (await _row(timed, abandoned)).scan_attempts == 0
+    assert (await _row(timed, held)).scan_status == "clean"
     assert await _retention(timed) == 0  # a second pass finds nothing more
 
 
