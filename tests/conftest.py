@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -55,6 +59,11 @@ async def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.
         await drop_postgres_database(url)
 
 
+ATTACHMENT_STORE = Path(tempfile.mkdtemp(prefix="aftersales-test-attachments-"))
+atexit.register(shutil.rmtree, ATTACHMENT_STORE, ignore_errors=True)
+"""Where apps under test keep uploaded files, unless a test names its own store: never the checkout's ./attachments."""
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
     """Background jobs do not run in the app under test: tests drive them directly."""
     return Settings(
@@ -62,7 +71,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         database_url=database_url,
         jwt_secret=TEST_SECRET,
         log_json=True,  # type: ignore[arg-type]
-        **{"run_workers_in_process": False, **overrides},  # type: ignore[arg-type]
+        **{"run_workers_in_process": False, "storage_dir": ATTACHMENT_STORE, **overrides},  # type: ignore[arg-type]
     )
 
 
