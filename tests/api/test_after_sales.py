@@ -10,17 +10,9 @@ from sqlalchemy import select
 
 from app.domain.principal import Role
 from app.persistence.tables import outbox
-from tests.factories import NOW, customer_body, iso, order_body, put, seed_shop
+from tests.factories import NOW, auto_review_body, customer_body, iso, order_body, put, seed_shop
 
-AUTO_REVIEW = {
-    "enabled": True,
-    "types": ["refund", "partial_refund"],
-    "max_amount": 50000,
-    "only_before_shipping": False,
-    "customer_levels": [],
-    "max_recent_after_sales": None,
-    "lightning_refund_levels": [],
-}
+AUTO_REVIEW = auto_review_body(types=("refund", "partial_refund"), max_amount=50000)
 
 
 @pytest.fixture

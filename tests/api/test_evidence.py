@@ -10,17 +10,9 @@ import pytest
 
 from app.domain.principal import Role
 from tests.conftest import client_for
-from tests.factories import PDF_BYTES, png, run_scans, seed_shop, upload_file
+from tests.factories import PDF_BYTES, auto_review_body, png, run_scans, seed_shop, upload_file
 
-AUTO_REVIEW = {
-    "enabled": True,
-    "types": ["refund", "partial_refund"],
-    "max_amount": 50000,
-    "only_before_shipping": False,
-    "customer_levels": [],
-    "max_recent_after_sales": None,
-    "lightning_refund_levels": [],
-}
+AUTO_REVIEW = auto_review_body(types=("refund", "partial_refund"), max_amount=50000)
 RULES = "/v1/settings/evidence-rules"
 
 

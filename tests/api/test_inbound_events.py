@@ -21,22 +21,14 @@ from standardwebhooks import Webhook
 from app.domain.principal import Role
 from app.persistence.tables import inbound_events, outbox
 from tests.conftest import client_for
-from tests.factories import customer_body, order_body, seed_shop
+from tests.factories import auto_review_body, customer_body, order_body, seed_shop
 
 SOURCES = ("payment_centre", "wms", "erp", "crm")
 SECRETS = {
     source: "whsec_" + base64.b64encode(f"{source}-signing-key-for-tests-0123456789".encode()).decode()
     for source in SOURCES
 }
-AUTO_REVIEW = {
-    "enabled": True,
-    "types": ["refund"],
-    "max_amount": 50000,
-    "only_before_shipping": False,
-    "customer_levels": [],
-    "max_recent_after_sales": None,
-    "lightning_refund_levels": [],
-}
+AUTO_REVIEW = auto_review_body(max_amount=50000)
 
 
 @pytest.fixture

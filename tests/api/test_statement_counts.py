@@ -12,18 +12,10 @@ import pytest
 
 from app.domain.principal import Role
 from tests.api.test_tasks import give_task, started_ticket
-from tests.factories import seed_reference_data, seed_service_desk, seed_shop, ticket_body
+from tests.factories import auto_review_body, seed_reference_data, seed_service_desk, seed_shop, ticket_body
 from tests.sql_capture import sent_statements
 
-AUTO_REVIEW = {
-    "enabled": True,
-    "types": ["refund"],
-    "max_amount": None,
-    "only_before_shipping": False,
-    "customer_levels": [],
-    "max_recent_after_sales": None,
-    "lightning_refund_levels": [],
-}
+AUTO_REVIEW = auto_review_body()
 
 
 @contextmanager

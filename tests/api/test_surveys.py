@@ -23,7 +23,7 @@ from app.services.survey_invitations import SETTLE
 from bench.receiver import Receiver
 from tests.api.test_statement_counts import counted
 from tests.conftest import MovableClock, client_for, make_settings
-from tests.factories import act, open_ticket, put, seed_service_desk, unpicked_order_body
+from tests.factories import act, auto_review_body, open_ticket, put, seed_service_desk, unpicked_order_body
 from tests.problems import problem_fields
 
 SETTINGS = "/v1/settings/surveys"
@@ -222,15 +222,7 @@ async def test_the_delay_counts_the_calendars_working_hours(desk, auth, clock):
     assert len(await invitations(app)) == 1
 
 
-AUTO_REVIEW = {
-    "enabled": True,
-    "types": ["refund"],
-    "max_amount": None,
-    "only_before_shipping": False,
-    "customer_levels": [],
-    "max_recent_after_sales": None,
-    "lightning_refund_levels": [],
-}
+AUTO_REVIEW = auto_review_body()
 
 
 async def refunded(http: httpx.AsyncClient, auth) -> dict[str, Any]:
