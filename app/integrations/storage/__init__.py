@@ -50,6 +50,26 @@ class StoredBlob:
     head: bytes  # the first bytes (up to `put`'s head_bytes), for sniffing the real type without reading back
 
 
+class Metered:
+    """What a write has seen so far: its size, held to `limit` (`BlobTooLarge` past it, before the chunk is kept),
+    and its first `head_bytes` bytes. Every backend's `put` and `adopt_upload` count through one."""
+
+    def __init__(self, limit: int, head_bytes: int) -> None:
+        self.limit, self.head_bytes = limit, head_bytes
+        self.size = 0
+        self._head = bytearray()
+
+    def take(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise BlobTooLarge(self.limit)
+        if len(self._head) < self.head_bytes:
+            self._head += chunk[: self.head_bytes - len(self._head)]
+
+    def stored(self, sha256: str) -> StoredBlob:
+        return StoredBlob(sha256=sha256, size=self.size, head=bytes(self._head))
+
+
 @dataclass(frozen=True, slots=True)
 class SignedUpload:
     """A direct upload to the store (S3 presigned POST): the caller sends the form fields and the file to `url`."""

@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 import anyio.to_thread
 
-from app.integrations.storage import BlobMissing, BlobTooLarge, SignedUpload, StoredBlob, is_digest
+from app.integrations.storage import BlobMissing, Metered, SignedUpload, StoredBlob, is_digest
 
 WRITE_BLOCK = 1 << 20  # bytes gathered before one trip to a worker thread
 READ_BLOCK = 1 << 20
@@ -58,16 +58,11 @@ class LocalBlobStore:
 
     async def put(self, chunks: AsyncIterator[bytes], *, limit: int, head_bytes: int = 8192) -> StoredBlob:
         digest = hashlib.sha256()
-        size = 0
-        head = bytearray()
+        metered = Metered(limit, head_bytes)
         staged = await anyio.to_thread.run_sync(self._open_temp)
         try:
             async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise BlobTooLarge(limit)
-                if len(head) < head_bytes:
-                    head += chunk[: head_bytes - len(head)]
+                metered.take(chunk)
                 staged.pending.append(chunk)
                 staged.pending_size += len(chunk)
                 if staged.pending_size >= WRITE_BLOCK:
@@ -80,7 +75,7 @@ class LocalBlobStore:
         except BaseException:
             staged.discard()
             raise
-        return StoredBlob(sha256=sha256, size=size, head=bytes(head))
+        return metered.stored(sha256)
 
     def _open_temp(self) -> _Staged:
         self._tmp.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,15 @@ from aiobotocore.session import AioSession, get_session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from app.integrations.storage import BlobCorrupt, BlobMissing, BlobTooLarge, SignedUpload, StoredBlob, is_digest
+from app.integrations.storage import (
+    BlobCorrupt,
+    BlobMissing,
+    BlobTooLarge,
+    Metered,
+    SignedUpload,
+    StoredBlob,
+    is_digest,
+)
 from app.integrations.storage.disposition import content_disposition
 
 PART_SIZE = 8 << 20  # S3 wants parts of at least 5 MiB; one is buffered at a time
@@ -102,19 +110,14 @@ class S3BlobStore:
         limit = min(limit, MAX_BLOB)
         s3 = await self._s3()
         digest = hashlib.sha256()
-        size = 0
-        head = bytearray()
+        metered = Metered(limit, head_bytes)
         # The part being gathered, sent as a file: the HTTP client then writes it in small pieces instead of copying
         # it whole into its socket buffer.
         part = io.BytesIO()
         upload: _MultipartUpload | None = None
         try:
             async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise BlobTooLarge(limit)
-                if len(head) < head_bytes:
-                    head += chunk[: head_bytes - len(head)]
+                metered.take(chunk)
                 part.write(chunk)
                 if part.tell() >= PART_SIZE:
                     upload = upload or await _MultipartUpload.start(
@@ -138,13 +141,13 @@ class S3BlobStore:
                 if part.tell():
                     await upload.send(part)
                 await upload.complete()
-                await self._promote(upload.key, sha256, size)
+                await self._promote(upload.key, sha256, metered.size)
         except BaseException:
             if upload is not None:
                 with anyio.CancelScope(shield=True):
                     await upload.discard()
             raise
-        return StoredBlob(sha256=sha256, size=size, head=bytes(head))
+        return metered.stored(sha256)
 
     async def _promote(self, staging_key: str, sha256: str, size: int) -> None:
         """Store a staged object under its digest, checked by the store's own SHA-256 of the copy, and drop the
@@ -267,16 +270,11 @@ class S3BlobStore:
             if await self._size_of(key, key) > limit:
                 raise BlobTooLarge(limit)
             digest = hashlib.sha256()
-            size = 0
-            head = bytearray()
+            metered = Metered(limit, head_bytes)  # also past a replacement upload larger than was measured
             response = await s3.get_object(Bucket=self.bucket, Key=key)
             async with response["Body"] as body:
                 async for chunk in body.iter_chunks(PART_SIZE):
-                    size += len(chunk)
-                    if size > limit:  # replaced by a larger upload since it was measured
-                        raise BlobTooLarge(limit)
-                    if len(head) < head_bytes:
-                        head += chunk[: head_bytes - len(head)]
+                    metered.take(chunk)
                     await anyio.to_thread.run_sync(digest.update, chunk)
         except ClientError as exc:
             raise _missing_or(exc, key) from None
@@ -284,8 +282,8 @@ class S3BlobStore:
             await s3.delete_object(Bucket=self.bucket, Key=key)
             raise
         sha256 = digest.hexdigest()
-        await self._promote(key, sha256, size)
-        return StoredBlob(sha256=sha256, size=size, head=bytes(head))
+        await self._promote(key, sha256, metered.size)
+        return metered.stored(sha256)
 
 
 class _MultipartUpload:
