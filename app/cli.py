@@ -21,6 +21,7 @@ from app.settings import get_settings
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from app.integrations.storage import BlobStore
     from app.integrations.storage.maintenance import Outcome, Tally
 
 cli = typer.Typer(help="After-sales workflow service.", no_args_is_help=True, add_completion=False)
@@ -200,9 +201,10 @@ def verify_attachments(
         ),
     ] = None,
 ) -> None:
-    """Recheck that every stored file still hashes to its SHA-256; exit 1 on any mismatch or missing file."""
+    """Recheck that every stored file still hashes to its SHA-256, and (on a whole run) that every file an attachment
+    record names is stored; exit 1 on any mismatch or missing file."""
     from app.integrations.storage import is_digest, open_blob_store
-    from app.integrations.storage.maintenance import count, verify
+    from app.integrations.storage.maintenance import Outcome, count, verify
 
     if after is None and checkpoint is not None and checkpoint.exists():
         after = checkpoint.read_text().strip() or None
@@ -221,7 +223,12 @@ def verify_attachments(
                     progress.update(task, advance=1)
                     saved.advance(sha256)
 
-                return await verify(store, after=after, progress=done)
+                tally = await verify(store, after=after, progress=done)
+            if after is None:  # a whole run: also every file the records name
+                for sha256 in await _recorded_but_not_stored(store):
+                    tally.add(sha256, Outcome.MISSING)
+                    typer.echo(f"MISSING {sha256} (named by an attachment record)")
+            return tally
         finally:
             await store.aclose()
 
@@ -313,6 +320,20 @@ def _progress() -> Progress:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+
+
+async def _recorded_but_not_stored(store: BlobStore) -> list[str]:
+    """Digests that live attachment rows name and the store does not hold (deleted or lost behind the service)."""
+    from app.persistence.attachments import SqlAttachmentRepository
+    from app.persistence.database import Database
+
+    database = Database(get_settings().database_url, pool_size=1)
+    try:
+        async with database.engine.connect() as conn:
+            named = SqlAttachmentRepository(conn).live_digests()
+            return [sha256 async for sha256 in named if not await store.exists(sha256)]
+    finally:
+        await database.dispose()
 
 
 def _report(progress: Progress, sha256: str, outcome: Outcome) -> None:

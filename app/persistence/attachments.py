@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -104,6 +105,12 @@ class SqlAttachmentRepository:
         # SQLite runs one write transaction at a time (BEGIN IMMEDIATE): it holds every lock already.
         if self._conn.dialect.name == "postgresql":
             await self._conn.execute(select(func.pg_advisory_xact_lock(_lock_key(sha256))))
+
+    async def live_digests(self) -> AsyncIterator[str]:
+        """Every digest a live attachment names, in ascending order, streamed (for `aftersales attachments verify`)."""
+        stmt = select(attachments.c.sha256).where(attachments.c.deleted_at.is_(None)).distinct()
+        async for (sha256,) in await self._conn.stream(stmt.order_by(attachments.c.sha256)):
+            yield sha256
 
     async def uses_digest(self, sha256: str) -> bool:
         return (await self._conn.execute(_USES, {"sha256": sha256})).first() is not None

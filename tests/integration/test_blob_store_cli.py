@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,6 +16,7 @@ from app.cli import cli
 from app.integrations.storage import BlobStore
 from app.integrations.storage.local import LocalBlobStore
 from app.settings import get_settings
+from tests.databases import migrate, sqlite_url
 from tests.s3_server import ACCESS_KEY, BUCKET, SECRET_KEY, S3Server, everything_in, running_server
 
 pytestmark = pytest.mark.xdist_group("blob_store")
@@ -37,11 +40,20 @@ def local(tmp_path: Path) -> LocalBlobStore:
 
 
 @pytest.fixture
-def attachments(local: LocalBlobStore, s3_server: S3Server, s3_prefix: str) -> Invoke:
+def records(tmp_path: Path) -> str:
+    """A migrated SQLite database: `verify` also checks the files its attachment rows name."""
+    url = sqlite_url(tmp_path)
+    asyncio.run(migrate(url))
+    return url
+
+
+@pytest.fixture
+def attachments(local: LocalBlobStore, s3_server: S3Server, s3_prefix: str, records: str) -> Invoke:
     """`attachments(*args, **settings)` runs `aftersales attachments …` with the local backend configured."""
 
     def invoke(*args: str, **settings: str) -> Result:
         env = {
+            "AFTERSALES_DATABASE_URL": records,
             "AFTERSALES_STORAGE_BACKEND": "local",
             "AFTERSALES_STORAGE_DIR": str(local.root),
             "AFTERSALES_S3_BUCKET": BUCKET,
@@ -110,6 +122,27 @@ def test_verify_reports_a_corrupted_file_and_exits_non_zero(
     assert "3 files checked: 2 ok, 1 mismatch" in result.output
     assert digests[0] not in result.output and digests[2] not in result.output
     assert not checkpoint.exists()  # the run completed: nothing to resume
+
+
+def test_verify_reports_a_file_an_attachment_record_names_that_the_store_lacks(
+    attachments: Invoke, local: LocalBlobStore, records: str
+) -> None:
+    [kept] = put_blobs(local, b"photo one")
+    lost = hashlib.sha256(b"photo two").hexdigest()
+    with sqlite3.connect(records.split(":///", 1)[1]) as db:
+        for n, sha256 in enumerate((kept, lost)):
+            db.execute(
+                "INSERT INTO attachments (id, sha256, size, file_name, extension, content_type, kind, purpose,"
+                " scan_status, scan_attempts, uploaded_by, uploaded_by_customer, created_at)"
+                " VALUES (?, ?, 9, ?, 'jpg', 'image/jpeg', 'image', 'evidence', 'clean', 0, 'agent-1', 0, ?)",
+                (uuid.uuid4().hex, sha256, f"照片{n}.jpg", "2026-12-01 08:00:00.000000"),
+            )
+
+    result = attachments("verify")
+
+    assert result.exit_code == 1, result.output
+    assert f"MISSING {lost} (named by an attachment record)" in result.output
+    assert kept not in result.output
 
 
 def test_verify_resumes_from_its_checkpoint_file(attachments: Invoke, local: LocalBlobStore, tmp_path: Path) -> None:
