@@ -42,6 +42,7 @@ from app.integrations.storage import (
 )
 from app.integrations.storage.disposition import content_disposition
 
+READ_TIMEOUT_SECONDS = 600
 PART_SIZE = 8 << 20  # S3 wants parts of at least 5 MiB; one is buffered at a time
 MAX_BLOB = 5 << 30  # the largest object one CopyObject request may copy
 _MISSING = {"404", "NoSuchKey", "NotFound"}
@@ -80,6 +81,9 @@ class S3BlobStore:
                 response_checksum_validation="when_required",
                 retries={"mode": "standard", "max_attempts": 3},
                 max_pool_connections=64,
+                # Completing a multipart upload and copying a large object to its content key answer only when
+                # done: a self-hosted server can take minutes for gigabytes, past botocore's 60 s default.
+                read_timeout=READ_TIMEOUT_SECONDS,
             ),
         }
         self._upload_key = re.compile(
