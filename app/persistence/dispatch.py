@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy import Row, Select, and_, bindparam, delete, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.dispatch import (
@@ -197,6 +198,14 @@ _WAIT_FOR = (
     select(agents.c.user_id).where(agents.c.user_id == bindparam("user_id")).with_for_update(read=True, key_share=True)
 )
 """A shared lock, which waits for an assignment's FOR UPDATE but not for the other waiters: they all go at once."""
+BACKLOG_LOCK_WAIT = "200ms"
+"""How long a backlog serve waits for a waiting ticket another transaction holds (being served, say)."""
+LOCK_NOT_AVAILABLE = "55P03"
+_BOUNDED_WAIT = text(f"SET LOCAL lock_timeout = '{BACKLOG_LOCK_WAIT}'")
+_UNBOUNDED_WAIT = text("SET LOCAL lock_timeout = 0")
+BACKLOG_READS = 3
+"""How often a backlog serve reads the head again when the tickets it waited for were all taken meanwhile."""
+_STILL_WAITING = and_(tickets.c.status == "new", tickets.c.assignee.is_(None))
 _LOCK_AGENT = (
     select(agents.c.max_open_tickets, agents.c.open_items)
     .where(agents.c.user_id == bindparam("user_id"))
@@ -311,21 +320,46 @@ class SqlDispatchRepository:
 
     async def backlog(self, group_keys: Iterable[str] | None, limit: int) -> list[UUID]:
         """The waiting tickets (of `group_keys`, None: every group), most urgent then oldest first, each still in
-        the pool, locked; rows another dispatch holds are skipped. Rows of tickets assigned since are dropped."""
-        still_waiting = and_(tickets.c.status == "new", tickets.c.assignee.is_(None))
-        stmt = (
-            select(dispatch_backlog.c.ticket_id)
-            .join(tickets, tickets.c.id == dispatch_backlog.c.ticket_id)
-            .where(still_waiting)
-            .order_by(dispatch_backlog.c.priority_rank, dispatch_backlog.c.waiting_since, dispatch_backlog.c.ticket_id)
-            .limit(limit)
-            .with_for_update(of=tickets, skip_locked=True)
+        the pool, locked in that order. A ticket another transaction holds (being served, say) is waited for, a
+        moment at most, not skipped: serving the ones behind it would pass it by; when it was taken meanwhile, the
+        next ones are read again; held longer, nothing is served now. Rows of tickets assigned since are dropped."""
+        order = (dispatch_backlog.c.priority_rank, dispatch_backlog.c.waiting_since, dispatch_backlog.c.ticket_id)
+        waiting = (
+            select(tickets.c.id)
+            .join(dispatch_backlog, dispatch_backlog.c.ticket_id == tickets.c.id)
+            .where(_STILL_WAITING)
+            .order_by(*order)
         )
         if group_keys is not None:
-            stmt = stmt.where(dispatch_backlog.c.group_key.in_(sorted(set(group_keys))))
-        found = list((await self._conn.execute(stmt)).scalars())
-        stale = select(dispatch_backlog.c.ticket_id).join(tickets).where(~still_waiting)
+            waiting = waiting.where(dispatch_backlog.c.group_key.in_(sorted(set(group_keys))))
+        found: list[UUID] = []
+        for _read in range(BACKLOG_READS):
+            head = list((await self._conn.execute(waiting.limit(limit))).scalars())
+            if not head:
+                break
+            found = await self._lock_waiting(waiting.where(tickets.c.id.in_(head)).with_for_update(of=tickets))
+            if found:
+                break
+        stale = select(dispatch_backlog.c.ticket_id).join(tickets).where(~_STILL_WAITING)
         await self._conn.execute(delete(dispatch_backlog).where(dispatch_backlog.c.ticket_id.in_(stale)))
+        return found
+
+    async def _lock_waiting(self, locked: Select[Any]) -> list[UUID]:
+        """PostgreSQL: the wait is bounded (BACKLOG_LOCK_WAIT, in a savepoint), so that it can never join a cycle of
+        waits; a ticket held longer is left to the next serve (nothing is passed by). SQLite has one writer."""
+        if self._conn.dialect.name != "postgresql":
+            return list((await self._conn.execute(locked)).scalars())
+        savepoint = await self._conn.begin_nested()
+        try:
+            await self._conn.execute(_BOUNDED_WAIT)
+            found = list((await self._conn.execute(locked)).scalars())
+        except DBAPIError as exc:
+            await savepoint.rollback()  # undoes the bounded wait too
+            if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+                raise
+            return []
+        await self._conn.execute(_UNBOUNDED_WAIT)
+        await savepoint.commit()
         return found
 
     async def held_by(self, user_id: str, statuses: Sequence[str], limit: int) -> tuple[list[UUID], int]:

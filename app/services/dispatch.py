@@ -79,6 +79,11 @@ class Placement:
     def assigned(self) -> bool:
         return self.decision is not None and self.decision.winner is not None
 
+    @property
+    def contended(self) -> bool:
+        """Nobody took it though agents were eligible: each was being given other work."""
+        return self.decision is not None and self.decision.winner is None and bool(self.decision.ranked)
+
 
 class Dispatcher:
     def __init__(
@@ -105,10 +110,14 @@ class Dispatcher:
             self._rules = cached
         return cached[0]
 
-    async def place(self, uow: UnitOfWork, ticket: Ticket, trigger: Trigger, now: datetime) -> Placement:
+    async def place(
+        self, uow: UnitOfWork, ticket: Ticket, trigger: Trigger, now: datetime, *, holding: bool = False
+    ) -> Placement:
         """Decide who takes `ticket` (in the pool: status new, nobody assigned) and lock them; the caller writes the
-        ticket and then `record`s the placement."""
-        decision, serve_first = await self._decide(uow, ticket, trigger, now, lock=True)
+        ticket and then `record`s the placement. `holding`: the caller holds locks already (an intake that served
+        the backlog first), so it may not wait for an agent's lock, which could close a cycle."""
+        may_wait = trigger is Trigger.INTAKE and not holding
+        decision, serve_first = await self._decide(uow, ticket, trigger, now, lock=True, may_wait=may_wait)
         if decision is not None and decision.winner is not None:
             ticket = replace(ticket, assignee=decision.winner, group_key=decision.group_key, status="assigned")
         elif decision is not None and decision.group_key is not None:
@@ -117,11 +126,11 @@ class Dispatcher:
 
     async def simulate(self, uow: UnitOfWork, ticket: Ticket, now: datetime) -> Decision:
         """The decision `place` would take now, without locking or assigning anyone."""
-        decision, _serve_first = await self._decide(uow, ticket, Trigger.SIMULATION, now, lock=False)
+        decision, _serve_first = await self._decide(uow, ticket, Trigger.SIMULATION, now, lock=False, may_wait=False)
         return decision or Decision(None, Strategy.POOL, None, None, pool_reason="no dispatch rule exists")
 
     async def _decide(
-        self, uow: UnitOfWork, ticket: Ticket, trigger: Trigger, now: datetime, *, lock: bool
+        self, uow: UnitOfWork, ticket: Ticket, trigger: Trigger, now: datetime, *, lock: bool, may_wait: bool
     ) -> tuple[Decision | None, bool]:
         rules = await self.rules(uow)
         if ticket.group_key is not None:  # a group chosen already (at intake, by a transfer, by an earlier decision)
@@ -143,7 +152,7 @@ class Dispatcher:
         if not lock:
             roster, waiting = await self._roster(uow, _groups(rule), now, waiting_for)
             return _behind_backlog(rule, waiting) or decide(rule, item, roster, now), False
-        return await self._locked_decision(uow, rule, item, now, waiting_for, may_wait=trigger is Trigger.INTAKE)
+        return await self._locked_decision(uow, rule, item, now, waiting_for, may_wait=may_wait)
 
     async def _locked_decision(
         self,

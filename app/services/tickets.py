@@ -46,7 +46,7 @@ from app.domain.tickets import (
 )
 from app.domain.unit_of_work import UnitOfWork, UnitOfWorkFactory
 from app.services.attachment_links import Attached, Attaching, AttachmentLinker
-from app.services.dispatch import Dispatcher, summary
+from app.services.dispatch import Dispatcher, Placement, summary
 from app.services.history import Change, record_ticket_change
 from app.services.risk import RiskService, flagged_event, notify_managers
 from app.services.sla import MATCHED_FIELDS, SlaService, SubjectSla
@@ -226,7 +226,7 @@ class TicketService:
         placement = await self._dispatcher.place(uow, ticket, Trigger.INTAKE, now)
         if placement.serve_first:  # tickets wait for the group while an agent is free: they go first, then this one
             await self.serve_backlog_in(uow, [placement.ticket.group_key or ""], now, limit=SERVE_FIRST)
-            placement = await self._dispatcher.place(uow, ticket, Trigger.INTAKE, now)
+            placement = await self._dispatcher.place(uow, ticket, Trigger.INTAKE, now, holding=True)
         ticket = placement.ticket
         await uow.tickets.add(ticket)
         # The intake decision rides on the ticket's first entry (and its ticket.created event names the assignee).
@@ -464,10 +464,15 @@ class TicketService:
         """A ticket locked in `uow` put through dispatch again: off its assignee (a rebalance) into its group's pool,
         then to whom the rules pick, written with its timeline entry and clocks. None: it was waiting in the backlog
         and still waits (nothing written, no decision stored: the backlog is retried often)."""
+        return (await self._redispatch(uow, ticket, trigger, now))[0]
+
+    async def _redispatch(
+        self, uow: UnitOfWork, ticket: Ticket, trigger: Trigger, now: datetime
+    ) -> tuple[Ticket | None, Placement]:
         pooled = replace(ticket, assignee=None, status=TICKET.initial, version=ticket.version + 1, updated_at=now)
         placement = await self._dispatcher.place(uow, pooled, trigger, now)
         if not placement.assigned and trigger is Trigger.BACKLOG:
-            return None
+            return None, placement
         after = placement.ticket
         await uow.tickets.update(after, ticket)
         await self._dispatcher.record(uow, placement, trigger, now, from_status=ticket.status)
@@ -477,7 +482,7 @@ class TicketService:
         )
         rematch = any(getattr(after, name) != getattr(ticket, name) for name in MATCHED_FIELDS)
         await self._sla.record_ticket(uow, after, change, rematch=rematch)
-        return after
+        return after, placement
 
     async def serve_backlog_in(
         self, uow: UnitOfWork, groups: Sequence[str] | None, now: datetime, *, limit: int
@@ -486,11 +491,15 @@ class TicketService:
         capacity frees; answers how many were assigned."""
         if groups is not None and not groups:
             return 0
-        served = 0
+        served, passed = 0, set()
         for ticket_id in await uow.dispatch.backlog(groups, limit):
             ticket = await uow.tickets.get(ticket_id)
-            if ticket is not None and await self.redispatch_in(uow, ticket, Trigger.BACKLOG, now) is not None:
-                served += 1
+            if ticket is None or ticket.group_key in passed:
+                continue
+            after, placement = await self._redispatch(uow, ticket, Trigger.BACKLOG, now)
+            served += after is not None
+            if after is None and placement.contended:
+                passed.add(ticket.group_key)  # its agents were being given other work: the next would pass it by
         return served
 
     async def comment(

@@ -7,6 +7,7 @@ import asyncio
 from collections import Counter
 
 import pytest
+from sqlalchemy import text
 
 from app.domain.principal import Role
 from tests.factories import act, agent_body, put, seed_service_desk, ticket_body
@@ -87,3 +88,34 @@ async def test_a_claim_racing_a_dispatch_never_takes_an_agent_past_capacity(clie
     assert {a.status_code for a in answers} <= {200, 201, 409}
     mine = (await client.get("/v1/tickets?assignee=agent-1", headers=admin)).json()["items"]
     assert len(mine) == 1
+
+
+@pytest.mark.parametrize("held_for", [0.05, 1.0])
+async def test_capacity_freed_while_the_longest_waiting_ticket_is_held_elsewhere_passes_nobody_by(
+    client, auth, app, held_for
+):
+    """The backlog's first ticket is locked by another transaction when an agent frees room: serving the one behind
+    it would pass it by. The serve waits a moment for it and then gives it first; held longer, it serves nobody, and
+    the next serve (a newcomer's) gives it first."""
+    await _desk(client, auth, capacity=1)
+    admin = auth(Role.ADMIN)
+    for user_id in AGENTS[1:]:
+        await put(client, admin, f"/v1/agents/{user_id}", agent_body(name=user_id, active=False))
+    held, first, second = [(await _intake(client, auth, 1))[0] for _ in range(3)]
+    agent = auth(Role.AGENT, sub="agent-1")
+    await act(client, agent, held, "start")
+
+    async with app.state.services.database.engine.connect() as other:
+        await other.execute(text("SELECT id FROM tickets WHERE id = :id FOR UPDATE"), {"id": first["id"]})
+        resolving = asyncio.create_task(act(client, agent, held, "resolve", solution="更换风机"))
+        await asyncio.sleep(held_for)
+    resolved = await resolving
+    newcomer = (await _intake(client, auth, 1))[0]
+
+    assert resolved.status_code == 200, resolved.text
+    states = {}
+    for ticket in (first, second):
+        found = (await client.get(f"/v1/tickets/{ticket['id']}", headers=admin)).json()
+        states[ticket["id"]] = (found["status"], found["assignee"])
+    assert states == {first["id"]: ("assigned", "agent-1"), second["id"]: ("new", None)}
+    assert (newcomer["status"], newcomer["assignee"]) == ("new", None)
