@@ -549,7 +549,7 @@ class QueuedOrderDriver(AfterSalesDriver):
         return views
 
     def known(self, actor: str, action: str) -> Mapping[str, Any]:
-        return {"assignee": "rev-2"} if action == "transfer" else {}
+        return {"assignee": "rev-2"} if action == "transfer" else super().known(actor, action)
 
     async def state(self, obj: dict[str, Any]) -> Hashable:
         now = await _read(self.client, self.auth(Role.ADMIN), obj)
