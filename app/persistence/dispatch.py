@@ -202,7 +202,7 @@ BACKLOG_LOCK_WAIT = "200ms"
 """How long a backlog serve waits for a waiting ticket another transaction holds (being served, say)."""
 LOCK_NOT_AVAILABLE = "55P03"
 _BOUNDED_WAIT = text(f"SET LOCAL lock_timeout = '{BACKLOG_LOCK_WAIT}'")
-_UNBOUNDED_WAIT = text("SET LOCAL lock_timeout = 0")
+_UNBOUNDED_WAIT = text("SET LOCAL lock_timeout TO DEFAULT")  # the server's own setting again
 BACKLOG_READS = 3
 """How often a backlog serve reads the head again when the tickets it waited for were all taken meanwhile."""
 _STILL_WAITING = and_(tickets.c.status == "new", tickets.c.assignee.is_(None))
