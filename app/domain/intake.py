@@ -22,6 +22,7 @@ class IntakeFacts:
     group_known: bool = False
     customer_level: str | None = None
     earlier_complaints: int = 0  # the customer's complaints since `complaints_since`, at most `complaints_needed`
+    drawn_number: int | None = None  # the ticket number sequence's next value, when the reader drew it with the facts
 
 
 class IntakeReader(Protocol):
@@ -33,7 +34,10 @@ class IntakeReader(Protocol):
         group_key: str | None,
         complaints_since: datetime | None = None,
         complaints_needed: int = 0,
+        *,
+        draw_number: bool = False,
     ) -> IntakeFacts:
         """Counts the customer's complaints since `complaints_since` up to `complaints_needed` (0 or no time: none,
-        the repeat-complaint check is off)."""
+        the repeat-complaint check is off). `draw_number`: also draw the next ticket number in the same statement
+        where the database can (a sequence; `drawn_number` stays None where it cannot)."""
         ...

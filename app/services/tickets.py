@@ -217,8 +217,7 @@ class TicketService:
     ) -> tuple[Ticket, list[ClockEvent]]:
         """Intake checked, the risk flag raised, the ticket dispatched and stored with its timeline entry, events and
         SLA clocks; answers the ticket and its clock log."""
-        number = ticket_number(now.year, await uow.tickets.next_sequence())
-        ticket, reasons = await self._intake(uow, principal, draft, now, number)
+        ticket, reasons = await self._intake(uow, principal, draft, now)
         attached = await self._linker.check(
             uow, principal, Attaching(draft.attachment_ids), customer_no=ticket.customer_no
         )
@@ -246,16 +245,19 @@ class TicketService:
         return ticket, clocks.log
 
     async def _intake(
-        self, uow: UnitOfWork, principal: Principal, draft: TicketDraft, now: datetime, number: str
+        self, uow: UnitOfWork, principal: Principal, draft: TicketDraft, now: datetime, number: str | None = None
     ) -> tuple[Ticket, tuple[RiskReason, ...]]:
-        """The ticket `draft` becomes (checked, nothing written), flagged with the risk reasons intake finds."""
+        """The ticket `draft` becomes (checked, nothing written but its number drawn, unless `number` is given),
+        flagged with the risk reasons intake finds."""
         customer_no = present(draft.customer_no, "an intake's customer number")
         rules = await self._risk.rules(uow)
         complaint = draft.type is TicketType.COMPLAINT
         since, needed = rules.earlier_complaints_asked(now, complaint)
         facts, (business_line, warranty_until, purchase_date) = await _check_intake(
-            uow, customer_no, draft, now, (since, needed)
+            uow, customer_no, draft, now, (since, needed), draw_number=number is None
         )
+        if number is None:
+            number = ticket_number(now.year, facts.drawn_number or await uow.tickets.next_sequence())
         level = CustomerLevel(facts.customer_level) if facts.customer_level else None
         customer = CustomerRisk(complaint, level, facts.earlier_complaints if since is not None else None)
         text = "\n".join(filter(None, (draft.title, draft.description, draft.fault_description)))
@@ -619,11 +621,16 @@ async def _check_intake(
     draft: TicketDraft,
     now: datetime,
     complaints: tuple[datetime | None, int],
+    *,
+    draw_number: bool = False,
 ) -> tuple[IntakeFacts, tuple[str | None, date | None, date | None]]:
-    """The facts read (with the customer's earlier `complaints` asked: since when, how many), and the (business
-    line, warranty end, purchase date) of a valid intake; every bad reference named in one 422."""
+    """The facts read (with the customer's earlier `complaints` asked: since when, how many; and the next ticket
+    number drawn where the database can), and the (business line, warranty end, purchase date) of a valid intake;
+    every bad reference named in one 422."""
     errors: list[FieldError] = []
-    facts = await uow.intake.facts(customer_no, draft.order_no, draft.sku, draft.group_key, *complaints)
+    facts = await uow.intake.facts(
+        customer_no, draft.order_no, draft.sku, draft.group_key, *complaints, draw_number=draw_number
+    )
     if not facts.customer_known:
         errors.append(FieldError("/customer_no", f"unknown customer '{customer_no}'"))
     purchase_date = draft.purchase_date
