@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, and_, bindparam, delete, exists, func, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, delete, exists, func, insert, or_, select, text, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -39,6 +39,7 @@ from app.domain.tickets import (
 from app.persistence.keyset import fetch_merged_page, fetch_page, page_statement
 from app.persistence.lookups import Lookup, equals_any
 from app.persistence.numbering import next_number
+from app.persistence.parameters import for_rows
 from app.persistence.sla_clocks import LOG_OF, log_from_json
 from app.persistence.tables import sla_clock_events, tasks, ticket_tags, tickets
 from app.workflows.ticket import TICKET
@@ -112,6 +113,8 @@ the ticket's columns unqualified, so a correlated `tickets.id` would read as the
 _ADD = insert(tickets)
 _UPDATE = update(tickets).where(tickets.c.id == bindparam("ticket_id")).returning(_LOGGED)
 _ADD_TAGS = insert(ticket_tags)
+_ADD_TAG_ARRAY = text("INSERT INTO ticket_tags (ticket_id, tag) SELECT :ticket_id, unnest(CAST(:tags AS varchar[]))")
+"""A ticket's tags in one execution however many there are (PostgreSQL), instead of the driver's executemany."""
 _DELETE_TAGS = delete(ticket_tags).where(ticket_tags.c.ticket_id == bindparam("ticket_id"))
 
 
@@ -251,8 +254,10 @@ class SqlTicketRepository:
         return PoolStats(total, oldest)
 
     async def _write_tags(self, ticket: Ticket) -> None:
-        if ticket.tags:
-            await self._conn.execute(_ADD_TAGS, [{"ticket_id": ticket.id, "tag": t} for t in ticket.tags])
+        if len(ticket.tags) > 1 and self._conn.dialect.name == "postgresql":
+            await self._conn.execute(_ADD_TAG_ARRAY, {"ticket_id": ticket.id, "tags": list(ticket.tags)})
+        elif ticket.tags:
+            await self._conn.execute(_ADD_TAGS, for_rows([{"ticket_id": ticket.id, "tag": t} for t in ticket.tags]))
 
 
 SORT_KEY: dict[TicketSort, Any] = {

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from sqlalchemy import event
 
 from app.domain.principal import Role
 from tests.api.test_tasks import give_task, started_ticket
@@ -159,3 +160,31 @@ async def test_a_ticket_number_is_drawn_with_the_intake_facts_on_postgresql(app,
     assert len(numbering) == 1, numbering
     if app.state.services.database.engine.dialect.name == "postgresql":
         assert "FROM customers" in numbering[0], numbering[0]  # the facts statement itself
+
+
+async def test_a_ticket_create_executes_each_statement_once_on_postgresql(app, client, auth):
+    """One tag or several, and several clock events, are one execution each (arrays on PostgreSQL): asyncpg's
+    executemany, which SQLAlchemy uses for any list of rows, even of one, costs several single executions."""
+    if app.state.services.database.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite executes a list of rows in its own process: nothing crosses a connection per row")
+    await seed_reference_data(client, auth)
+    headers = auth(Role.INTEGRATION)
+    await client.post("/v1/tickets", json=ticket_body(), headers=headers)
+    many: list[str] = []
+
+    def capture(_conn, _cursor, statement, _parameters, _context, executemany) -> None:
+        if executemany:
+            many.append(statement[:120])
+
+    engine = app.state.services.database.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        one_tag = await client.post("/v1/tickets", json=ticket_body(), headers=headers)
+        body = ticket_body(tags=["noise", "repeat", "vip-line"], type="complaint", priority="high")
+        three_tags = await client.post("/v1/tickets", json=body, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+    assert (one_tag.status_code, three_tags.status_code) == (201, 201), three_tags.text
+    assert three_tags.json()["tags"] == ["noise", "repeat", "vip-line"]
+    assert many == [], _show(many)
