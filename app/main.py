@@ -25,6 +25,7 @@ from app.routers import (
     dispatch,
     inbound,
     kb_articles,
+    kb_search,
     me,
     notifications,
     ops,
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         attachments,
         attachment_retention,
         kb_articles,
+        kb_search,
     )
     mount(app, (module.router for module in routers))
     # Added before RequestContextMiddleware, so it runs inside it: the request id and the body cap apply to it.

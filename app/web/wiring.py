@@ -46,6 +46,7 @@ from app.services.health import HealthService
 from app.services.idempotency import IdempotencyService
 from app.services.inbound import InboundService
 from app.services.kb_articles import ArticleService
+from app.services.kb_search import SearchService
 from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
@@ -106,6 +107,7 @@ class Services:
     attachment_retention: AttachmentRetention
     direct_uploads: DirectUploadService
     kb_articles: ArticleService
+    kb_search: SearchService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, the attachment store's connections, then the
@@ -299,6 +301,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         attachment_retention=AttachmentRetention(uow, clock, blob_store, retention_policy(settings)),
         direct_uploads=direct_uploads,
         kb_articles=ArticleService(uow, clock),
+        kb_search=SearchService(uow),
     )
 
 
