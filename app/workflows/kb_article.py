@@ -13,7 +13,6 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints, model_validator
 
-from app.domain.invariants import of_type
 from app.domain.kb_articles import MAX_BODY, MAX_PRODUCT_LINES, MAX_TAGS, MAX_TITLE, Article, Visibility
 from app.domain.principal import CASE_HANDLERS, MANAGERS, Principal
 from app.workflows.engine import Label, Move, Payload, State, Transition, Workflow
@@ -149,7 +148,3 @@ def apply(ctx: ArticleContext, principal: Principal, move: Move) -> Article:
     """The article after `move`: new state, the action's own changes, next version."""
     changes = EFFECTS[move.transition.action](ctx, principal, move.payload)
     return replace(ctx.article, **changes, status=move.dest, version=ctx.article.version + 1, updated_at=ctx.now)
-
-
-def edited(payload: Payload) -> EditPayload:
-    return of_type(payload, EditPayload)
