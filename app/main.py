@@ -24,6 +24,8 @@ from app.routers import (
     customers,
     dispatch,
     inbound,
+    kb_articles,
+    kb_search,
     me,
     notifications,
     ops,
@@ -129,6 +131,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         api_keys,
         attachments,
         attachment_retention,
+        kb_articles,
+        kb_search,
     )
     mount(app, (module.router for module in routers))
     # Added before RequestContextMiddleware, so it runs inside it: the request id and the body cap apply to it.

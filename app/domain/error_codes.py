@@ -101,6 +101,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ProblemCode("ticket_not_found", 404, "Ticket not found", "No ticket with this id or number (or not visible)."),
     ProblemCode("task_not_found", 404, "Task not found", "No task with this id or number (or not visible)."),
     ProblemCode(
+        "article_not_found",
+        404,
+        "Article not found",
+        "No knowledge base article with this id (customers: none published and public).",
+    ),
+    ProblemCode(
         "after_sales_not_found",
         404,
         "After-sales order not found",

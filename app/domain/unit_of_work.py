@@ -24,6 +24,8 @@ from app.domain.events import OutboxRepository, TimelineRepository
 from app.domain.idempotency import IdempotencyKeyRepository
 from app.domain.inbound import InboundEventRepository
 from app.domain.intake import IntakeReader
+from app.domain.kb_articles import ArticleRepository
+from app.domain.kb_search import SearchRepository
 from app.domain.notifications import NotificationRepository
 from app.domain.orders import OrderRepository
 from app.domain.pagination import Page, PageRequest
@@ -258,6 +260,8 @@ class UnitOfWork(Protocol):
     review_queues: ReviewQueueRepository
     attachments: AttachmentRepository
     attachment_links: AttachmentLinkRepository
+    kb_articles: ArticleRepository
+    kb_search: SearchRepository
 
     async def commit(self) -> None: ...
 

@@ -937,3 +937,68 @@ Index(
     postgresql_where=text(_ATTACHED),
     sqlite_where=text(_ATTACHED),
 )
+
+# 知识库: articles, every version of their content, and the search rows of live articles (folded text and our own
+# tokens; SQLite indexes them in the FTS5 table kb_search_fts, PostgreSQL in a GIN index of their tsvector, both
+# created by the migration and named in `SEARCH_INDEX_OBJECTS`).
+kb_articles = Table(
+    "kb_articles",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("business_line", String(64)),
+    Column("translation_of", Uuid, ForeignKey("kb_articles.id")),
+    Column("created_by", String(128), nullable=False),
+    Column("current_version", Integer, nullable=False),
+    Column("live_version", Integer),
+    Column("approved_by", String(128)),
+    Column("published_at", UtcDateTime),
+    Column("source_ticket_id", Uuid),
+    *_audit_columns(),
+    Index(None, "created_at", "id"),
+    Index(None, "status", "created_at", "id"),
+)
+kb_article_versions = Table(
+    "kb_article_versions",
+    metadata,
+    Column("article_id", Uuid, ForeignKey("kb_articles.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("category", String(64)),
+    Column("tags", JsonDocument, nullable=False),
+    Column("product_lines", JsonDocument, nullable=False),
+    Column("visibility", String(16), nullable=False),
+    Column("author", String(128), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+kb_search = Table(
+    "kb_search",
+    metadata,
+    Column("doc", Integer, primary_key=True, autoincrement=True),
+    Column("article_id", Uuid, ForeignKey("kb_articles.id"), nullable=False, unique=True),
+    Column("language", String(8), nullable=False),
+    Column("category", String(64)),
+    Column("visibility", String(16), nullable=False),
+    Column("business_line", String(64)),
+    Column("product_lines", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("tags", Text, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("tokens", Text, nullable=False),
+    Column("helpful", Integer, nullable=False),
+    Column("published_at", UtcDateTime, nullable=False),
+)
+SEARCH_INDEX_OBJECTS = frozenset(
+    {
+        "kb_search_fts",
+        "kb_search_fts_data",
+        "kb_search_fts_idx",
+        "kb_search_fts_docsize",
+        "kb_search_fts_config",
+        "ix_kb_search_lexemes",
+    }
+)
+"""The search index objects the migration creates beside the tables above, one database's kind each (SQLite's FTS5
+table and its shadow tables, PostgreSQL's GIN index of an expression): no table definition can declare them."""

@@ -26,6 +26,8 @@ from app.persistence.idempotency import SqlIdempotencyKeyRepository
 from app.persistence.inbound import SqlInboundEventRepository
 from app.persistence.intake import SqlIntakeReader
 from app.persistence.integrity import integrity_problem
+from app.persistence.kb_articles import SqlArticleRepository
+from app.persistence.kb_search import SqlSearchRepository
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
 from app.persistence.people import SqlAgentRepository, SqlGroupRepository
@@ -81,6 +83,8 @@ class SqlUnitOfWork:
         self.review_queues = SqlReviewQueueRepository(conn)
         self.attachments = SqlAttachmentRepository(conn)
         self.attachment_links = SqlAttachmentLinkRepository(conn)
+        self.kb_articles = SqlArticleRepository(conn)
+        self.kb_search = SqlSearchRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

@@ -16,6 +16,7 @@ from app.domain.tickets import Attachment
 from app.schemas.attachments import AttachmentOut
 from app.workflows.after_sales import AFTER_SALES_WORKFLOWS
 from app.workflows.engine import AvailableAction, Label, Payload, State, Workflow, payload_schema
+from app.workflows.kb_article import KB_ARTICLE
 from app.workflows.standard_texts import in_language
 from app.workflows.task import TASK
 from app.workflows.ticket import TICKET
@@ -107,6 +108,7 @@ ACTION_FAMILIES: dict[str, tuple[Workflow[Any], ...]] = {
     "Ticket": (TICKET,),
     "Task": (TASK,),
     "AfterSales": tuple(AFTER_SALES_WORKFLOWS.values()),
+    "KbArticle": (KB_ARTICLE,),
 }
 """The workflows behind each action endpoint, by the prefix of their payloads' schema names (several workflow
 modules have a `ReasonPayload`: the document calls them TicketReasonPayload, TaskReasonPayload, …)."""

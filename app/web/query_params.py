@@ -80,3 +80,29 @@ def one_of(values: list[str] | None, allowed: Iterable[str], name: str) -> tuple
             errors=[FieldError(name, f"one of {sorted(known)}", location="query")],
         )
     return tuple(values or ())
+
+
+def _query_names(route: APIRoute) -> frozenset[str]:
+    names: set[str] = set()
+    pending: list[Dependant] = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        names.update(p.alias for p in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+def refuse_unknown_parameters(request: Request) -> None:
+    """For routes whose parameters are filters, where a misspelt one silently widening the answer misleads: every
+    query parameter must be one the route declares (422 naming each other one)."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    known = _query_names(route)
+    unknown = sorted({key for key in request.query_params if key not in known})
+    if unknown:
+        raise InvalidInput(
+            f"The request has {len(unknown)} unknown parameter(s)",
+            code="validation_failed",
+            errors=[FieldError(name, "is not a parameter of this operation", location="query") for name in unknown],
+        )

@@ -45,6 +45,8 @@ from app.services.dispatch_rules import DispatchRuleService
 from app.services.health import HealthService
 from app.services.idempotency import IdempotencyService
 from app.services.inbound import InboundService
+from app.services.kb_articles import ArticleService
+from app.services.kb_search import SearchService
 from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
@@ -104,6 +106,8 @@ class Services:
     attachments: AttachmentService
     attachment_retention: AttachmentRetention
     direct_uploads: DirectUploadService
+    kb_articles: ArticleService
+    kb_search: SearchService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, the attachment store's connections, then the
@@ -296,6 +300,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         attachments=attachments,
         attachment_retention=AttachmentRetention(uow, clock, blob_store, retention_policy(settings)),
         direct_uploads=direct_uploads,
+        kb_articles=ArticleService(uow, clock),
+        kb_search=SearchService(uow),
     )
 
 
