@@ -29,6 +29,7 @@ from app.domain.orders import OrderRepository
 from app.domain.pagination import Page, PageRequest
 from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
+from app.domain.reports import ReportRepository
 from app.domain.review_queues import ReviewQueueRepository
 from app.domain.risk import RiskSettingsRepository
 from app.domain.sla_clock import ClockEvent
@@ -251,6 +252,7 @@ class UnitOfWork(Protocol):
     ticket_auto_close: TicketAutoCloseRepository
     surveys: SurveyRepository
     churn: ChurnRepository
+    reports: ReportRepository
     risk_settings: RiskSettingsRepository
     complaint_spikes: ComplaintSpikeRepository
     dispatch_rules: DispatchRuleRepository

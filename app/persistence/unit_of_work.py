@@ -30,6 +30,7 @@ from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
 from app.persistence.people import SqlAgentRepository, SqlGroupRepository
 from app.persistence.products import SqlProductRepository
+from app.persistence.reports import SqlReportRepository
 from app.persistence.review_queues import SqlReviewQueueRepository
 from app.persistence.risk import SqlRiskSettingsRepository
 from app.persistence.sla_clocks import SqlSlaClockRepository
@@ -74,6 +75,7 @@ class SqlUnitOfWork:
         self.ticket_auto_close = SqlTicketAutoCloseRepository(conn)
         self.surveys = SqlSurveyRepository(conn)
         self.churn = SqlChurnRepository(conn)
+        self.reports = SqlReportRepository(conn)
         self.risk_settings = SqlRiskSettingsRepository(conn)
         self.complaint_spikes = SqlComplaintSpikeRepository(conn)
         self.dispatch_rules = SqlDispatchRuleRepository(conn)

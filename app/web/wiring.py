@@ -49,6 +49,7 @@ from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
 from app.services.products import ProductService
+from app.services.reports import ReportService
 from app.services.review_queues import ReviewQueueService
 from app.services.risk import RiskService
 from app.services.sla import SlaService
@@ -89,6 +90,7 @@ class Services:
     inbound: InboundService
     business_calendars: BusinessCalendarService
     churn: ChurnService
+    reports: ReportService
     sla_policies: SlaPolicyService
     sla: SlaService
     ticket_auto_close: TicketAutoCloseService
@@ -281,6 +283,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         inbound=inbound_service(uow, clock, after_sales, settings),
         business_calendars=BusinessCalendarService(uow, clock, sla.forget_settings),
         churn=ChurnService(uow, clock),
+        reports=ReportService(uow, clock, settings.report_max_days),
         sla_policies=SlaPolicyService(uow, clock, sla.forget_settings),
         sla=sla,
         ticket_auto_close=TicketAutoCloseService(uow, clock, tickets, policy.reopen_window),
