@@ -21,6 +21,7 @@ from app.domain.contracts import ContractRepository
 from app.domain.customers import CustomerRepository
 from app.domain.dispatch import DispatchRepository, DispatchRuleRepository
 from app.domain.events import OutboxRepository, TimelineRepository
+from app.domain.exports import ExportRepository
 from app.domain.idempotency import IdempotencyKeyRepository
 from app.domain.inbound import InboundEventRepository
 from app.domain.intake import IntakeReader
@@ -253,6 +254,7 @@ class UnitOfWork(Protocol):
     surveys: SurveyRepository
     churn: ChurnRepository
     reports: ReportRepository
+    exports: ExportRepository
     risk_settings: RiskSettingsRepository
     complaint_spikes: ComplaintSpikeRepository
     dispatch_rules: DispatchRuleRepository

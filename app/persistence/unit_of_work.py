@@ -22,6 +22,7 @@ from app.persistence.customers import SqlCustomerRepository
 from app.persistence.database import Database
 from app.persistence.dispatch import SqlDispatchRepository, SqlDispatchRuleRepository
 from app.persistence.events import SqlOutboxRepository, SqlTimelineRepository
+from app.persistence.exports import SqlExportRepository
 from app.persistence.idempotency import SqlIdempotencyKeyRepository
 from app.persistence.inbound import SqlInboundEventRepository
 from app.persistence.intake import SqlIntakeReader
@@ -76,6 +77,7 @@ class SqlUnitOfWork:
         self.surveys = SqlSurveyRepository(conn)
         self.churn = SqlChurnRepository(conn)
         self.reports = SqlReportRepository(conn)
+        self.exports = SqlExportRepository(conn)
         self.risk_settings = SqlRiskSettingsRepository(conn)
         self.complaint_spikes = SqlComplaintSpikeRepository(conn)
         self.dispatch_rules = SqlDispatchRuleRepository(conn)

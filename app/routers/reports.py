@@ -62,6 +62,29 @@ CATALOGUE = [
 ]
 _KNOWN = frozenset(p.name for p in _PARAMETERS)
 FilterValue = Annotated[str | None, Query(max_length=64, pattern=LINE_PATTERN)]
+Tz = Annotated[str, Query(max_length=64, description="IANA time zone, e.g. Asia/Shanghai.")]
+
+
+def refuse_unknown(request: Request, known: frozenset[str]) -> None:
+    """A report's or export's parameters are all its own: a misspelt filter must not widen the answer silently."""
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise InvalidInput(
+            f"Unknown parameter {unknown[0]!r}",
+            code="validation_failed",
+            errors=[FieldError(name, f"not a parameter; one of {sorted(known)}", "query") for name in unknown],
+        )
+
+
+def zone_of(tz: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(
+            f"Unknown time zone {tz!r}",
+            code="validation_failed",
+            errors=[FieldError("tz", "an IANA time zone name, e.g. Asia/Shanghai", "query")],
+        ) from exc
 
 
 async def report_query(
@@ -69,7 +92,7 @@ async def report_query(
     svc: Svc,
     from_: Annotated[date, Query(alias="from", description="First local day, included.")],
     to: Annotated[date, Query(description="Last local day, included.")],
-    tz: Annotated[str, Query(max_length=64, description="IANA time zone, e.g. Asia/Shanghai.")] = "UTC",
+    tz: Tz = "UTC",
     interval: Annotated[Interval, Query(description="Period length.")] = Interval.DAY,
     group_by: Annotated[Dimension | None, Query(description="Split by this dimension.")] = None,
     channel: FilterValue = None,
@@ -81,21 +104,8 @@ async def report_query(
     group: FilterValue = None,
     business_line: FilterValue = None,
 ) -> ReportQuery:
-    unknown = sorted(set(request.query_params) - _KNOWN)
-    if unknown:
-        raise InvalidInput(
-            f"Unknown report parameter {unknown[0]!r}",
-            code="validation_failed",
-            errors=[FieldError(name, f"not a parameter; one of {sorted(_KNOWN)}", "query") for name in unknown],
-        )
-    try:
-        zone = ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise InvalidInput(
-            f"Unknown time zone {tz!r}",
-            code="validation_failed",
-            errors=[FieldError("tz", "an IANA time zone name, e.g. Asia/Shanghai", "query")],
-        ) from exc
+    refuse_unknown(request, _KNOWN)
+    zone = zone_of(tz)
     check_range(from_, to, svc.reports.max_days)
     given = {
         Dimension.CHANNEL: channel,

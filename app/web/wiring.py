@@ -42,6 +42,7 @@ from app.services.customers import CustomerService
 from app.services.direct_uploads import DirectUploadService
 from app.services.dispatch import Dispatcher
 from app.services.dispatch_rules import DispatchRuleService
+from app.services.exports import ExportService
 from app.services.health import HealthService
 from app.services.idempotency import IdempotencyService
 from app.services.inbound import InboundService
@@ -91,6 +92,7 @@ class Services:
     business_calendars: BusinessCalendarService
     churn: ChurnService
     reports: ReportService
+    exports: ExportService
     sla_policies: SlaPolicyService
     sla: SlaService
     ticket_auto_close: TicketAutoCloseService
@@ -284,6 +286,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         business_calendars=BusinessCalendarService(uow, clock, sla.forget_settings),
         churn=ChurnService(uow, clock),
         reports=ReportService(uow, clock, settings.report_max_days),
+        exports=ExportService(uow),
         sla_policies=SlaPolicyService(uow, clock, sla.forget_settings),
         sla=sla,
         ticket_auto_close=TicketAutoCloseService(uow, clock, tickets, policy.reopen_window),
