@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     ticket_reopen_window_days: int = Field(
         7, ge=0, le=365, description="Days after completion or closure in which a ticket may be reopened."
     )
+    report_max_days: int = Field(
+        400, ge=1, le=3660, description="Longest range, in days, a report or a rollup re-derive may cover."
+    )
     urge_min_interval_seconds: int = Field(
         600, ge=0, le=86_400, description="A customer may urge (催单) the same ticket at most once per interval."
     )

@@ -99,6 +99,8 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
     ProblemCode("order_not_found", 404, "Order not found", "No sales order with this `order_no` (or not yours)."),
     ProblemCode("contract_not_found", 404, "Contract not found", "No service contract with this number."),
     ProblemCode("ticket_not_found", 404, "Ticket not found", "No ticket with this id or number (or not visible)."),
+    ProblemCode("export_not_found", 404, "Export not found", "No export with this name."),
+    ProblemCode("report_not_found", 404, "Report not found", "No report with this name: `GET /v1/reports` lists them."),
     ProblemCode("task_not_found", 404, "Task not found", "No task with this id or number (or not visible)."),
     ProblemCode(
         "article_not_found",

@@ -21,6 +21,7 @@ from app.domain.contracts import ContractRepository
 from app.domain.customers import CustomerRepository
 from app.domain.dispatch import DispatchRepository, DispatchRuleRepository
 from app.domain.events import OutboxRepository, TimelineRepository
+from app.domain.exports import ExportRepository
 from app.domain.idempotency import IdempotencyKeyRepository
 from app.domain.inbound import InboundEventRepository
 from app.domain.intake import IntakeReader
@@ -31,6 +32,7 @@ from app.domain.orders import OrderRepository
 from app.domain.pagination import Page, PageRequest
 from app.domain.people import AgentRepository, GroupRepository
 from app.domain.products import ProductRepository
+from app.domain.reports import ReportRepository
 from app.domain.review_queues import ReviewQueueRepository
 from app.domain.risk import RiskSettingsRepository
 from app.domain.sla_clock import ClockEvent
@@ -253,6 +255,8 @@ class UnitOfWork(Protocol):
     ticket_auto_close: TicketAutoCloseRepository
     surveys: SurveyRepository
     churn: ChurnRepository
+    reports: ReportRepository
+    exports: ExportRepository
     risk_settings: RiskSettingsRepository
     complaint_spikes: ComplaintSpikeRepository
     dispatch_rules: DispatchRuleRepository

@@ -1002,3 +1002,22 @@ SEARCH_INDEX_OBJECTS = frozenset(
 )
 """The search index objects the migration creates beside the tables above, one database's kind each (SQLite's FTS5
 table and its shadow tables, PostgreSQL's GIN index of an expression): no table definition can declare them."""
+
+# Reports: ticket metrics per UTC hour, measure, histogram bucket (0 for counts) and every dimension ('' for none, so
+# that the key is unique), added to per event; and the events already counted, so that none counts twice.
+ROLLUP_DIMENSIONS = ("channel", "type", "category", "priority", "region", "product_line", "group_key", "business_line")
+ticket_rollups = Table(
+    "ticket_rollups",
+    metadata,
+    Column("hour", UtcDateTime, primary_key=True),
+    Column("measure", String(24), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    *(Column(name, String(64), primary_key=True) for name in ROLLUP_DIMENSIONS),
+    Column("count", BigInteger, nullable=False),
+)
+ticket_rollup_events = Table(
+    "ticket_rollup_events",
+    metadata,
+    Column("event_id", Uuid, primary_key=True),
+    Column("occurred_at", UtcDateTime, nullable=False),
+)

@@ -22,6 +22,7 @@ from app.persistence.customers import SqlCustomerRepository
 from app.persistence.database import Database
 from app.persistence.dispatch import SqlDispatchRepository, SqlDispatchRuleRepository
 from app.persistence.events import SqlOutboxRepository, SqlTimelineRepository
+from app.persistence.exports import SqlExportRepository
 from app.persistence.idempotency import SqlIdempotencyKeyRepository
 from app.persistence.inbound import SqlInboundEventRepository
 from app.persistence.intake import SqlIntakeReader
@@ -32,6 +33,7 @@ from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
 from app.persistence.people import SqlAgentRepository, SqlGroupRepository
 from app.persistence.products import SqlProductRepository
+from app.persistence.reports import SqlReportRepository
 from app.persistence.review_queues import SqlReviewQueueRepository
 from app.persistence.risk import SqlRiskSettingsRepository
 from app.persistence.sla_clocks import SqlSlaClockRepository
@@ -76,6 +78,8 @@ class SqlUnitOfWork:
         self.ticket_auto_close = SqlTicketAutoCloseRepository(conn)
         self.surveys = SqlSurveyRepository(conn)
         self.churn = SqlChurnRepository(conn)
+        self.reports = SqlReportRepository(conn)
+        self.exports = SqlExportRepository(conn)
         self.risk_settings = SqlRiskSettingsRepository(conn)
         self.complaint_spikes = SqlComplaintSpikeRepository(conn)
         self.dispatch_rules = SqlDispatchRuleRepository(conn)

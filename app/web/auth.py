@@ -111,6 +111,8 @@ Worker = Annotated[Principal, Depends(Allow(*CASE_HANDLERS))]
 """People who work tickets from queues."""
 SettingsWriter = Annotated[Principal, Depends(Allow(*MANAGERS))]
 """Managers and admins change how the service decides (auto-review rules)."""
+ReportReader = Annotated[Principal, Depends(Allow(*MANAGERS))]
+"""Managers and admins read the reports and rebuild their rollups."""
 Staff = Annotated[Principal, Depends(Allow(*STAFF_ROLES))]
 """Agents, reviewers, managers and admins: their inbox, and internal work (tasks, approvals) customers never see."""
 Integrator = Annotated[Principal, Depends(Allow(Role.ADMIN, Role.INTEGRATION))]

@@ -42,6 +42,7 @@ from app.services.customers import CustomerService
 from app.services.direct_uploads import DirectUploadService
 from app.services.dispatch import Dispatcher
 from app.services.dispatch_rules import DispatchRuleService
+from app.services.exports import ExportService
 from app.services.health import HealthService
 from app.services.idempotency import IdempotencyService
 from app.services.inbound import InboundService
@@ -51,6 +52,7 @@ from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
 from app.services.products import ProductService
+from app.services.reports import ReportService
 from app.services.review_queues import ReviewQueueService
 from app.services.risk import RiskService
 from app.services.sla import SlaService
@@ -91,6 +93,8 @@ class Services:
     inbound: InboundService
     business_calendars: BusinessCalendarService
     churn: ChurnService
+    reports: ReportService
+    exports: ExportService
     sla_policies: SlaPolicyService
     sla: SlaService
     ticket_auto_close: TicketAutoCloseService
@@ -285,6 +289,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         inbound=inbound_service(uow, clock, after_sales, settings),
         business_calendars=BusinessCalendarService(uow, clock, sla.forget_settings),
         churn=ChurnService(uow, clock),
+        reports=ReportService(uow, clock, settings.report_max_days),
+        exports=ExportService(uow),
         sla_policies=SlaPolicyService(uow, clock, sla.forget_settings),
         sla=sla,
         ticket_auto_close=TicketAutoCloseService(uow, clock, tickets, policy.reopen_window),

@@ -8,6 +8,7 @@ from app.workers.runner import PeriodicJob
 IDEMPOTENCY_PURGE_SECONDS = 300.0  # expired Idempotency-Key records are deleted within minutes; nobody waits on it
 TICKET_AUTO_CLOSE_SECONDS = 60.0  # tickets wait days to complete: within a minute of falling due is on time
 SURVEY_INVITATIONS_SECONDS = 30.0  # invitations wait hours after a completion: half a minute late is on time
+REPORT_ROLLUPS_SECONDS = 30.0  # reports read hours: an event counted within a minute or so is current
 CHURN_SCORES_SECONDS = 60.0  # a churn warning leads to a call within the day: a minute late is on time
 COMPLAINT_SPIKES_SECONDS = 60.0  # a spike is judged while its hour is under way: a minute after it passes the bound
 DISPATCH_BACKLOG_SECONDS = 30.0  # capacity freed by people is served at once; shifts starting, within half a minute
@@ -24,7 +25,8 @@ def jobs(services: Services) -> list[PeriodicJob]:
     fan-out and delivery, polled at least every second so events leave promptly), the purge of expired
     idempotency keys, the auto-close of tickets left resolved for their type's days, the satisfaction survey
     invitations (completions read from the outbox, invitations sent when due), the churn scores (customers whose
-    facts changed, read from the outbox, and scores older than a day, re-scored; a crossing warns), and the complaint
+    facts changed, read from the outbox, and scores older than a day, re-scored; a crossing warns), the report
+    rollups (ticket events read from the outbox, each counted once into the hourly rollups), and the complaint
     spike watch (each completed hour folded into every series' baseline, the hour under way judged so far), and the
     dispatch backlog (waiting tickets tried again as shifts start and optional skills relax), the attachment scans
     (pending uploads given to the virus scanner, failed scans retried later), and attachment retention (abandoned
@@ -39,6 +41,7 @@ def jobs(services: Services) -> list[PeriodicJob]:
         PeriodicJob("ticket_auto_close", TICKET_AUTO_CLOSE_SECONDS, services.ticket_auto_close.run),
         PeriodicJob("survey_invitations", SURVEY_INVITATIONS_SECONDS, services.surveys.run),
         PeriodicJob("churn_scores", CHURN_SCORES_SECONDS, services.churn.run),
+        PeriodicJob("report_rollups", REPORT_ROLLUPS_SECONDS, services.reports.run),
         PeriodicJob("complaint_spikes", COMPLAINT_SPIKES_SECONDS, services.complaint_spikes.run),
         PeriodicJob("dispatch_backlog", DISPATCH_BACKLOG_SECONDS, services.availability.serve_backlog),
         PeriodicJob("attachment_scans", ATTACHMENT_SCANS_SECONDS, services.attachments.scan),

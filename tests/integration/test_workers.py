@@ -98,6 +98,7 @@ async def test_the_worker_command_runs_until_sigterm_then_exits_cleanly(tmp_path
         "ticket_auto_close",
         "survey_invitations",
         "churn_scores",
+        "report_rollups",
         "complaint_spikes",
         "dispatch_backlog",
         "attachment_scans",
