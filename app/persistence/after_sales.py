@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, bindparam, case, exists, func, insert, literal_column, or_, select, update
+from sqlalchemy import Row, bindparam, case, exists, func, insert, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.after_sales import (
@@ -32,6 +32,7 @@ from app.domain.pagination import Page, PageRequest
 from app.domain.tickets import Attachment, PoolStats
 from app.persistence.keyset import fetch_merged_page, fetch_page
 from app.persistence.numbering import next_number
+from app.persistence.scope import in_business_lines
 from app.persistence.settings_store import load_setting, save_setting
 from app.persistence.tables import after_sales_lines, after_sales_orders, order_ledgers, sales_orders
 
@@ -161,10 +162,7 @@ _LOCK_LEDGER_BY_NUMBER = _lock_ledger(after_sales_orders.c.number)
 
 def _scope(business_lines: frozenset[str] | None) -> list[Any]:
     """Staff scoped to business lines see those lines' orders and orders of no line."""
-    if business_lines is None:
-        return []
-    c = after_sales_orders.c
-    return [or_(c.business_line.is_(None), c.business_line.in_(business_lines))]
+    return in_business_lines(after_sales_orders.c.business_line, business_lines)
 
 
 def _pool(queue: str, business_lines: frozenset[str] | None) -> list[Any]:

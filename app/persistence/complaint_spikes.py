@@ -19,7 +19,6 @@ from sqlalchemy import (
     delete,
     func,
     literal_column,
-    or_,
     select,
     update,
 )
@@ -38,6 +37,7 @@ from app.domain.complaint_spike_watch import (
 from app.domain.complaint_spikes import HOUR, SeriesKey, SeriesState, SpikeParams
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_page
+from app.persistence.scope import in_business_lines
 from app.persistence.settings_store import load_setting, save_setting
 from app.persistence.tables import complaint_series, complaint_spikes, service_settings, tickets
 from app.persistence.upserts import insert_or_ignore
@@ -158,8 +158,7 @@ def _conditions(where: SpikeFilter) -> list[ColumnElement[bool]]:
         found.append(_SPIKE.started_at >= where.started_from)
     if where.started_to is not None:
         found.append(_SPIKE.started_at < where.started_to)
-    if where.business_lines is not None:
-        found.append(or_(_SPIKE.business_line.is_(None), _SPIKE.business_line.in_(sorted(where.business_lines))))
+    found += in_business_lines(_SPIKE.business_line, where.business_lines)
     return found
 
 

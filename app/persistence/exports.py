@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.exports import Cell, ExportKey
+from app.persistence.scope import in_business_lines
 from app.persistence.tables import tickets
 
 _T = tickets.c
@@ -48,8 +49,7 @@ class SqlExportRepository:
         if after is not None:
             at, last = after
             conditions.append(or_(_T.created_at > at, (_T.created_at == at) & (_T.id > last)))
-        if lines is not None:
-            conditions.append(or_(_T.business_line.is_(None), _T.business_line.in_(sorted(lines))))
+        conditions += in_business_lines(_T.business_line, lines)
         stmt = select(_T.id, *TICKET_COLUMNS).where(*conditions).order_by(_T.created_at, _T.id).limit(limit)
         rows = list(await self._conn.execute(stmt))
         key = (rows[-1].created_at, rows[-1].id) if len(rows) == limit else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Row, and_, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.kb_articles import (
@@ -18,6 +18,7 @@ from app.domain.kb_articles import (
 )
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_page
+from app.persistence.scope import in_business_lines
 from app.persistence.tables import kb_article_versions, kb_articles
 
 _VERSIONS = kb_article_versions
@@ -148,12 +149,7 @@ class SqlArticleRepository:
             conditions.append(_SHOWN.c.category == where.category)
         if where.visibility is not None:
             conditions.append(_SHOWN.c.visibility == where.visibility.value)
-        if where.business_lines is not None:
-            conditions.append(
-                or_(
-                    kb_articles.c.business_line.is_(None), kb_articles.c.business_line.in_(sorted(where.business_lines))
-                )
-            )
+        conditions += in_business_lines(kb_articles.c.business_line, where.business_lines)
         rows, next_key = await fetch_page(
             self._conn, stmt.where(*conditions), [kb_articles.c.created_at, kb_articles.c.id], page
         )

@@ -33,6 +33,7 @@ from app.domain.kb_search import BODY, HELPFUL_CAP, TAGS, TITLE, SearchDocument,
 from app.domain.kb_tokens import Span
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_page
+from app.persistence.scope import in_business_lines
 from app.persistence.tables import kb_search
 
 _DELETE = delete(kb_search).where(kb_search.c.article_id == bindparam("id"))
@@ -91,10 +92,7 @@ def _conditions(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
         conditions.append(kb_search.c.visibility == query.visibility.value)
     if query.product_line is not None:
         conditions.append(kb_search.c.product_lines.contains(f"|{query.product_line}|", autoescape=True))
-    if query.business_lines is not None:
-        conditions.append(
-            or_(kb_search.c.business_line.is_(None), kb_search.c.business_line.in_(sorted(query.business_lines)))
-        )
+    conditions += in_business_lines(kb_search.c.business_line, query.business_lines)
     return conditions
 
 

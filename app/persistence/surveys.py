@@ -45,6 +45,7 @@ from app.domain.surveys import (
 from app.persistence.keyset import fetch_page
 from app.persistence.lookups import Lookup
 from app.persistence.outbox_cursors import after_parameters, load_cursor, save_cursor
+from app.persistence.scope import in_business_lines
 from app.persistence.settings_store import load_setting, save_setting
 from app.persistence.tables import outbox, surveys
 from app.persistence.upserts import insert_or_ignore
@@ -163,8 +164,7 @@ def _conditions(where: SurveyFilter) -> list[ColumnElement[bool]]:
         found.append(c.sent_at >= where.sent_from)
     if where.sent_to is not None:
         found.append(c.sent_at < where.sent_to)
-    if where.business_lines is not None:
-        found.append(or_(c.business_line.is_(None), c.business_line.in_(sorted(where.business_lines))))
+    found += in_business_lines(c.business_line, where.business_lines)
     return found
 
 

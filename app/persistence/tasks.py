@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, Select, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Row, Select, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.errors import FieldError, InvalidInput
@@ -27,6 +27,7 @@ from app.domain.tickets import Attachment
 from app.persistence.keyset import fetch_merged_page
 from app.persistence.lookups import Lookup, equals_any
 from app.persistence.numbering import next_number
+from app.persistence.scope import in_business_lines
 from app.persistence.tables import tasks
 from app.workflows.task import TASK
 
@@ -114,8 +115,7 @@ def _conditions(where: TaskFilter) -> list[Any]:
             conditions.append(column == value)
     if where.statuses:
         conditions.append(c.status.in_(where.statuses))
-    if where.business_lines is not None:
-        conditions.append(or_(c.business_line.is_(None), c.business_line.in_(where.business_lines)))
+    conditions += in_business_lines(c.business_line, where.business_lines)
     if where.due_before is not None:
         conditions.append(c.due_at < where.due_before)
     if where.overdue_at is not None:

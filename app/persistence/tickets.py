@@ -40,6 +40,7 @@ from app.persistence.keyset import fetch_merged_page, fetch_page, page_statement
 from app.persistence.lookups import Lookup, equals_any
 from app.persistence.numbering import next_number
 from app.persistence.parameters import for_rows
+from app.persistence.scope import in_business_lines
 from app.persistence.sla_clocks import LOG_OF, log_from_json
 from app.persistence.tables import sla_clock_events, tasks, ticket_tags, tickets
 from app.workflows.ticket import TICKET
@@ -351,9 +352,7 @@ def filter_conditions(where: TicketFilter) -> list[Any]:
 def _business_line_scope(lines: frozenset[str] | None) -> list[Any]:
     """Staff scoped to business lines see those lines' tickets and tickets of no line. It filters the rows the index
     seek returns rather than seeking itself: a page costs, beyond its own rows, the other lines' rows it skips."""
-    if lines is None:
-        return []
-    return [or_(tickets.c.business_line.is_(None), tickets.c.business_line.in_(lines))]
+    return in_business_lines(tickets.c.business_line, lines)
 
 
 def _escape_like(text_: str) -> str:
