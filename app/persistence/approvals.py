@@ -29,7 +29,6 @@ from app.domain.approvals import (
 )
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_merged_page
-from app.persistence.parameters import for_rows
 from app.persistence.settings_store import load_setting, save_setting
 from app.persistence.tables import approval_approvers, approvals
 
@@ -189,7 +188,7 @@ class SqlApprovalRepository:
                 {f"b_{k}" if k in _VOTE_KEY else k: v for k, v in _vote_values(approval.id, vote).items()}
                 for vote in decided
             ]
-            await self._conn.execute(_DECIDE_VOTE, for_rows(rows))
+            await self._conn.execute(_DECIDE_VOTE, rows)
 
     async def list(self, where: ApprovalFilter, page: PageRequest) -> Page[Approval]:
         """Newest first. With `approver`: pending approvals whose current level has an open slot for the

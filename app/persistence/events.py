@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.events import OutboxEvent, TimelineEntry
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_page
-from app.persistence.parameters import for_rows
 from app.persistence.tables import outbox, timeline
 
 
@@ -127,4 +126,4 @@ class SqlOutboxRepository:
         """One statement, built once, for any number of events (executed for many rows at once)."""
         if events:
             rows = [_event_row(event) for event in events]
-            await self._conn.execute(_ADD_EVENTS, for_rows(rows))
+            await self._conn.execute(_ADD_EVENTS, rows)

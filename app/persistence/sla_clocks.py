@@ -20,7 +20,6 @@ from app.domain.invariants import present
 from app.domain.sla_clock import ClockEvent, ClockEventKind
 from app.domain.sla_policies import Subject, Target, WarningRule
 from app.domain.unit_of_work import CustomerFacts, Due, DueTimer
-from app.persistence.parameters import for_rows
 from app.persistence.tables import (
     after_sales_orders,
     customers,
@@ -286,7 +285,7 @@ class SqlSlaClockRepository:
         if len(rows) > 1 and self._conn.dialect.name == "postgresql":
             await self._conn.execute(_APPEND_ARRAYS, _arrays(rows))
         elif rows:
-            await self._conn.execute(_APPEND, for_rows(rows))
+            await self._conn.execute(_APPEND, rows)
         for _subject, subject_id, events in logs:
             self._remember(subject_id, events)
 

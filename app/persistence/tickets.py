@@ -39,7 +39,6 @@ from app.domain.tickets import (
 from app.persistence.keyset import fetch_merged_page, fetch_page, page_statement
 from app.persistence.lookups import Lookup, equals_any
 from app.persistence.numbering import next_number
-from app.persistence.parameters import for_rows
 from app.persistence.scope import in_business_lines
 from app.persistence.sla_clocks import LOG_OF, log_from_json
 from app.persistence.tables import sla_clock_events, tasks, ticket_tags, tickets
@@ -258,7 +257,7 @@ class SqlTicketRepository:
         if len(ticket.tags) > 1 and self._conn.dialect.name == "postgresql":
             await self._conn.execute(_ADD_TAG_ARRAY, {"ticket_id": ticket.id, "tags": list(ticket.tags)})
         elif ticket.tags:
-            await self._conn.execute(_ADD_TAGS, for_rows([{"ticket_id": ticket.id, "tag": t} for t in ticket.tags]))
+            await self._conn.execute(_ADD_TAGS, [{"ticket_id": ticket.id, "tag": t} for t in ticket.tags])
 
 
 SORT_KEY: dict[TicketSort, Any] = {

@@ -163,8 +163,8 @@ async def test_a_ticket_number_is_drawn_with_the_intake_facts_on_postgresql(app,
 
 
 async def test_a_ticket_create_executes_each_statement_once_on_postgresql(app, client, auth):
-    """One tag or several, and several clock events, are one execution each (arrays on PostgreSQL): asyncpg's
-    executemany, which SQLAlchemy uses for any list of rows, even of one, costs several single executions."""
+    """Several tags and several clock events are one execution each (arrays on PostgreSQL): asyncpg's executemany,
+    which SQLAlchemy uses for a list of several rows, costs several single executions."""
     if app.state.services.database.engine.dialect.name != "postgresql":
         pytest.skip("SQLite executes a list of rows in its own process: nothing crosses a connection per row")
     await seed_reference_data(client, auth)
