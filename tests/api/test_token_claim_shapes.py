@@ -11,7 +11,15 @@ from app.domain.clock import SystemClock
 from tests.conftest import TEST_SECRET
 
 NOW = int(SystemClock().now().timestamp())
-GOOD = {"sub": "u1", "roles": ["agent"], "iss": "aftersales", "aud": "aftersales-api", "exp": NOW + 600}
+
+
+def _good() -> dict[str, object]:
+    """The well-formed claims, expiring ten minutes after the test runs (not after the module was imported: a long
+    suite would otherwise send an expired token)."""
+    exp = int(SystemClock().now().timestamp()) + 600
+    return {"sub": "u1", "roles": ["agent"], "iss": "aftersales", "aud": "aftersales-api", "exp": exp}
+
+
 BAD_SHAPES = {
     "roles nested list": {"roles": [["admin"]]},
     "roles of objects": {"roles": [{"a": 1}]},
@@ -52,7 +60,7 @@ def _signed(payload: bytes) -> str:
 
 @pytest.mark.parametrize("shape", BAD_SHAPES)
 async def test_a_signed_token_with_a_badly_shaped_claim_is_refused_with_401(client, shape):
-    token = _signed(json.dumps({**GOOD, **BAD_SHAPES[shape]}).encode())
+    token = _signed(json.dumps({**_good(), **BAD_SHAPES[shape]}).encode())
 
     response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
 
@@ -73,7 +81,7 @@ async def test_a_signed_token_whose_payload_is_not_an_object_is_refused_with_401
 
 
 async def test_the_well_formed_token_these_cases_start_from_is_accepted(client):
-    token = _signed(json.dumps(GOOD).encode())
+    token = _signed(json.dumps(_good()).encode())
 
     response = await client.get("/v1/me", headers={"Authorization": f"Bearer {token}"})
 
