@@ -8,6 +8,7 @@ approved. Pure: no I/O.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -96,6 +97,10 @@ class ArticleRepository(Protocol):
     async def update(self, article: Article) -> None: ...
     async def add_version(self, version: ArticleVersion) -> None: ...
     async def version(self, article_id: UUID, number: int) -> ArticleVersion | None: ...
+    async def live(self, article_ids: Sequence[UUID]) -> dict[UUID, tuple[Article, ArticleVersion]]:
+        """Those of the articles that have a live version, each with it, in one read (a page of search hits)."""
+        ...
+
     async def versions(self, article_id: UUID, page: PageRequest) -> Page[ArticleVersion]:
         """Newest first."""
         ...

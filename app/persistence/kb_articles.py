@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -103,6 +104,12 @@ _VERSION = select(_VERSIONS).where(
     _VERSIONS.c.article_id == bindparam("article_id"), _VERSIONS.c.number == bindparam("number")
 )
 
+_LIVE = (
+    select(kb_articles, _SHOWN)
+    .join(_SHOWN, and_(_SHOWN.c.article_id == kb_articles.c.id, _SHOWN.c.number == kb_articles.c.live_version))
+    .where(kb_articles.c.id.in_(bindparam("ids", expanding=True)))
+)
+
 
 class SqlArticleRepository:
     def __init__(self, conn: AsyncConnection) -> None:
@@ -127,6 +134,12 @@ class SqlArticleRepository:
     async def version(self, article_id: UUID, number: int) -> ArticleVersion | None:
         row = (await self._conn.execute(_VERSION, {"article_id": article_id, "number": number})).first()
         return _version(row) if row else None
+
+    async def live(self, article_ids: Sequence[UUID]) -> dict[UUID, tuple[Article, ArticleVersion]]:
+        if not article_ids:
+            return {}
+        rows = await self._conn.execute(_LIVE, {"ids": list(article_ids)})
+        return {article.id: (article, _version(row, _SHOWN)) for row in rows for article in (_article(row),)}
 
     async def versions(self, article_id: UUID, page: PageRequest) -> Page[ArticleVersion]:
         stmt = select(_VERSIONS).where(_VERSIONS.c.article_id == article_id)

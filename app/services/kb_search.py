@@ -34,11 +34,10 @@ class SearchService:
             query = replace(query, business_lines=principal.business_line_scope)
         async with self._uow.read() as uow:
             found = await uow.kb_search.search(query, page)
-            hits = []
-            for hit in found.items:
-                article = present(await uow.kb_articles.get(hit.article_id), "a searched article")
-                live = await uow.kb_articles.version(article.id, present(article.live_version, "its live version"))
-                live = present(live, "its live version")
-                text = fold(f"{live.content.title} {live.content.body}")
-                hits.append(Hit(ArticleView(article, live, []), hit.score, snippet(text, query.spans)))
+            live = await uow.kb_articles.live([hit.article_id for hit in found.items])
+        hits = []
+        for hit in found.items:
+            article, version = present(live.get(hit.article_id), "a searched article's live version")
+            text = fold(f"{version.content.title} {version.content.body}")
+            hits.append(Hit(ArticleView(article, version, []), hit.score, snippet(text, query.spans)))
         return Page(hits, found.next_key)
