@@ -22,6 +22,7 @@ from bench import (
     dispatch_day_bench,
     dispatch_decision_bench,
     inbound_bench,
+    kb_bench,
     keyword_bench,
     load,
     order_bench,
@@ -148,6 +149,15 @@ async def _attachments(h: Harness) -> None:
     h.failures += attachments_bench.failures(stores)
 
 
+async def _kb(h: Harness) -> None:
+    log.info(
+        "knowledge base search at %s articles on SQLite and PostgreSQL", " and ".join(f"{n:,}" for n in kb_bench.SIZES)
+    )
+    figures = await kb_bench.measure()  # its own databases
+    h.lines += kb_bench.lines(figures)
+    h.failures += kb_bench.failures(figures)
+
+
 @dataclass(frozen=True, slots=True)
 class Scenario:
     about: str
@@ -188,6 +198,10 @@ SCENARIOS = {
     "attachments": Scenario(
         "a 1 GB upload streamed (MB/s, server RSS growth), downloads by signed link; local store and S3 (moto)",
         _attachments,
+    ),
+    "kb": Scenario(
+        "knowledge base search p50/p99 at 10k and 100k articles on SQLite and PostgreSQL; publish and re-index cost",
+        _kb,
     ),
 }
 

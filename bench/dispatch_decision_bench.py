@@ -31,6 +31,7 @@ from app.settings import Settings
 from app.web.wiring import Services, build_services
 from bench.database import throwaway_database
 from bench.ticket_rows import CUSTOMERS, load_customers, plain_dsn
+from bench.timings import Timing
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +67,6 @@ SELECT gen_random_uuid(), 'T-DD-' || g, 'C-B' || lpad((1 + g % $2::int)::text, 6
 FROM generate_series(1, $1::int) AS g
 """
 _POOLED = "SELECT id FROM tickets WHERE status = 'new' AND assignee IS NULL ORDER BY id LIMIT $1"
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    label: str
-    samples_ms: list[float]
-
-    def percentile(self, p: int) -> float:
-        ordered = sorted(self.samples_ms)
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 @dataclass(frozen=True, slots=True)
