@@ -27,6 +27,8 @@ from app.routers import (
     inbound,
     kb_articles,
     kb_search,
+    kb_suggestions,
+    kb_synonyms,
     me,
     notifications,
     ops,
@@ -137,6 +139,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         attachment_retention,
         kb_articles,
         kb_search,
+        kb_suggestions,
+        kb_synonyms,
     )
     mount(app, (module.router for module in routers))
     # Added before RequestContextMiddleware, so it runs inside it: the request id and the body cap apply to it.

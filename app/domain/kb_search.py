@@ -4,18 +4,21 @@ Both databases find the candidates through their index of our tokens (every toke
 rank them by the same integer score in portable SQL, so that SQLite and PostgreSQL answer the same top 10: for each
 query span, a title holding it counts TITLE, the tags TAGS, the body BODY; helpful votes add up to HELPFUL_CAP; ties go
 to the most recently published. A Chinese span of two characters or more must occur in the article as a phrase.
-Pure: no I/O.
+A span in a synonym group searches as any of its group's terms (each as a span itself: a Chinese one a phrase); an
+article holding only a synonym scores half its field's weight, so the words typed rank first. Pure: no I/O.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
 
 from app.domain.errors import FieldError, InvalidInput
 from app.domain.kb_articles import Article, ArticleVersion, Language, Visibility
+from app.domain.kb_suggestions import RelatedQuery
+from app.domain.kb_synonyms import Thesaurus
 from app.domain.kb_tokens import Span, fold, index_tokens, query_spans
 from app.domain.pagination import Page, PageRequest
 
@@ -80,6 +83,21 @@ class SearchQuery:
     product_line: str | None = None
     visibility: Visibility | None = None
     business_lines: frozenset[str] | None = None
+    synonyms: tuple[tuple[Span, ...], ...] = ()
+    """Per span (same order), the other terms it also searches as; empty: no synonyms."""
+
+    def alternatives(self) -> tuple[tuple[Span, tuple[Span, ...]], ...]:
+        """Each span with its synonyms."""
+        synonyms = self.synonyms or tuple(() for _ in self.spans)
+        return tuple(zip(self.spans, synonyms, strict=True))
+
+    def with_synonyms(self, thesaurus: Thesaurus) -> SearchQuery:
+        return replace(self, synonyms=tuple(thesaurus.others(span) for span in self.spans))
+
+    @property
+    def marked(self) -> tuple[Span, ...]:
+        """What a snippet highlights: the spans and their synonyms."""
+        return tuple(dict.fromkeys((*self.spans, *(s for group in self.synonyms for s in group))))
 
     @classmethod
     def parse(cls, text: str, **filters: object) -> SearchQuery:
@@ -106,6 +124,15 @@ class SearchHit:
     score: int
 
 
+@dataclass(frozen=True, slots=True)
+class TitleHit:
+    """A type-ahead suggestion: the article and its live title as written."""
+
+    article_id: UUID
+    title: str
+    language: Language
+
+
 class SearchRepository(Protocol):
     async def put(self, document: SearchDocument) -> None:
         """Index the article's live version in place of what was indexed of it."""
@@ -114,4 +141,12 @@ class SearchRepository(Protocol):
     async def remove(self, article_id: UUID) -> None: ...
     async def search(self, query: SearchQuery, page: PageRequest) -> Page[SearchHit]:
         """Best first (score, then the most recently published, then the article id)."""
+        ...
+
+    async def related(self, query: RelatedQuery) -> list[SearchHit]:
+        """A ticket's suggestions: articles holding any of its spans, most matches first."""
+        ...
+
+    async def titles(self, query: SearchQuery, limit: int) -> list[TitleHit]:
+        """Type-ahead: live articles whose title holds every span as typed."""
         ...

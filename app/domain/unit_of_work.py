@@ -27,6 +27,8 @@ from app.domain.inbound import InboundEventRepository
 from app.domain.intake import IntakeReader
 from app.domain.kb_articles import ArticleRepository
 from app.domain.kb_search import SearchRepository
+from app.domain.kb_search_misses import SearchMissRepository
+from app.domain.kb_synonyms import SynonymRepository
 from app.domain.notifications import NotificationRepository
 from app.domain.orders import OrderRepository
 from app.domain.pagination import Page, PageRequest
@@ -266,6 +268,8 @@ class UnitOfWork(Protocol):
     attachment_links: AttachmentLinkRepository
     kb_articles: ArticleRepository
     kb_search: SearchRepository
+    kb_synonyms: SynonymRepository
+    kb_search_misses: SearchMissRepository
 
     async def commit(self) -> None: ...
 

@@ -1,12 +1,14 @@
 """Search rows of live articles, found through each database's own index of our tokens and ranked by one portable
 SQL score (see app/domain/kb_search.py), so that SQLite and PostgreSQL answer the same hits in the same order.
 
-SQLite: the FTS5 table kb_search_fts (external content, kept in step by triggers) matches `"t1" "t2" "word" *`.
-PostgreSQL: the GIN index of `array_to_tsvector(string_to_array(tokens, ' '))` matches the tsquery
-`'t1' & 't2' & 'word':*`, cast from text so that no parser of PostgreSQL's touches our tokens."""
+SQLite: the FTS5 table kb_search_fts (external content, kept in step by triggers) matches
+`(("t1" AND "t2") OR ("synonym")) AND (("word" *))`. PostgreSQL: the GIN index of
+`array_to_tsvector(string_to_array(tokens, ' '))` matches the tsquery `(('t1' & 't2') | ('synonym')) & (('word':*))`,
+cast from text so that no parser of PostgreSQL's touches our tokens. A ticket's suggestions OR its spans instead."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 from uuid import UUID
@@ -14,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import (
     ColumnElement,
     Integer,
+    and_,
     bindparam,
     case,
     cast,
@@ -29,12 +32,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.domain.kb_search import BODY, HELPFUL_CAP, TAGS, TITLE, SearchDocument, SearchHit, SearchQuery
+from app.domain.kb_articles import Language, Visibility
+from app.domain.kb_search import BODY, HELPFUL_CAP, TAGS, TITLE, SearchDocument, SearchHit, SearchQuery, TitleHit
+from app.domain.kb_suggestions import (
+    BODY_HIT,
+    CATEGORY_BOOST,
+    PRODUCT_LINE_BOOST,
+    TAGS_HIT,
+    TITLE_HIT,
+    RelatedQuery,
+)
 from app.domain.kb_tokens import Span
 from app.domain.pagination import Page, PageRequest
 from app.persistence.keyset import fetch_page
 from app.persistence.scope import in_business_lines
-from app.persistence.tables import kb_search
+from app.persistence.tables import kb_article_versions, kb_articles, kb_search
 
 _DELETE = delete(kb_search).where(kb_search.c.article_id == bindparam("id"))
 _FTS = "SELECT rowid FROM kb_search_fts WHERE kb_search_fts MATCH :match"
@@ -42,58 +54,101 @@ _LEXEMES = func.array_to_tsvector(func.string_to_array(kb_search.c.tokens, liter
 """The indexed expression exactly (its separator a literal, not a parameter, or the planner cannot use the index)."""
 
 
-def _fts_match(spans: tuple[Span, ...]) -> str:
-    terms = [f'"{token}"' for span in spans for token in span.tokens if span.chinese]
-    terms += [f'"{span.text}" *' for span in spans if not span.chinese]
-    return " ".join(terms)
+def _fts_terms(span: Span) -> str:
+    """One span in FTS5's query syntax: a word as a prefix, a Chinese span as all of its tokens."""
+    return f'"{span.text}" *' if not span.chinese else " AND ".join(f'"{token}"' for token in span.tokens)
 
 
-def _tsquery(spans: tuple[Span, ...]) -> str:
-    terms = [f"'{token}'" for span in spans for token in span.tokens if span.chinese]
-    terms += [f"'{span.text}':*" for span in spans if not span.chinese]
-    return " & ".join(terms)
+def _ts_terms(span: Span) -> str:
+    return f"'{span.text}':*" if not span.chinese else " & ".join(f"'{token}'" for token in span.tokens)
 
 
-def _found(spans: tuple[Span, ...], dialect: str) -> ColumnElement[bool]:
-    """Every token of the query in the index (each word as a prefix)."""
+def _fts_any(spans: Sequence[Span]) -> str:
+    return " OR ".join(f"({_fts_terms(span)})" for span in spans)
+
+
+def _ts_any(spans: Sequence[Span]) -> str:
+    return " | ".join(f"({_ts_terms(span)})" for span in spans)
+
+
+def _in_index(match: str, tsquery: str, dialect: str) -> ColumnElement[bool]:
     if dialect == "postgresql":
-        return _LEXEMES.op("@@")(cast(literal(_tsquery(spans)), TSQUERY))
-    match = text(_FTS).bindparams(match=_fts_match(spans)).columns(rowid=Integer)
-    return kb_search.c.doc.in_(select(match.subquery().c.rowid))
+        return _LEXEMES.op("@@")(cast(literal(tsquery), TSQUERY))
+    fts = text(_FTS).bindparams(match=match).columns(rowid=Integer)
+    return kb_search.c.doc.in_(select(fts.subquery().c.rowid))
+
+
+def _found(groups: Sequence[Sequence[Span]], dialect: str) -> ColumnElement[bool]:
+    """Some span of every group in the index (each word as a prefix)."""
+    match = " AND ".join(f"({_fts_any(group)})" for group in groups)  # FTS5 joins parentheses by explicit AND only
+    tsquery = " & ".join(f"({_ts_any(group)})" for group in groups)
+    return _in_index(match, tsquery, dialect)
 
 
 def _holds(column: Any, span: Span) -> ColumnElement[bool]:
     return column.contains(span.text, autoescape=True)
 
 
-def _score(spans: tuple[Span, ...]) -> ColumnElement[int]:
-    points: ColumnElement[int] = literal(0, Integer)
-    for span in spans:
-        for column, weight in ((kb_search.c.title, TITLE), (kb_search.c.tags, TAGS), (kb_search.c.body, BODY)):
-            points = points + case((_holds(column, span), weight), else_=0)
-    helpful = case(
+_FIELDS = ((kb_search.c.title, TITLE), (kb_search.c.tags, TAGS), (kb_search.c.body, BODY))
+
+
+def _helpful() -> ColumnElement[int]:
+    return case(
         (kb_search.c.helpful > HELPFUL_CAP, HELPFUL_CAP), (kb_search.c.helpful < 0, 0), else_=kb_search.c.helpful
     )
-    return points + helpful
+
+
+def _score(query: SearchQuery) -> ColumnElement[int]:
+    """Per span and field: the field's weight when it holds the span, half of it when it holds only a synonym."""
+    points: ColumnElement[int] = literal(0, Integer)
+    for span, synonyms in query.alternatives():
+        for column, weight in _FIELDS:
+            whens = [(_holds(column, span), weight)]
+            if synonyms:
+                whens.append((or_(*(_holds(column, other) for other in synonyms)), weight // 2))
+            points = points + case(*whens, else_=0)
+    return points + _helpful()
+
+
+def _reach(
+    visibility: Visibility | None, business_lines: frozenset[str] | None
+) -> list[ColumnElement[bool]]:
+    conditions = [] if visibility is None else [kb_search.c.visibility == visibility.value]
+    return conditions + in_business_lines(kb_search.c.business_line, business_lines)
+
+
+def _in_product_line(line: str) -> ColumnElement[bool]:
+    return kb_search.c.product_lines.contains(f"|{line}|", autoescape=True)
 
 
 def _conditions(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
-    conditions = [_found(query.spans, dialect)]
-    conditions += [
-        or_(*(_holds(column, span) for column in (kb_search.c.title, kb_search.c.tags, kb_search.c.body)))
-        for span in query.spans
-        if span.chinese and len(span.text) > 1
-    ]
+    alternatives = query.alternatives()
+    conditions = [_found([(span, *synonyms) for span, synonyms in alternatives], dialect)]
+    for span, synonyms in alternatives:
+        # A Chinese span of two characters or more is a phrase: it, or one of its synonyms, occurs as written. A
+        # synonym that is a word is taken to hold where its text occurs.
+        if not any(s.chinese and len(s.text) > 1 for s in (span, *synonyms)):
+            continue
+        conditions.append(or_(*(_holds(column, s) for s in (span, *synonyms) for column, _ in _FIELDS)))
     if query.language is not None:
         conditions.append(kb_search.c.language == query.language.value)
     if query.category is not None:
         conditions.append(kb_search.c.category == query.category)
-    if query.visibility is not None:
-        conditions.append(kb_search.c.visibility == query.visibility.value)
     if query.product_line is not None:
-        conditions.append(kb_search.c.product_lines.contains(f"|{query.product_line}|", autoescape=True))
-    conditions += in_business_lines(kb_search.c.business_line, query.business_lines)
-    return conditions
+        conditions.append(_in_product_line(query.product_line))
+    return conditions + _reach(query.visibility, query.business_lines)
+
+
+def _related_score(query: RelatedQuery) -> ColumnElement[int]:
+    points: ColumnElement[int] = literal(0, Integer)
+    for span in query.spans:
+        for column, weight in ((kb_search.c.title, TITLE_HIT), (kb_search.c.tags, TAGS_HIT), (kb_search.c.body, BODY_HIT)):
+            points = points + case((_holds(column, span), weight), else_=0)
+    if query.product_line:
+        points = points + case((_in_product_line(query.product_line), PRODUCT_LINE_BOOST), else_=0)
+    if query.category:
+        points = points + case((kb_search.c.category == query.category, CATEGORY_BOOST), else_=0)
+    return points
 
 
 class SqlSearchRepository:
@@ -111,10 +166,47 @@ class SqlSearchRepository:
 
     async def search(self, query: SearchQuery, page: PageRequest) -> Page[SearchHit]:
         scored = (
-            select(kb_search.c.article_id, kb_search.c.published_at, _score(query.spans).label("score"))
+            select(kb_search.c.article_id, kb_search.c.published_at, _score(query).label("score"))
             .where(*_conditions(query, self._conn.dialect.name))
             .subquery()
         )
         key = [scored.c.score, scored.c.published_at, scored.c.article_id]
         rows, next_key = await fetch_page(self._conn, select(scored), key, page)
         return Page([SearchHit(row.article_id, row.score) for row in rows], next_key)
+
+    async def related(self, query: RelatedQuery) -> list[SearchHit]:
+        """Live articles holding any of the query's spans, the most matches (and boosts) first."""
+        if not query.spans:
+            return []
+        score = _related_score(query).label("score")
+        found = _found([query.spans], self._conn.dialect.name)
+        stmt = (
+            select(kb_search.c.article_id, score)
+            .where(found, *_reach(query.visibility, query.business_lines))
+            .order_by(score.desc(), kb_search.c.published_at.desc(), kb_search.c.article_id.desc())
+            .limit(query.limit)
+        )
+        return [SearchHit(row.article_id, row.score) for row in await self._conn.execute(stmt)]
+
+    async def titles(self, query: SearchQuery, limit: int) -> list[TitleHit]:
+        """Live articles whose title holds every span as typed (the last word as a prefix, a Chinese run as a phrase),
+        found through the index; titles that start with the first span first, then shorter ones."""
+        conditions = [_found([(span,) for span in query.spans], self._conn.dialect.name)]
+        conditions += [_holds(kb_search.c.title, span) for span in query.spans]
+        if query.language is not None:
+            conditions.append(kb_search.c.language == query.language.value)
+        starts = case((kb_search.c.title.startswith(query.spans[0].text, autoescape=True), 0), else_=1)
+        live = and_(
+            kb_articles.c.id == kb_search.c.article_id,
+            kb_article_versions.c.article_id == kb_search.c.article_id,
+            kb_article_versions.c.number == kb_articles.c.live_version,
+        )
+        stmt = (
+            select(kb_search.c.article_id, kb_article_versions.c.title, kb_search.c.language)
+            .where(*conditions, *_reach(query.visibility, query.business_lines), live)
+            .order_by(
+                starts, func.length(kb_search.c.title), kb_search.c.published_at.desc(), kb_search.c.article_id
+            )
+            .limit(limit)
+        )
+        return [TitleHit(row.article_id, row.title, Language(row.language)) for row in await self._conn.execute(stmt)]

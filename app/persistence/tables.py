@@ -990,6 +990,34 @@ kb_search = Table(
     Column("helpful", Integer, nullable=False),
     Column("published_at", UtcDateTime, nullable=False),
 )
+# 同义词: groups of equivalent query terms (folded by the search tokenizer); the term table's key keeps a term in one
+# group at most, whatever writers race.
+kb_synonym_groups = Table(
+    "kb_synonym_groups",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("terms", JsonDocument, nullable=False),
+    *_audit_columns(),
+    Index(None, "created_at", "id"),
+)
+kb_synonym_terms = Table(
+    "kb_synonym_terms",
+    metadata,
+    Column("term", String(32), primary_key=True),
+    Column("group_id", Uuid, ForeignKey("kb_synonym_groups.id"), nullable=False),
+    Index(None, "group_id"),
+)
+# Searches that found nothing: one row per folded query and business line ('' for none), counted by upsert.
+kb_search_misses = Table(
+    "kb_search_misses",
+    metadata,
+    Column("business_line", String(64), primary_key=True),
+    Column("query", String(200), primary_key=True),
+    Column("count", BigInteger, nullable=False),
+    Column("first_seen", UtcDateTime, nullable=False),
+    Column("last_seen", UtcDateTime, nullable=False),
+    Index(None, "last_seen"),
+)
 SEARCH_INDEX_OBJECTS = frozenset(
     {
         "kb_search_fts",

@@ -721,6 +721,12 @@ def _may_see(principal: Principal, ticket: Ticket) -> bool:
     return principal.can_see_customer(ticket.customer_no) and principal.can_see_business_line(ticket.business_line)
 
 
+async def visible_ticket(uow: UnitOfWork, principal: Principal, ref: UUID | str) -> Ticket:
+    """The ticket `ref` names if this caller may see it (a customer their own, staff their business lines); not found
+    otherwise: what other nouns' use cases read a ticket through."""
+    return await _visible(uow, principal, ref)
+
+
 async def _visible(uow: UnitOfWork, principal: Principal, ref: UUID | str, *, for_update: bool = False) -> Ticket:
     if isinstance(ref, str) and not is_ticket_number(ref):
         raise ticket_not_found(ref)

@@ -48,6 +48,8 @@ from app.services.idempotency import IdempotencyService
 from app.services.inbound import InboundService
 from app.services.kb_articles import ArticleService
 from app.services.kb_search import SearchService
+from app.services.kb_suggestions import SuggestionService
+from app.services.kb_synonyms import SynonymService
 from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
@@ -112,6 +114,8 @@ class Services:
     direct_uploads: DirectUploadService
     kb_articles: ArticleService
     kb_search: SearchService
+    kb_synonyms: SynonymService
+    kb_suggestions: SuggestionService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, the attachment store's connections, then the
@@ -263,6 +267,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     people.when_room_gained(availability.room_gained)
     approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review, after_sales.review_refusals)
     blob_store = open_blob_store(settings)
+    synonyms = SynonymService(uow, clock)
     attachments, direct_uploads = attachment_services(settings, uow, clock, blob_store)
     return Services(
         settings=settings,
@@ -307,7 +312,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         attachment_retention=AttachmentRetention(uow, clock, blob_store, retention_policy(settings)),
         direct_uploads=direct_uploads,
         kb_articles=ArticleService(uow, clock),
-        kb_search=SearchService(uow),
+        kb_search=SearchService(uow, clock, synonyms),
+        kb_synonyms=synonyms,
+        kb_suggestions=SuggestionService(uow, synonyms),
     )
 
 
