@@ -44,6 +44,7 @@ class SearchDocument:
     tags: str
     body: str
     tokens: str
+    title_tokens: str
     helpful: int
     published_at: datetime
 
@@ -62,6 +63,7 @@ class SearchDocument:
             tags=tags,
             body=body,
             tokens=" ".join(index_tokens(f"{title} {tags} {body}")),
+            title_tokens=" ".join(index_tokens(title)),
             helpful=helpful,
             published_at=article.published_at or live.created_at,
         )

@@ -987,6 +987,7 @@ kb_search = Table(
     Column("tags", Text, nullable=False),
     Column("body", Text, nullable=False),
     Column("tokens", Text, nullable=False),
+    Column("title_tokens", Text, nullable=False, server_default=""),
     Column("helpful", Integer, nullable=False),
     Column("published_at", UtcDateTime, nullable=False),
 )
@@ -1025,7 +1026,13 @@ SEARCH_INDEX_OBJECTS = frozenset(
         "kb_search_fts_idx",
         "kb_search_fts_docsize",
         "kb_search_fts_config",
+        "kb_title_fts",
+        "kb_title_fts_data",
+        "kb_title_fts_idx",
+        "kb_title_fts_docsize",
+        "kb_title_fts_config",
         "ix_kb_search_lexemes",
+        "ix_kb_search_title_lexemes",
     }
 )
 """The search index objects the migration creates beside the tables above, one database's kind each (SQLite's FTS5
