@@ -252,12 +252,13 @@ async def test_the_times_report_reconciles_with_the_raw_rows(worked, auth, clock
 async def test_an_event_read_again_counts_nothing(worked, auth, clock):
     app, http = worked
     await rollup(app, clock)
-    before = (await http.get("/v1/reports/volume", params=window(), headers=auth(Role.MANAGER))).json()
+    reports = ("/v1/reports/volume", "/v1/reports/times")
+    before = [(await http.get(path, params=window(), headers=auth(Role.MANAGER))).json() for path in reports]
     async with app.state.services.database.engine.begin() as conn:  # the job's cursor set back: every event replayed
         await conn.execute(delete(service_settings).where(service_settings.c.key == "report_rollup_cursor"))
 
     assert await rollup(app, clock) == 0
-    after = (await http.get("/v1/reports/volume", params=window(), headers=auth(Role.MANAGER))).json()
+    after = [(await http.get(path, params=window(), headers=auth(Role.MANAGER))).json() for path in reports]
     assert after == before
 
 
@@ -282,6 +283,7 @@ async def test_a_rederive_rebuilds_lost_rollups_from_the_raw_rows(worked, auth, 
     await rollup(app, clock)
     manager = auth(Role.MANAGER)
     before = (await http.get("/v1/reports/volume", params=window(group_by="channel"), headers=manager)).json()
+    times_before = (await http.get("/v1/reports/times", params=window(group_by="channel"), headers=manager)).json()
     async with app.state.services.database.engine.begin() as conn:
         await conn.execute(delete(ticket_rollups))
     start = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
@@ -298,6 +300,9 @@ async def test_a_rederive_rebuilds_lost_rollups_from_the_raw_rows(worked, auth, 
     assert datetime.fromisoformat(response.json()["end"]) <= clock.now()  # held at the job's position
     after = (await http.get("/v1/reports/volume", params=window(group_by="channel"), headers=manager)).json()
     assert after == before
+    times_after = (await http.get("/v1/reports/times", params=window(group_by="channel"), headers=manager)).json()
+    assert times_after == times_before
+    assert sum(i["next_reply"]["count"] for i in times_after["items"]) == 3
 
 
 async def test_business_line_scope_applies(worked, auth, clock):
