@@ -77,3 +77,10 @@ class TimelineRepository(Protocol):
 
 class OutboxRepository(Protocol):
     async def add(self, *events: OutboxEvent) -> None: ...
+
+
+def line_event_type(aggregate: str, kind: str, action: str | None) -> str:
+    """The type of the outbox event written with a timeline line: `<aggregate>.created`, `.commented` or
+    `.<action>`. Consumers that read a subject's timeline (the report rollups) find an event's own line by it."""
+    suffix = "created" if kind == "created" else "commented" if kind == "comment" else action
+    return f"{aggregate}.{suffix}"

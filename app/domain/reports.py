@@ -64,11 +64,12 @@ class TicketFacts:
 
 @dataclass(frozen=True, slots=True)
 class RolledEvent:
-    """An outbox event the rollup job reads: which ticket it changed."""
+    """An outbox event the rollup job reads: which ticket it changed, and its type (which finds its own line)."""
 
     id: UUID
     occurred_at: datetime
     ticket_id: UUID
+    type: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, delete, func, or_, select
+from sqlalchemy import bindparam, case, delete, func, null, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.domain.conversation import voice_of
 from app.domain.events import OutboxCursor
 from app.domain.report_metrics import BACKLOG_IN, BACKLOG_OUT, Cell, Measure, Step
 from app.domain.reports import Dimension, Dimensions, ReportQuery, RolledEvent, RollupRow, TicketFacts
@@ -36,7 +37,7 @@ _O, _T, _L, _R = outbox.c, tickets.c, timeline.c, ticket_rollups.c
 _COLUMN = dict(zip(Dimension, ROLLUP_DIMENSIONS, strict=True))
 
 _EVENTS = (
-    select(_O.id, _O.occurred_at, _O.aggregate_id)
+    select(_O.id, _O.occurred_at, _O.aggregate_id, _O.type)
     .where(
         _O.aggregate_type == "ticket",
         _O.occurred_at >= bindparam("after_at"),
@@ -57,11 +58,18 @@ _DIMENSIONS = (
     _T.business_line,
 )
 _TICKETS = select(_T.id, *_DIMENSIONS).select_from(tickets.outerjoin(products, products.c.sku == _T.sku))
-_STEPS = (
-    select(_L.subject_id, _L.id, _L.at, _L.kind, _L.from_status, _L.to_status)
-    .where(_L.kind.in_(("created", "action")))
-    .order_by(_L.subject_id, _L.id)
-)
+_STEPS = select(
+    _L.subject_id,
+    _L.id,
+    _L.at,
+    _L.kind,
+    _L.action,
+    _L.from_status,
+    _L.to_status,
+    _L.public,
+    case((_L.kind == "comment", _L.payload), else_=null()).label("said"),  # a comment's speaker; no other payload
+).order_by(_L.subject_id, _L.id)
+"""Every line of a ticket's timeline: each event finds its own line among them (report_metrics.change_by)."""
 
 
 def _upsert(conn: AsyncConnection) -> Any:
@@ -94,7 +102,7 @@ class SqlReportRepository:
         params = after_parameters(after, until, (), limit)
         del params["types"]
         rows = await self._conn.execute(_EVENTS, params)
-        return [RolledEvent(row.id, row.occurred_at, row.aggregate_id) for row in rows]
+        return [RolledEvent(row.id, row.occurred_at, row.aggregate_id, row.type) for row in rows]
 
     async def claim(self, events: Sequence[RolledEvent]) -> set[UUID]:
         ids = [event.id for event in events]
@@ -118,7 +126,8 @@ class SqlReportRepository:
                 dims[row.id] = tuple(value or "" for value in row[1:])
             for row in await self._conn.execute(_STEPS.where(_L.subject_id.in_(chunk))):
                 if through is None or _applied(row.at, row.id, through):
-                    step = Step(row.id, row.at, row.kind, row.from_status, row.to_status)
+                    voice = voice_of(row.kind, row.action, row.public, row.said)
+                    step = Step(row.id, row.at, row.kind, row.from_status, row.to_status, row.action, voice)
                     steps.setdefault(row.subject_id, []).append(step)
         return [TicketFacts(ticket_id, values, steps.get(ticket_id, [])) for ticket_id, values in dims.items()]
 

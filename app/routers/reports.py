@@ -45,7 +45,7 @@ CATALOGUE = [
     ),
     ReportInfoOut(
         name="times",
-        title="First and full resolution times (count, p50, p90) per period",
+        title="First and next reply, first and full resolution times (count, p50, p90) per period",
         path="/v1/reports/times",
         parameters=_PARAMETERS,
     ),
@@ -139,8 +139,8 @@ async def volume_report(principal: ReportReader, query: Asked, svc: Svc) -> Volu
 
 @router.get("/v1/reports/times", responses=problems(422))
 async def times_report(principal: ReportReader, query: Asked, svc: Svc) -> TimesReportOut:
-    """处理时长: per local period (and group), first and full resolution times in calendar seconds, p50 and p90 read
-    off log-scale histograms summed over the period's hours."""
+    """处理时长: per local period (and group), first and next reply and first and full resolution times in calendar
+    seconds, p50 and p90 read off log-scale histograms summed over the period's hours."""
     return TimesReportOut.of(query, await svc.reports.times(principal, query))
 
 

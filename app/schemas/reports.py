@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import AwareDatetime, Field
 
-from app.domain.report_metrics import Measure
+from app.domain.report_metrics import TIMES
 from app.domain.reports import ReportQuery, TimesRow, TimeStats, VolumeRow
 from app.schemas.common import Input, Output
 from app.services.reports import Rederived
@@ -85,17 +85,16 @@ class TimeStatsOut(Output):
 class TimesRowOut(Output):
     period: date
     group: str | None
+    first_reply: TimeStatsOut = Field(description="Created → first public agent reply, counted at that reply.")
+    next_reply: TimeStatsOut = Field(
+        description="A customer's first message after an agent reply → the next public agent reply, at that reply."
+    )
     first_resolution: TimeStatsOut = Field(description="Created → first resolution, counted at that resolution.")
     full_resolution: TimeStatsOut = Field(description="Created → final completion or closure, while not reopened.")
 
     @classmethod
     def of(cls, row: TimesRow) -> TimesRowOut:
-        return cls(
-            period=row.period,
-            group=row.group,
-            first_resolution=TimeStatsOut.of(row.times[Measure.FIRST_RESOLUTION]),
-            full_resolution=TimeStatsOut.of(row.times[Measure.FULL_RESOLUTION]),
-        )
+        return cls(period=row.period, group=row.group, **{m.value: TimeStatsOut.of(row.times[m]) for m in TIMES})
 
 
 class TimesReportOut(_ReportOut):

@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 from app.domain.after_sales import AfterSalesOrder
-from app.domain.events import OutboxEvent, TimelineEntry
+from app.domain.events import OutboxEvent, TimelineEntry, line_event_type
 from app.domain.ids import new_id
 from app.domain.tickets import Ticket
 from app.domain.unit_of_work import UnitOfWork
@@ -59,10 +59,10 @@ async def record_change(
         change.public,
         change.remark_public,
     )
-    kind, action = change.kind, change.action
-    suffix = "created" if kind == "created" else "commented" if kind == "comment" else action
     event = {**facts, "from_status": change.from_status, "actor": actor, "public": change.public}
-    changed = OutboxEvent(new_id(), f"{aggregate}.{suffix}", aggregate, subject_id, now, event)
+    changed = OutboxEvent(
+        new_id(), line_event_type(aggregate, change.kind, change.action), aggregate, subject_id, now, event
+    )
     await uow.timeline.add(entry, [changed, *also])
     return entry
 

@@ -56,7 +56,7 @@ class ReportService:
                 for event in read:
                     ticket = facts.get(event.ticket_id)
                     if event.id in fresh and ticket is not None:
-                        for cell, n in change_by(ticket.history, event.id).items():
+                        for cell, n in change_by(ticket.history, event.id, event.type).items():
                             cells[(cell, ticket.dimensions)] += n
                 await uow.reports.add(cells)
                 await uow.reports.save_cursor(cursor_after(cursor, read, BATCH, until), now)

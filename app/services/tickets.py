@@ -10,6 +10,7 @@ from uuid import UUID
 
 from app.domain.attachment_links import SubjectType
 from app.domain.clock import Clock, rfc3339
+from app.domain.conversation import CUSTOMER_MESSAGES, REPLY_ACTIONS, SPEAKER, Speaker
 from app.domain.customers import CustomerLevel
 from app.domain.dispatch import Decision, DecisionRecord, Trigger
 from app.domain.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -97,11 +98,6 @@ def ticket_not_found(ref: UUID | str) -> NotFound:
     return NotFound(f"No ticket '{ref}'", code="ticket_not_found")
 
 
-REPLY_ACTIONS = frozenset({"request_info", "resolve"})
-"""Actions whose text is written to the customer (the question asked, the solution): taken by staff, they are a
-public agent reply to the SLA clock. Remarks on other actions annotate a status change and are not replies."""
-CUSTOMER_MESSAGES = frozenset({"customer_reply", "urge"})
-"""Actions that are the customer speaking (an answer, a 催单), which owe them a reply."""
 SERVE_FIRST = 2
 """Waiting tickets an intake dispatches before itself when it finds them waiting while an agent is free: more than
 one, so that intakes drain the backlog rather than only take turns in it."""
@@ -525,13 +521,15 @@ class TicketService:
             attached: Attached = await self._linker.check(
                 uow, principal, Attaching(attachments), customer_no=ticket.customer_no, subject=subject
             )
-            payload = {"attachments": attached.as_json()} if attached.files else {}
+            staff = _is_staff(principal)
+            payload: dict[str, Any] = {SPEAKER: (Speaker.AGENT if staff else Speaker.CUSTOMER).value}
+            if attached.files:
+                payload["attachments"] = attached.as_json()
             change = Change("comment", "comment", remark=body, payload=payload, public=public)
             entry = await _record(uow, ticket, principal, now, change)
             await self._linker.link(
                 uow, attached, subject, public=public, actor=principal.subject, now=now, entry_id=entry.id
             )
-            staff = _is_staff(principal)
             before = ticket
             if public and not staff:  # the customer speaking: 投诉到 12315 in a reply flags the ticket then
                 rules = await self._risk.rules(uow)

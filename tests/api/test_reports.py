@@ -13,8 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import delete, select, update
 
+from app.domain.events import OutboxEvent
+from app.domain.ids import new_id
 from app.domain.principal import Role
 from app.domain.report_metrics import bucket_of, upper_edge
+from app.persistence.events import SqlOutboxRepository
 from app.persistence.tables import service_settings, ticket_rollups, tickets, timeline
 from tests.api.test_surveys import desk  # noqa: F401 - a fixture
 from tests.factories import act, open_ticket
@@ -24,6 +27,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 OPEN = {"new", "assigned", "in_progress", "waiting_on_customer", "pending_follow_up"}
 FINISHED = {"completed", "closed"}
 H = timedelta(hours=1)
+TIME_NAMES = ("first_reply", "next_reply", "first_resolution", "full_resolution")
 
 
 async def walk(http, auth, clock, ticket, *moves: tuple[str, dict[str, Any]], agent: str = "agent-1") -> None:
@@ -37,9 +41,21 @@ async def walk(http, auth, clock, ticket, *moves: tuple[str, dict[str, Any]], ag
 WORK = (("claim", {}), ("start", {}), ("resolve", {"solution": "更换风机"}))
 
 
+async def say(http, auth, clock, ticket, *lines: tuple[str, str]) -> None:
+    """Comments 40 minutes apart: (`agent` | `note` | `customer`, text); a note is internal."""
+    for who, text in lines:
+        clock.advance(timedelta(minutes=40))
+        headers = auth(Role.CUSTOMER) if who == "customer" else auth(Role.AGENT)
+        body = {"body": text, "visibility": "internal" if who == "note" else "public"}
+        response = await http.post(f"/v1/tickets/{ticket['id']}/comments", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+
+
 @pytest.fixture
 async def worked(desk, auth, clock):  # noqa: F811
-    """Seven tickets over three days: completed, reopened and closed again, cancelled, left open, by app and phone."""
+    """Seven tickets over three days: completed, reopened and closed again, cancelled, left open, by app and phone;
+    customers writing before and after replies, internal notes, a message that flags the ticket (an event with no
+    line of its own), a message to a cancelled ticket, a wait left open."""
     app, http = desk
     made = []
     for n in range(7):
@@ -50,13 +66,19 @@ async def worked(desk, auth, clock):  # noqa: F811
             )
         )
     done = (*WORK, ("complete", {}))
+    await say(http, auth, clock, made[0], ("customer", "还没人联系我"), ("note", "查库存"), ("agent", "已安排师傅"))
+    await say(http, auth, clock, made[0], ("customer", "什么时候到"), ("customer", "再不来就投诉到12315"))
     await walk(http, auth, clock, made[0], *done)
     await walk(http, auth, clock, made[1], *done, ("reopen", {"reason": "又响了"}), ("start", {}))
     await walk(http, auth, clock, made[1], ("resolve", {"solution": "再修"}), ("complete", {}))
     await walk(http, auth, clock, made[2], ("cancel", {"reason": "已自行解决"}))
+    await say(http, auth, clock, made[2], ("customer", "不用了"), ("agent", "好的"))
+    await say(http, auth, clock, made[3], ("agent", "您好"), ("customer", "在吗"), ("agent", "在"))
     await walk(http, auth, clock, made[3], *WORK)
+    await say(http, auth, clock, made[3], ("customer", "还有个问题"))
     await walk(http, auth, clock, made[4], ("claim", {}), ("close", {"reason": "duplicate"}))
     await walk(http, auth, clock, made[5], *done, ("reopen", {"reason": "没修好"}))
+    await say(http, auth, clock, made[5], ("customer", "又坏了"), ("note", "再派"), ("agent", "马上安排"))
     clock.advance(timedelta(hours=3))
     return app, http
 
@@ -71,11 +93,11 @@ def window(days: int = 8, **extra: Any) -> dict[str, Any]:
     return {"from": str(today - timedelta(days=1)), "to": str(today + timedelta(days=days)), "tz": ZONE.key, **extra}
 
 
-async def raw(app) -> tuple[list[Any], dict[Any, list[Any]]]:
+async def raw(app, kinds: tuple[str, ...] = ("action",)) -> tuple[list[Any], dict[Any, list[Any]]]:
     async with app.state.services.database.engine.connect() as conn:
         rows = list(await conn.execute(select(tickets)))
         steps: dict[Any, list[Any]] = {}
-        query = select(timeline).where(timeline.c.kind == "action").order_by(timeline.c.id)
+        query = select(timeline).where(timeline.c.kind.in_(kinds)).order_by(timeline.c.id)
         for step in await conn.execute(query):
             steps.setdefault(step.subject_id, []).append(step)
     return rows, steps
@@ -126,10 +148,43 @@ def nearest_rank(samples: list[float], p: float) -> float | None:
     return round(upper_edge(bucket_of(sorted(samples)[max(1, math.ceil(p * len(samples))) - 1])), 1)
 
 
+def speaker(line) -> str | None:
+    """Who spoke in a raw timeline line, as the SLA's reply clocks count it."""
+    if line.kind == "comment":
+        return line.payload.get("speaker") if line.public else None
+    if line.action in ("request_info", "resolve"):
+        return "agent"
+    return "customer" if line.action in ("customer_reply", "urge") else None
+
+
+def reply_waits(ticket, lines) -> tuple[list[tuple[Any, float]], list[tuple[Any, float]]]:
+    """(reply instant, seconds waited) of the first reply and of each reply that ended a customer's wait."""
+    first, following = [], []
+    waiting, status = None, "new"
+    for line in lines:
+        status = line.to_status if line.kind == "action" else status
+        who = speaker(line)
+        if who == "agent" and not first:
+            first.append((line.at, (line.at - ticket.created_at).total_seconds()))
+        elif who == "agent" and waiting is not None:
+            following.append((line.at, (line.at - waiting).total_seconds()))
+        if who == "agent":
+            waiting = None
+        elif who == "customer" and first and waiting is None and status not in (*FINISHED, "cancelled"):
+            waiting = line.at
+    return first, following
+
+
 def recomputed_times(rows, steps) -> dict[str, dict[str, Any]]:
     first: dict[str, list[float]] = {}
     full: dict[str, list[float]] = {}
+    first_reply: dict[str, list[float]] = {}
+    next_reply: dict[str, list[float]] = {}
     for ticket in rows:
+        replies, waits = reply_waits(ticket, steps.get(ticket.id, []))
+        for samples, found in ((first_reply, replies), (next_reply, waits)):
+            for at, seconds in found:
+                samples.setdefault(str(day(at)), []).append(seconds)
         resolutions = [s for s in steps.get(ticket.id, []) if s.to_status == "pending_follow_up"]
         if resolutions:
             at = resolutions[0].at
@@ -145,9 +200,9 @@ def recomputed_times(rows, steps) -> dict[str, dict[str, Any]]:
                 "p50_seconds": nearest_rank(s.get(period, []), 0.5),
                 "p90_seconds": nearest_rank(s.get(period, []), 0.9),
             }
-            for name, s in (("first_resolution", first), ("full_resolution", full))
+            for name, s in zip(TIME_NAMES, (first_reply, next_reply, first, full), strict=True)
         }
-        for period in set(first) | set(full)
+        for period in set(first) | set(full) | set(first_reply) | set(next_reply)
     }
 
 
@@ -185,24 +240,41 @@ async def test_the_times_report_reconciles_with_the_raw_rows(worked, auth, clock
 
     body = (await http.get("/v1/reports/times", params=window(), headers=auth(Role.MANAGER))).json()
 
-    got = {
-        i["period"]: {k: i[k] for k in ("first_resolution", "full_resolution")}
-        for i in body["items"]
-        if i["first_resolution"]["count"] or i["full_resolution"]["count"]
-    }
-    assert got == recomputed_times(*(await raw(app)))
+    got = {i["period"]: {k: i[k] for k in TIME_NAMES} for i in body["items"] if any(i[k]["count"] for k in TIME_NAMES)}
+    assert got == recomputed_times(*(await raw(app, ("action", "comment"))))
     assert sum(i["full_resolution"]["count"] for i in body["items"]) == 3  # the reopened-and-left ticket is not done
+    # by hand: first replies of tickets 0, 2, 3 (comments) and 1, 5 (their resolve); 4 was closed unanswered
+    assert sum(i["first_reply"]["count"] for i in body["items"]) == 5
+    # next replies: ticket 0's resolve, ticket 3's comment, ticket 5's after reopening; not the cancelled one's
+    assert sum(i["next_reply"]["count"] for i in body["items"]) == 3
 
 
 async def test_an_event_read_again_counts_nothing(worked, auth, clock):
     app, http = worked
     await rollup(app, clock)
-    before = (await http.get("/v1/reports/volume", params=window(), headers=auth(Role.MANAGER))).json()
+    reports = ("/v1/reports/volume", "/v1/reports/times")
+    before = [(await http.get(path, params=window(), headers=auth(Role.MANAGER))).json() for path in reports]
     async with app.state.services.database.engine.begin() as conn:  # the job's cursor set back: every event replayed
         await conn.execute(delete(service_settings).where(service_settings.c.key == "report_rollup_cursor"))
 
     assert await rollup(app, clock) == 0
-    after = (await http.get("/v1/reports/volume", params=window(), headers=auth(Role.MANAGER))).json()
+    after = [(await http.get(path, params=window(), headers=auth(Role.MANAGER))).json() for path in reports]
+    assert after == before
+
+
+async def test_an_event_with_no_line_of_its_own_counts_nothing(worked, auth, clock):
+    app, http = worked
+    await rollup(app, clock)
+    before = (await http.get("/v1/reports/times", params=window(), headers=auth(Role.MANAGER))).json()
+    async with app.state.services.database.engine.connect() as conn:  # the ticket resolved and completed last
+        last = (await conn.execute(select(timeline.c.subject_id).order_by(timeline.c.id.desc()).limit(1))).scalar()
+    async with app.state.services.database.engine.begin() as conn:
+        # what the SLA timer scan writes for a ticket (no timeline line): after its last line, a resolution's
+        breach = OutboxEvent(new_id(), "sla.breached", "ticket", last, clock.now(), {"metric": "resolution"})
+        await SqlOutboxRepository(conn).add(breach)
+
+    assert await rollup(app, clock) == 1
+    after = (await http.get("/v1/reports/times", params=window(), headers=auth(Role.MANAGER))).json()
     assert after == before
 
 
@@ -211,6 +283,7 @@ async def test_a_rederive_rebuilds_lost_rollups_from_the_raw_rows(worked, auth, 
     await rollup(app, clock)
     manager = auth(Role.MANAGER)
     before = (await http.get("/v1/reports/volume", params=window(group_by="channel"), headers=manager)).json()
+    times_before = (await http.get("/v1/reports/times", params=window(group_by="channel"), headers=manager)).json()
     async with app.state.services.database.engine.begin() as conn:
         await conn.execute(delete(ticket_rollups))
     start = (datetime.now(UTC) - timedelta(days=2)).replace(minute=0, second=0, microsecond=0)
@@ -227,6 +300,9 @@ async def test_a_rederive_rebuilds_lost_rollups_from_the_raw_rows(worked, auth, 
     assert datetime.fromisoformat(response.json()["end"]) <= clock.now()  # held at the job's position
     after = (await http.get("/v1/reports/volume", params=window(group_by="channel"), headers=manager)).json()
     assert after == before
+    times_after = (await http.get("/v1/reports/times", params=window(group_by="channel"), headers=manager)).json()
+    assert times_after == times_before
+    assert sum(i["next_reply"]["count"] for i in times_after["items"]) == 3
 
 
 async def test_business_line_scope_applies(worked, auth, clock):

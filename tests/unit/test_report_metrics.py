@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from app.domain.conversation import CUSTOMER_MESSAGES, REPLY_ACTIONS, Speaker, voice_of
 from app.domain.errors import InvalidInput
 from app.domain.report_metrics import Cell, Measure, Step, bucket_of, change_by, contribution, percentile, upper_edge
 from app.domain.reports import Interval, ReportQuery, RollupRow, check_range, times, volume
@@ -21,8 +22,21 @@ def steps(*moves: tuple[timedelta, str | None, str | None]) -> list[Step]:
     """A history: created at T0, then each (offset, from, to) status change; ids increase as new_id()'s do."""
     out = [Step(UUID(int=1), T0, "created", None, "new")]
     for n, (offset, source, dest) in enumerate(moves, start=2):
-        out.append(Step(UUID(int=n), T0 + offset, "action", source, dest))
+        out.append(Step(UUID(int=n), T0 + offset, "action", source, dest, action=f"to_{dest}"))
     return out
+
+
+def said(*lines: tuple[timedelta, str, Speaker | None]) -> list[Step]:
+    """A history of talk: created at T0, then each (offset, kind, voice) line, a comment or an action."""
+    out = [Step(UUID(int=1), T0, "created", None, "new")]
+    for n, (offset, kind, voice) in enumerate(lines, start=2):
+        out.append(Step(UUID(int=n), T0 + offset, kind, action="comment" if kind == "comment" else kind, voice=voice))
+    return out
+
+
+def event_after(history: list[Step], n: int) -> tuple[UUID, str]:
+    """The id and type of the event written with the history's n-th line (1-based), just after it."""
+    return UUID(int=n + 1), history[n - 1].event_type
 
 
 def hour(offset: timedelta) -> datetime:
@@ -56,7 +70,7 @@ def test_a_reopened_tickets_contribution_counts_every_move_and_its_final_resolut
 
 def test_the_reopening_event_withdraws_the_resolution_it_had_ended():
     # the reopening's timeline line has id 6; its event, recorded just after it, an id between 6 and 7
-    change = change_by(REOPENED, UUID(int=7))
+    change = change_by(REOPENED, *event_after(REOPENED, 6))
 
     assert change == {
         Cell(hour(26 * H), Measure.REOPENED): 1,
@@ -66,11 +80,65 @@ def test_the_reopening_event_withdraws_the_resolution_it_had_ended():
 
 def test_the_changes_of_every_event_add_up_to_the_contribution():
     total: dict[Cell, int] = {}
-    for n in range(2, len(REOPENED) + 2):
-        for cell, count in change_by(REOPENED, UUID(int=n)).items():
+    for n in range(1, len(REOPENED) + 1):
+        for cell, count in change_by(REOPENED, *event_after(REOPENED, n)).items():
             total[cell] = total.get(cell, 0) + count
 
     assert {c: n for c, n in total.items() if n} == contribution(REOPENED)
+
+
+def test_an_event_without_a_line_of_its_own_changes_nothing():
+    # an SLA breach after the reopening: the last line before it is the reopening's, written with another event
+    assert change_by(REOPENED, UUID(int=7), "sla.breached") == {}
+    assert change_by(REOPENED, UUID(int=7), "ticket.commented") == {}
+
+
+AGENT, CUSTOMER = Speaker.AGENT, Speaker.CUSTOMER
+M = timedelta(minutes=1)
+TALK = said(
+    (10 * M, "comment", CUSTOMER),  # before the first reply: covered by first reply
+    (20 * M, "comment", None),  # an internal note: no reply
+    (45 * M, "comment", AGENT),  # first reply: 45 min
+    (2 * H, "comment", CUSTOMER),  # a wait starts
+    (2 * H + 30 * M, "urge", CUSTOMER),  # further messages do not restart it
+    (5 * H, "request_info", AGENT),  # next reply: 3 h
+    (6 * H, "request_info", AGENT),  # nobody was waiting: no sample
+    (7 * H, "customer_reply", CUSTOMER),
+    (7 * H + 20 * M, "resolve", AGENT),  # next reply: 20 min
+)
+
+
+def test_first_and_next_replies_by_hand():
+    replies = {c: n for c, n in contribution(TALK).items() if c.measure in (Measure.FIRST_REPLY, Measure.NEXT_REPLY)}
+
+    assert replies == {
+        Cell(hour(45 * M), Measure.FIRST_REPLY, bucket_of(45 * 60)): 1,
+        Cell(hour(5 * H), Measure.NEXT_REPLY, bucket_of(3 * 3600)): 1,
+        Cell(hour(7 * H + 20 * M), Measure.NEXT_REPLY, bucket_of(20 * 60)): 1,
+    }
+
+
+def test_a_message_to_a_closed_ticket_owes_no_reply():
+    history = [
+        *said((H, "comment", AGENT)),
+        Step(UUID(int=3), T0 + 2 * H, "action", "in_progress", "closed", action="close"),
+        Step(UUID(int=4), T0 + 3 * H, "comment", action="comment", voice=CUSTOMER),
+        Step(UUID(int=5), T0 + 4 * H, "comment", action="comment", voice=AGENT),
+    ]
+
+    assert Measure.NEXT_REPLY not in {c.measure for c in contribution(history)}
+    assert Measure.NEXT_REPLY in {c.measure for c in contribution([*history[:2], *history[3:]])}  # not closed: owed
+
+
+def test_who_speaks_in_a_timeline_line():
+    assert voice_of("comment", "comment", True, {"speaker": "agent"}) is AGENT
+    assert voice_of("comment", "comment", True, {"speaker": "customer"}) is CUSTOMER
+    assert voice_of("comment", "comment", False, {"speaker": "agent"}) is None  # an internal note
+    assert voice_of("comment", "comment", True, {}) is None
+    assert {voice_of("action", a, True, {}) for a in REPLY_ACTIONS} == {AGENT}
+    assert {voice_of("action", a, False, {}) for a in CUSTOMER_MESSAGES} == {CUSTOMER}
+    assert voice_of("action", "claim", True, {}) is None
+    assert voice_of("updated", "update", False, {"speaker": "agent"}) is None
 
 
 def test_a_cancelled_ticket_leaves_the_backlog_without_a_resolution_time():
