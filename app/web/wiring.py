@@ -264,6 +264,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review, after_sales.review_refusals)
     blob_store = open_blob_store(settings)
     attachments, direct_uploads = attachment_services(settings, uow, clock, blob_store)
+    reports = ReportService(uow, clock, settings.report_max_days)
     return Services(
         settings=settings,
         clock=clock,
@@ -289,8 +290,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         inbound=inbound_service(uow, clock, after_sales, settings),
         business_calendars=BusinessCalendarService(uow, clock, sla.forget_settings),
         churn=ChurnService(uow, clock),
-        reports=ReportService(uow, clock, settings.report_max_days),
-        exports=ExportService(uow),
+        reports=reports,
+        exports=ExportService(uow, reports, tasks),
         sla_policies=SlaPolicyService(uow, clock, sla.forget_settings),
         sla=sla,
         ticket_auto_close=TicketAutoCloseService(uow, clock, tickets, policy.reopen_window),
