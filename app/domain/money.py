@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pycountry
 
 _ISO_4217 = frozenset(currency.alpha_3 for currency in pycountry.currencies)
@@ -25,9 +27,11 @@ def minor_exponent(currency: str) -> int:
     return _EXPONENT.get(currency, 2)
 
 
+def major_units(amount: int, currency: str) -> Decimal:
+    """`51210, "CNY"` → `Decimal("512.10")`, `5120, "JPY"` → `Decimal("5120")`: exact, with the currency's digits."""
+    return Decimal(amount).scaleb(-minor_exponent(currency))
+
+
 def format_money(amount: int, currency: str) -> str:
     """`51210, "CNY"` → `512.10 CNY`: the major unit, exact (no float on the way)."""
-    exponent = minor_exponent(currency)
-    sign = "-" if amount < 0 else ""
-    whole, fraction = divmod(abs(amount), 10**exponent)
-    return f"{sign}{whole}.{fraction:0{exponent}d} {currency}" if exponent else f"{sign}{whole} {currency}"
+    return f"{major_units(amount, currency):f} {currency}"

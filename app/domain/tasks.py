@@ -143,6 +143,15 @@ class TaskFilter:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkHoursQuery:
+    """What the work-hours report is asked: tasks completed in [start, end), of one handler or (None) of all."""
+
+    start: datetime
+    end: datetime
+    assignee: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkHoursRow:
     """One handler's figures over a period: 工时 reported vs approved, and the on-time rate of archived tasks."""
 

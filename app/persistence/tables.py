@@ -459,6 +459,7 @@ tasks = Table(
     Index(None, "group_key", "status", "id"),
     Index(None, "status", "due_at", "id"),
     Index(None, "assignee", "status", "due_at", "id"),
+    Index(None, "created_at", "id"),  # the tasks export's keyset pages
 )
 
 approvals = Table(
@@ -730,6 +731,7 @@ surveys = Table(
     Index(None, "sku", "sent_at", "id"),
     Index(None, "region", "sent_at", "id"),
     Index(None, "channel", "sent_at", "id"),
+    Index(None, "answered_at", "id"),  # the survey-answers export's keyset pages
 )
 
 # 客诉激增: each series' learned baseline (app/domain/complaint_spikes.py SeriesState) and the spike announced for it,

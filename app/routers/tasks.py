@@ -12,7 +12,7 @@ from fastapi import Body, Depends, Path, Query, Response, status
 from app.domain.errors import FieldError, InvalidInput
 from app.domain.pagination import PageRequest
 from app.domain.principal import Principal
-from app.domain.tasks import TaskFilter
+from app.domain.tasks import TaskFilter, WorkHoursQuery
 from app.schemas.common import KEY_PATTERN, PageOut, QueryInstant, problems
 from app.schemas.tasks import TaskIn, TaskOut, WorkHoursOut, WorkHoursRowOut
 from app.schemas.workflows import ActionIn, TimelineEntryOut, action_payloads
@@ -155,19 +155,16 @@ async def task_timeline(
     return page_out(found, lambda entry: TimelineEntryOut.of(entry, principal, TASK, language))
 
 
-@router.get("/v1/reports/work-hours", tags=["reports"], responses=problems(422))
-async def work_hours_report(
+async def work_hours_query(
     principal: Staff,
-    page: Page,
     svc: Svc,
     from_: Annotated[
         QueryInstant | None, Query(alias="from", description="Start (inclusive); default 30 days ago.")
     ] = None,
     to: Annotated[QueryInstant | None, Query(description="End (exclusive); default now.")] = None,
     assignee: Annotated[str | None, Query(max_length=128, description="One handler (user id, or `me`).")] = None,
-) -> WorkHoursOut:
-    """工时统计: per handler, tasks completed in the period with reported vs approved hours and the on-time rate
-    of the archived ones. Managers see everyone; others only themselves."""
+) -> WorkHoursQuery:
+    """The work-hours report's parameters, shared by its JSON answer and its CSV export."""
     end = to or svc.clock.now()
     start = from_ or end - timedelta(days=30)
     if not timedelta(0) < end - start <= timedelta(days=MAX_REPORT_DAYS):
@@ -176,11 +173,20 @@ async def work_hours_report(
             code="validation_failed",
             errors=[FieldError("from", f"the period must be positive and at most {MAX_REPORT_DAYS} days", "query")],
         )
-    who = principal.subject if assignee == "me" else assignee
-    found = await svc.tasks.work_hours(principal, start, end, who, page)
+    return WorkHoursQuery(start, end, principal.subject if assignee == "me" else assignee)
+
+
+WorkHoursAsked = Annotated[WorkHoursQuery, Depends(work_hours_query)]
+
+
+@router.get("/v1/reports/work-hours", tags=["reports"], responses=problems(422))
+async def work_hours_report(principal: Staff, page: Page, svc: Svc, query: WorkHoursAsked) -> WorkHoursOut:
+    """工时统计: per handler, tasks completed in the period with reported vs approved hours and the on-time rate
+    of the archived ones. Managers see everyone; others only themselves."""
+    found = await svc.tasks.work_hours(principal, query.start, query.end, query.assignee, page)
     return WorkHoursOut(
-        period_start=start,
-        period_end=end,
+        period_start=query.start,
+        period_end=query.end,
         items=[WorkHoursRowOut.of(row) for row in found.items],
         next_cursor=encode_cursor(found.next_key),
     )
