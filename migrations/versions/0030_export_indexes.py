@@ -2,7 +2,7 @@
 exports read each keyset page as one index range scan
 
 Revision ID: 0030
-Revises: 0027
+Revises: 0029
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0030"
-down_revision = "0027"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 

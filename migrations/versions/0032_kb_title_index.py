@@ -3,7 +3,7 @@ by triggers, a GIN index of their tsvector on PostgreSQL), so that a search rank
 query first without scoring every article that holds it somewhere
 
 Revision ID: 0032
-Revises: 0029
+Revises: 0030
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from alembic import op
 from app.domain.kb_tokens import index_tokens  # the one tokenizer the service indexes with, as of this revision
 
 revision = "0032"
-down_revision = "0029"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
