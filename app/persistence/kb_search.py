@@ -110,9 +110,7 @@ def _score(query: SearchQuery) -> ColumnElement[int]:
     return points + _helpful()
 
 
-def _reach(
-    visibility: Visibility | None, business_lines: frozenset[str] | None
-) -> list[ColumnElement[bool]]:
+def _reach(visibility: Visibility | None, business_lines: frozenset[str] | None) -> list[ColumnElement[bool]]:
     conditions = [] if visibility is None else [kb_search.c.visibility == visibility.value]
     return conditions + in_business_lines(kb_search.c.business_line, business_lines)
 
@@ -139,10 +137,13 @@ def _conditions(query: SearchQuery, dialect: str) -> list[ColumnElement[bool]]:
     return conditions + _reach(query.visibility, query.business_lines)
 
 
+_RELATED_FIELDS = ((kb_search.c.title, TITLE_HIT), (kb_search.c.tags, TAGS_HIT), (kb_search.c.body, BODY_HIT))
+
+
 def _related_score(query: RelatedQuery) -> ColumnElement[int]:
     points: ColumnElement[int] = literal(0, Integer)
     for span in query.spans:
-        for column, weight in ((kb_search.c.title, TITLE_HIT), (kb_search.c.tags, TAGS_HIT), (kb_search.c.body, BODY_HIT)):
+        for column, weight in _RELATED_FIELDS:
             points = points + case((_holds(column, span), weight), else_=0)
     if query.product_line:
         points = points + case((_in_product_line(query.product_line), PRODUCT_LINE_BOOST), else_=0)
@@ -204,9 +205,7 @@ class SqlSearchRepository:
         stmt = (
             select(kb_search.c.article_id, kb_article_versions.c.title, kb_search.c.language)
             .where(*conditions, *_reach(query.visibility, query.business_lines), live)
-            .order_by(
-                starts, func.length(kb_search.c.title), kb_search.c.published_at.desc(), kb_search.c.article_id
-            )
+            .order_by(starts, func.length(kb_search.c.title), kb_search.c.published_at.desc(), kb_search.c.article_id)
             .limit(limit)
         )
         return [TitleHit(row.article_id, row.title, Language(row.language)) for row in await self._conn.execute(stmt)]

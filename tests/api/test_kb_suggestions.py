@@ -29,7 +29,7 @@ async def desk(client, auth):
     await seed_reference_data(client, auth)
     await publish(client, auth, title="退款多久到账", body="退款审核通过后原路退回，1-3 个工作日到账。", tags=["退款"])
     await publish(client, auth, title="如何申请换货", body="收到商品七天内可以申请换货。", tags=["换货"])
-    await publish(client, auth, title="净化器异响怎么办", body="检查滤网是否安装到位。", tags=["异响"], product_lines=[])
+    await publish(client, auth, title="净化器异响怎么办", body="检查滤网是否安装到位。", tags=["异响"])
     await publish(
         client, auth, title="内部：退款审核口径", body="退款超过 500 元需主管审核。", visibility="internal", tags=[]
     )
