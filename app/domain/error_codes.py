@@ -108,6 +108,7 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "Article not found",
         "No knowledge base article with this id (customers: none published and public).",
     ),
+    ProblemCode("synonym_group_not_found", 404, "Synonym group not found", "No knowledge base synonym group with this id."),
     ProblemCode(
         "after_sales_not_found",
         404,
@@ -217,6 +218,12 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         409,
         "SLA default required",
         "The change would leave a subject's last SLA policy with conditions: the last one must be the default.",
+    ),
+    ProblemCode(
+        "synonym_term_taken",
+        409,
+        "Synonym term taken",
+        "A term of the group is in another synonym group (the problem's `term`, `group_id`): a term is in one group.",
     ),
     ProblemCode(
         "review_queue_in_use", 409, "Review queue in use", "Orders wait unclaimed in the review queue: it stays."

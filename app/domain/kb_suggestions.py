@@ -21,12 +21,17 @@ MAX_TICKET_SPANS = 32
 TITLE_HIT, TAGS_HIT, BODY_HIT = 3, 2, 1
 PRODUCT_LINE_BOOST, CATEGORY_BOOST = 6, 4
 MAX_TITLES = 10
-_FUNCTION_CHARS = frozenset("的了是我你他她它们在和就都而及与或吗呢吧啊呀请您这那有个也还又被把给让要会能到从对么什怎没不已经")
+_FUNCTION_CHARS = frozenset(
+    "的了是我你他她它们在和就都而及与或吗呢吧啊呀请您这那有个也还又被把给让要会能到从对么什怎没不已经"
+)
 """Characters that make a bigram say nothing about the question (我的, 了吗, 请问)."""
 _STOP_WORDS = frozenset(
-    "a an and are as at be but by can could did do does for from had has have i if in is it its me my no not of on or"
-    " our please so that the this to was we were will with would you your".split()
-)
+    {
+        "a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "could", "did", "do", "does", "for", "from",
+        "had", "has", "have", "i", "if", "in", "is", "it", "its", "me", "my", "no", "not", "of", "on", "or", "our",
+        "please", "so", "that", "the", "this", "to", "was", "we", "were", "will", "with", "would", "you", "your",
+    }
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,7 +49,9 @@ def folded_terms(sent: Sequence[str]) -> tuple[str, ...]:
         elif not cut:
             errors.append(FieldError(pointer, "holds no letter, digit or Chinese character"))
         elif len(cut) > 1 or cut[0] != word:
-            errors.append(FieldError(pointer, f"must be one word or one Chinese run, as a query is cut: {' '.join(cut)!r}"))
+            errors.append(
+                FieldError(pointer, f"must be one word or one Chinese run, as a query is cut: {' '.join(cut)!r}")
+            )
         elif len(word) > MAX_TERM:
             errors.append(FieldError(pointer, f"is longer than {MAX_TERM} characters once folded"))
         elif word in first_at:

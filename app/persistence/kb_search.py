@@ -170,14 +170,13 @@ def _filters(query: SearchQuery) -> list[ColumnElement[bool]]:
     return conditions + _reach(query.visibility, query.business_lines)
 
 
+_RELATED_FIELDS = ((kb_search.c.title, TITLE_HIT), (kb_search.c.tags, TAGS_HIT), (kb_search.c.body, BODY_HIT))
+
+
 def _related_score(query: RelatedQuery) -> ColumnElement[int]:
     points: ColumnElement[int] = literal(0, Integer)
     for span in query.spans:
-        for column, weight in (
-            (kb_search.c.title, TITLE_HIT),
-            (kb_search.c.tags, TAGS_HIT),
-            (kb_search.c.body, BODY_HIT),
-        ):
+        for column, weight in _RELATED_FIELDS:
             points = points + case((_holds(column, span), weight), else_=0)
     if query.product_line:
         points = points + case((_in_product_line(query.product_line), PRODUCT_LINE_BOOST), else_=0)

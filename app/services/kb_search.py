@@ -60,7 +60,7 @@ class SearchService:
             async with self._uow.write() as uow:
                 await uow.kb_search_misses.record(miss_text(query.spans), lines, self._clock.now())
                 await uow.commit()
-        except Exception:  # noqa: BLE001 - the report may lose a count; the search never fails for it
+        except Exception:  # the report may lose a count; the search never fails for it
             _log.warning("kb_search_miss_not_recorded", exc_info=True)
 
     async def misses(self, principal: Principal, where: MissFilter, page: PageRequest) -> Page[SearchMiss]:

@@ -33,7 +33,7 @@ class SuggestionService:
                 lines = frozenset({ticket.business_line}) if lines is None else lines & {ticket.business_line}
             query = RelatedQuery(
                 spans=ticket_spans(ticket.title, ticket.description, thesaurus),
-                product_line=fold(product.product_line) if product and product.product_line else None,
+                product_line=fold(product.data.product_line) if product and product.data.product_line else None,
                 category=ticket.category,
                 visibility=Visibility.PUBLIC if principal.is_customer else None,
                 business_lines=lines,

@@ -34,6 +34,14 @@ PROBLEMS = (
 ZH_FILLER = "请先断电检查，如仍未解决请联系客服。"
 EN_FILLER = "Check the manual first and contact support if it persists."
 _S2T = OpenCC("s2t")
+SYNONYMS = (  # terms no article holds, each in a group with a problem's words: queries find them only through it
+    ("保修期限", "质保", "guarantee"),
+    ("漏水", "渗水"),
+    ("异响", "噪音", "noise"),
+    ("warranty", "waranty"),
+    ("refund", "退钱"),
+)
+"""The synonym groups the evaluation configures: Chinese ↔ Chinese, English ↔ Chinese both ways, a misspelling."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +103,16 @@ def queries() -> list[Query]:
                 Query(f"{en} {problem_en}", "english", en_topic),
                 Query(full_width(f"{en} {problem_en}"), "full-width", en_topic),
             ]
+    for zh, _char, en, _model in PRODUCTS:
+        found += [
+            Query(f"{zh} 质保", "synonym", frozenset({zh_title(zh, "保修期限")})),
+            Query(f"{zh} 渗水", "synonym", frozenset({zh_title(zh, "漏水")})),
+            Query(f"{zh} 噪音", "synonym", frozenset({zh_title(zh, "异响")})),
+            Query(f"{zh} guarantee", "synonym-en-zh", frozenset({zh_title(zh, "保修期限")})),
+            Query(f"{zh} noise", "synonym-en-zh", frozenset({zh_title(zh, "异响")})),
+            Query(f"{en} 退钱", "synonym-zh-en", frozenset({en_title(en, "refund")})),
+            Query(f"{en} waranty", "synonym-typo", frozenset({en_title(en, "warranty")})),
+        ]
     for problem_zh, problem_en in PROBLEMS:
         found.append(Query(problem_zh, "chinese-problem", frozenset(zh_title(p[0], problem_zh) for p in PRODUCTS)))
         found.append(Query(problem_en, "english", frozenset(en_title(p[2], problem_en) for p in PRODUCTS)))
