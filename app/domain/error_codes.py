@@ -108,7 +108,9 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "Article not found",
         "No knowledge base article with this id (customers: none published and public).",
     ),
-    ProblemCode("synonym_group_not_found", 404, "Synonym group not found", "No knowledge base synonym group with this id."),
+    ProblemCode(
+        "synonym_group_not_found", 404, "Synonym group not found", "No knowledge base synonym group with this id."
+    ),
     ProblemCode(
         "after_sales_not_found",
         404,
