@@ -26,7 +26,9 @@ from app.routers import (
     exports,
     inbound,
     kb_articles,
+    kb_cases,
     kb_search,
+    kb_votes,
     me,
     notifications,
     ops,
@@ -137,6 +139,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         attachment_retention,
         kb_articles,
         kb_search,
+        kb_cases,
+        kb_votes,
     )
     mount(app, (module.router for module in routers))
     # Added before RequestContextMiddleware, so it runs inside it: the request id and the body cap apply to it.

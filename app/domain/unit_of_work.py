@@ -26,7 +26,9 @@ from app.domain.idempotency import IdempotencyKeyRepository
 from app.domain.inbound import InboundEventRepository
 from app.domain.intake import IntakeReader
 from app.domain.kb_articles import ArticleRepository
+from app.domain.kb_cases import TicketLinkRepository
 from app.domain.kb_search import SearchRepository
+from app.domain.kb_votes import VoteRepository
 from app.domain.notifications import NotificationRepository
 from app.domain.orders import OrderRepository
 from app.domain.pagination import Page, PageRequest
@@ -266,6 +268,8 @@ class UnitOfWork(Protocol):
     attachment_links: AttachmentLinkRepository
     kb_articles: ArticleRepository
     kb_search: SearchRepository
+    kb_links: TicketLinkRepository
+    kb_votes: VoteRepository
 
     async def commit(self) -> None: ...
 

@@ -721,6 +721,12 @@ def _may_see(principal: Principal, ticket: Ticket) -> bool:
     return principal.can_see_customer(ticket.customer_no) and principal.can_see_business_line(ticket.business_line)
 
 
+async def visible_ticket(uow: UnitOfWork, principal: Principal, ref: UUID | str) -> Ticket:
+    """The ticket by id or number as the caller may see it (their own, or their business lines'), or
+    ticket_not_found: for use cases of other nouns that start from a ticket."""
+    return await _visible(uow, principal, ref)
+
+
 async def _visible(uow: UnitOfWork, principal: Principal, ref: UUID | str, *, for_update: bool = False) -> Ticket:
     if isinstance(ref, str) and not is_ticket_number(ref):
         raise ticket_not_found(ref)

@@ -47,7 +47,9 @@ from app.services.health import HealthService
 from app.services.idempotency import IdempotencyService
 from app.services.inbound import InboundService
 from app.services.kb_articles import ArticleService
+from app.services.kb_cases import CaseService
 from app.services.kb_search import SearchService
+from app.services.kb_votes import VoteService
 from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
@@ -112,6 +114,8 @@ class Services:
     direct_uploads: DirectUploadService
     kb_articles: ArticleService
     kb_search: SearchService
+    kb_cases: CaseService
+    kb_votes: VoteService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, the attachment store's connections, then the
@@ -264,6 +268,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     approvals.register(SubjectKind.AFTER_SALES_REVIEW, after_sales.decide_review, after_sales.review_refusals)
     blob_store = open_blob_store(settings)
     attachments, direct_uploads = attachment_services(settings, uow, clock, blob_store)
+    articles = ArticleService(uow, clock)
     return Services(
         settings=settings,
         clock=clock,
@@ -306,8 +311,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         attachments=attachments,
         attachment_retention=AttachmentRetention(uow, clock, blob_store, retention_policy(settings)),
         direct_uploads=direct_uploads,
-        kb_articles=ArticleService(uow, clock),
+        kb_articles=articles,
         kb_search=SearchService(uow),
+        kb_cases=CaseService(uow, clock, articles),
+        kb_votes=VoteService(uow, clock),
     )
 
 
