@@ -2,7 +2,7 @@
 ticket, and the tickets an article solved. Pure: no I/O.
 
 A draft takes what the customer told us and what fixed it: the ticket's title, description, fault description,
-category, tags and the resolution's solution. Never the internal note of the resolution, internal comments, costs,
+category, tags, business line (its product's line) and the resolution's solution. Never the internal note of the resolution, internal comments, costs,
 contact details or the customer's number: the draft is internal until a reviewer publishes it."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def case_content(ticket: Ticket, language: Language, visibility: Visibility, tit
         body=body,
         category=ticket.category,
         tags=tuple(dict.fromkeys(ticket.tags))[:MAX_TAGS],
-        product_lines=(),
+        product_lines=(ticket.business_line,) if ticket.business_line else (),
         visibility=visibility,
     )
 
