@@ -2,8 +2,9 @@
 ticket, and the tickets an article solved. Pure: no I/O.
 
 A draft takes what the customer told us and what fixed it: the ticket's title, description, fault description,
-category, tags, business line (its product's line) and the resolution's solution. Never the internal note of the resolution, internal comments, costs,
-contact details or the customer's number: the draft is internal until a reviewer publishes it."""
+category, tags, business line (its product's line) and the resolution's solution. Never the internal note of the
+resolution, internal comments, costs, contact details or the customer's number: the draft is internal until a
+reviewer publishes it."""
 
 from __future__ import annotations
 
