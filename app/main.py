@@ -26,9 +26,11 @@ from app.routers import (
     exports,
     inbound,
     kb_articles,
+    kb_cases,
     kb_search,
     kb_suggestions,
     kb_synonyms,
+    kb_votes,
     me,
     notifications,
     ops,
@@ -141,6 +143,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         kb_search,
         kb_suggestions,
         kb_synonyms,
+        kb_cases,
+        kb_votes,
     )
     mount(app, (module.router for module in routers))
     # Added before RequestContextMiddleware, so it runs inside it: the request id and the body cap apply to it.

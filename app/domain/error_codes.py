@@ -169,6 +169,18 @@ PROBLEM_CODES: tuple[ProblemCode, ...] = (
         "The workflow action is not possible in the current state; `allowed_actions` lists what is.",
     ),
     ProblemCode(
+        "ticket_not_resolved",
+        409,
+        "Ticket not resolved",
+        "A knowledge base article is drafted from a resolved ticket with a solution; `current_state` says where it is.",
+    ),
+    ProblemCode(
+        "article_not_live",
+        409,
+        "Article not published",
+        "Only a published (live) article takes votes; a draft or archived one does not.",
+    ),
+    ProblemCode(
         "concurrent_modification", 409, "Concurrent modification", "A concurrent request changed the data; retry."
     ),
     ProblemCode(

@@ -56,6 +56,22 @@ class ArticleVersion:
 
 
 @dataclass(frozen=True, slots=True)
+class ArticleTally:
+    """What readers did with an article: reads of it while live (views) and their helpful / not-helpful votes. Kept by
+    atomic counter updates, never by writing an article back, so that no edit loses a count."""
+
+    views: int = 0
+    helpful_votes: int = 0
+    unhelpful_votes: int = 0
+
+    @property
+    def net_helpful(self) -> int:
+        """What search ranks by (`kb_search.helpful`): helpful minus not-helpful votes, capped there to
+        0..HELPFUL_CAP."""
+        return self.helpful_votes - self.unhelpful_votes
+
+
+@dataclass(frozen=True, slots=True)
 class Article:
     id: UUID
     status: str
@@ -71,6 +87,7 @@ class Article:
     approved_by: str | None = None
     published_at: datetime | None = None
     source_ticket_id: UUID | None = None
+    tally: ArticleTally = ArticleTally()
 
     @property
     def is_live(self) -> bool:
@@ -78,10 +95,15 @@ class Article:
         return self.live_version is not None and self.status != "archived"
 
 
+class ArticleSort(StrEnum):
+    NEWEST = "-created_at"
+    MOST_READ = "-views"
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleFilter:
     """Lists narrowed by every field set. `live_public` keeps only what customers may read; `business_lines` is the
-    caller's scope (None: every line)."""
+    caller's scope (None: every line). `sort`: newest first, or most read first (staff: the frequent problems)."""
 
     statuses: frozenset[str] | None = None
     language: Language | None = None
@@ -89,6 +111,7 @@ class ArticleFilter:
     visibility: Visibility | None = None
     live_public: bool = False
     business_lines: frozenset[str] | None = None
+    sort: ArticleSort = ArticleSort.NEWEST
 
 
 class ArticleRepository(Protocol):
@@ -103,6 +126,14 @@ class ArticleRepository(Protocol):
 
     async def versions(self, article_id: UUID, page: PageRequest) -> Page[ArticleVersion]:
         """Newest first."""
+        ...
+
+    async def count_view(self, article_id: UUID) -> ArticleTally:
+        """One more read, as one atomic increment; the tally after it."""
+        ...
+
+    async def add_votes(self, article_id: UUID, helpful: int, unhelpful: int) -> ArticleTally:
+        """Add to the vote tallies atomically; the tally after it."""
         ...
 
     async def list(self, where: ArticleFilter, page: PageRequest) -> Page[tuple[Article, ArticleVersion]]:

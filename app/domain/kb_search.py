@@ -2,10 +2,11 @@
 
 Both databases find the candidates through their index of our tokens (every token of the query present) and then
 rank them by the same integer score in portable SQL, so that SQLite and PostgreSQL answer the same top 10: for each
-query span, a title holding it counts TITLE, the tags TAGS, the body BODY; helpful votes add up to HELPFUL_CAP; ties go
-to the most recently published. A Chinese span of two characters or more must occur in the article as a phrase.
-A span in a synonym group searches as any of its group's terms (each as a span itself: a Chinese one a phrase); an
-article holding only a synonym scores half its field's weight, so the words typed rank first. Pure: no I/O.
+query span, a title holding it counts TITLE, the tags TAGS, the body BODY; helpful votes minus not-helpful ones
+(`ArticleTally.net_helpful`) add one point each, from 0 up to HELPFUL_CAP; ties go to the most recently published. A
+Chinese span of two characters or more must occur in the article as a phrase. A span in a synonym group searches as
+any of its group's terms (each as a span itself: a Chinese one a phrase); an article holding only a synonym scores
+half its field's weight, so the words typed rank first. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -141,6 +142,10 @@ class SearchRepository(Protocol):
         ...
 
     async def remove(self, article_id: UUID) -> None: ...
+    async def set_helpful(self, article_id: UUID, helpful: int) -> None:
+        """Keep the article's row (if live) in step with its votes: `ArticleTally.net_helpful`."""
+        ...
+
     async def search(self, query: SearchQuery, page: PageRequest) -> Page[SearchHit]:
         """Best first (score, then the most recently published, then the article id)."""
         ...

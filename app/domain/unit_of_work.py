@@ -26,9 +26,11 @@ from app.domain.idempotency import IdempotencyKeyRepository
 from app.domain.inbound import InboundEventRepository
 from app.domain.intake import IntakeReader
 from app.domain.kb_articles import ArticleRepository
+from app.domain.kb_cases import TicketLinkRepository
 from app.domain.kb_search import SearchRepository
 from app.domain.kb_search_misses import SearchMissRepository
 from app.domain.kb_synonyms import SynonymRepository
+from app.domain.kb_votes import VoteRepository
 from app.domain.notifications import NotificationRepository
 from app.domain.orders import OrderRepository
 from app.domain.pagination import Page, PageRequest
@@ -270,6 +272,8 @@ class UnitOfWork(Protocol):
     kb_search: SearchRepository
     kb_synonyms: SynonymRepository
     kb_search_misses: SearchMissRepository
+    kb_links: TicketLinkRepository
+    kb_votes: VoteRepository
 
     async def commit(self) -> None: ...
 

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.domain.kb_articles import (
     Article,
     ArticleFilter,
+    ArticleSort,
+    ArticleTally,
     ArticleVersion,
     Content,
     Language,
@@ -43,7 +45,13 @@ def _article(row: Row[Any]) -> Article:
         approved_by=m[kb_articles.c.approved_by],
         published_at=m[kb_articles.c.published_at],
         source_ticket_id=m[kb_articles.c.source_ticket_id],
+        tally=_tally(row),
     )
+
+
+def _tally(row: Row[Any]) -> ArticleTally:
+    m = row._mapping
+    return ArticleTally(m[kb_articles.c.views], m[kb_articles.c.helpful_votes], m[kb_articles.c.unhelpful_votes])
 
 
 def _version(row: Row[Any], table: Any = _VERSIONS) -> ArticleVersion:
@@ -100,6 +108,12 @@ def _version_values(version: ArticleVersion) -> dict[str, Any]:
 
 _GET = select(kb_articles).where(kb_articles.c.id == bindparam("article_id"))
 _UPDATE = update(kb_articles).where(kb_articles.c.id == bindparam("article_id"))
+_TALLY = (kb_articles.c.views, kb_articles.c.helpful_votes, kb_articles.c.unhelpful_votes)
+_COUNT_VIEW = _UPDATE.values(views=kb_articles.c.views + 1).returning(*_TALLY)
+_ADD_VOTES = _UPDATE.values(
+    helpful_votes=kb_articles.c.helpful_votes + bindparam("helpful"),
+    unhelpful_votes=kb_articles.c.unhelpful_votes + bindparam("unhelpful"),
+).returning(*_TALLY)
 _VERSION = select(_VERSIONS).where(
     _VERSIONS.c.article_id == bindparam("article_id"), _VERSIONS.c.number == bindparam("number")
 )
@@ -127,6 +141,14 @@ class SqlArticleRepository:
     async def update(self, article: Article) -> None:
         values = _article_values(article)
         await self._conn.execute(_UPDATE, {"article_id": article.id, **values})
+
+    async def count_view(self, article_id: UUID) -> ArticleTally:
+        row = (await self._conn.execute(_COUNT_VIEW, {"article_id": article_id})).one()
+        return _tally(row)
+
+    async def add_votes(self, article_id: UUID, helpful: int, unhelpful: int) -> ArticleTally:
+        values = {"article_id": article_id, "helpful": helpful, "unhelpful": unhelpful}
+        return _tally((await self._conn.execute(_ADD_VOTES, values)).one())
 
     async def add_version(self, version: ArticleVersion) -> None:
         await self._conn.execute(insert(_VERSIONS), _version_values(version))
@@ -163,7 +185,6 @@ class SqlArticleRepository:
         if where.visibility is not None:
             conditions.append(_SHOWN.c.visibility == where.visibility.value)
         conditions += in_business_lines(kb_articles.c.business_line, where.business_lines)
-        rows, next_key = await fetch_page(
-            self._conn, stmt.where(*conditions), [kb_articles.c.created_at, kb_articles.c.id], page
-        )
+        by = kb_articles.c.views if where.sort is ArticleSort.MOST_READ else kb_articles.c.created_at
+        rows, next_key = await fetch_page(self._conn, stmt.where(*conditions), [by, kb_articles.c.id], page)
         return Page([(_article(row), _version(row, _SHOWN)) for row in rows], next_key)

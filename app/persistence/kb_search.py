@@ -28,6 +28,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -48,6 +49,7 @@ from app.persistence.keyset import fetch_page
 from app.persistence.scope import in_business_lines
 from app.persistence.tables import kb_article_versions, kb_articles, kb_search
 
+_HELPFUL = update(kb_search).where(kb_search.c.article_id == bindparam("id")).values(helpful=bindparam("helpful"))
 _DELETE = delete(kb_search).where(kb_search.c.article_id == bindparam("id"))
 _FTS = "SELECT rowid FROM kb_search_fts WHERE kb_search_fts MATCH :match"
 _TITLE_FTS = "SELECT rowid FROM kb_title_fts WHERE kb_title_fts MATCH :match"
@@ -197,6 +199,9 @@ class SqlSearchRepository:
 
     async def remove(self, article_id: UUID) -> None:
         await self._conn.execute(_DELETE, {"id": article_id})
+
+    async def set_helpful(self, article_id: UUID, helpful: int) -> None:
+        await self._conn.execute(_HELPFUL, {"id": article_id, "helpful": helpful})
 
     async def search(self, query: SearchQuery, page: PageRequest) -> Page[SearchHit]:
         """Articles whose titles hold the query rank above all others but those of bounded score: when a page of

@@ -958,8 +958,13 @@ kb_articles = Table(
     Column("published_at", UtcDateTime),
     Column("source_ticket_id", Uuid),
     *_audit_columns(),
+    # Tallies kept by their own atomic updates, never written back from an entity (app/persistence/kb_articles.py).
+    Column("views", BigInteger, nullable=False, server_default="0"),
+    Column("helpful_votes", BigInteger, nullable=False, server_default="0"),
+    Column("unhelpful_votes", BigInteger, nullable=False, server_default="0"),
     Index(None, "created_at", "id"),
     Index(None, "status", "created_at", "id"),
+    Index(None, "views", "id"),
 )
 kb_article_versions = Table(
     "kb_article_versions",
@@ -1020,6 +1025,25 @@ kb_search_misses = Table(
     Column("first_seen", UtcDateTime, nullable=False),
     Column("last_seen", UtcDateTime, nullable=False),
     Index(None, "last_seen"),
+)
+# Tickets an article solved (who linked it, when), read both ways in link order; one vote per reader and article.
+kb_article_tickets = Table(
+    "kb_article_tickets",
+    metadata,
+    Column("article_id", Uuid, ForeignKey("kb_articles.id"), primary_key=True),
+    Column("ticket_id", Uuid, ForeignKey("tickets.id"), primary_key=True),
+    Column("linked_by", String(128), nullable=False),
+    Column("linked_at", UtcDateTime, nullable=False),
+    Index(None, "article_id", "linked_at", "ticket_id"),
+    Index(None, "ticket_id", "linked_at", "article_id"),
+)
+kb_article_votes = Table(
+    "kb_article_votes",
+    metadata,
+    Column("article_id", Uuid, ForeignKey("kb_articles.id"), primary_key=True),
+    Column("voter", String(160), primary_key=True),
+    Column("helpful", Boolean, nullable=False),
+    Column("voted_at", UtcDateTime, nullable=False),
 )
 SEARCH_INDEX_OBJECTS = frozenset(
     {

@@ -28,9 +28,11 @@ from app.persistence.inbound import SqlInboundEventRepository
 from app.persistence.intake import SqlIntakeReader
 from app.persistence.integrity import integrity_problem
 from app.persistence.kb_articles import SqlArticleRepository
+from app.persistence.kb_cases import SqlTicketLinkRepository
 from app.persistence.kb_search import SqlSearchRepository
 from app.persistence.kb_search_misses import SqlSearchMissRepository
 from app.persistence.kb_synonyms import SqlSynonymRepository
+from app.persistence.kb_votes import SqlVoteRepository
 from app.persistence.notifications import SqlNotificationRepository
 from app.persistence.orders import SqlOrderRepository
 from app.persistence.people import SqlAgentRepository, SqlGroupRepository
@@ -93,6 +95,8 @@ class SqlUnitOfWork:
         self.kb_search = SqlSearchRepository(conn)
         self.kb_synonyms = SqlSynonymRepository(conn)
         self.kb_search_misses = SqlSearchMissRepository(conn)
+        self.kb_links = SqlTicketLinkRepository(conn)
+        self.kb_votes = SqlVoteRepository(conn)
 
     async def commit(self) -> None:
         await self._conn.commit()

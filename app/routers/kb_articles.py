@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import Body, Depends, Path, Query, Response, status
 
-from app.domain.kb_articles import ArticleFilter, Language, Visibility
+from app.domain.kb_articles import ArticleFilter, ArticleSort, Language, Visibility
 from app.domain.pagination import PageRequest
 from app.schemas.common import PageOut, problems
 from app.schemas.kb_articles import ArticleEditIn, ArticleIn, ArticleOut, ArticleVersionOut
@@ -47,12 +47,20 @@ async def list_kb_articles(
     language: Annotated[Language | None, Query(description="Only articles in this language.")] = None,
     category: Annotated[Name | None, Query(description="Only articles of this category.")] = None,
     visibility: Annotated[Visibility | None, Query(description="Staff: only internal or only public articles.")] = None,
+    sort: Annotated[
+        ArticleSort,
+        Query(description="`-created_at`: newest first; `-views` (staff): most read first, what customers ask most."),
+    ] = ArticleSort.NEWEST,
 ) -> PageOut[ArticleOut]:
-    """Articles newest first. Customers see published public articles only (their live version); staff see every
-    article of their business lines as its current version."""
+    """Articles newest first, or most read first (`sort=-views`, staff only). Customers see published public articles
+    only (their live version); staff see every article of their business lines as its current version."""
     states = one_of(status_, (state.name for state in KB_ARTICLE.states), "status")
     where = ArticleFilter(
-        statuses=frozenset(states) if states else None, language=language, category=category, visibility=visibility
+        statuses=frozenset(states) if states else None,
+        language=language,
+        category=category,
+        visibility=visibility,
+        sort=sort,
     )
     found = await svc.kb_articles.list(principal, where, page)
     return page_out(found, lambda view: ArticleOut.of(view, principal))

@@ -89,6 +89,11 @@ class ArticleOut(Output):
     created_by: str | None = Field(description="Staff: who created the article.")
     approved_by: str | None = Field(description="Staff: who approved the live version.")
     source_ticket_id: UUID | None = Field(description="Staff: the resolved ticket the article was drafted from.")
+    views: int | None = Field(
+        description="Staff: reads of the article while live (customers' and staff's); what readers look up most."
+    )
+    helpful_votes: int = Field(description="Readers who found it helpful (有帮助).")
+    unhelpful_votes: int = Field(description="Readers who did not (没帮助).")
     published_at: datetime | None
     created_at: datetime
     updated_at: datetime
@@ -119,6 +124,9 @@ class ArticleOut(Output):
             created_by=article.created_by if staff else None,
             approved_by=article.approved_by if staff else None,
             source_ticket_id=article.source_ticket_id if staff else None,
+            views=article.tally.views if staff else None,
+            helpful_votes=article.tally.helpful_votes,
+            unhelpful_votes=article.tally.unhelpful_votes,
             published_at=article.published_at,
             created_at=article.created_at,
             updated_at=article.updated_at,

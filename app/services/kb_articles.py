@@ -7,6 +7,7 @@ takes it out, in the same transaction."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,7 @@ from app.domain.clock import Clock
 from app.domain.errors import FieldError, InvalidInput, NotFound
 from app.domain.ids import new_id
 from app.domain.invariants import of_type, present
-from app.domain.kb_articles import Article, ArticleFilter, ArticleVersion, Content, Language
+from app.domain.kb_articles import Article, ArticleFilter, ArticleSort, ArticleVersion, Content, Language
 from app.domain.kb_search import SearchDocument
 from app.domain.pagination import Page, PageRequest
 from app.domain.preconditions import Precondition
@@ -58,46 +59,65 @@ class ArticleService:
         self._uow = uow
         self._clock = clock
 
-    async def create(
-        self, principal: Principal, draft: ArticleDraft, source_ticket_id: UUID | None = None
-    ) -> ArticleView:
-        now = self._clock.now()
+    async def create(self, principal: Principal, draft: ArticleDraft) -> ArticleView:
         async with self._uow.write() as uow:
-            if draft.translation_of is not None:
-                await self._check_translation(uow, principal, draft)
-            article = Article(
-                id=new_id(),
-                status=KB_ARTICLE.initial,
-                language=draft.language,
-                business_line=draft.business_line,
-                translation_of=draft.translation_of,
-                created_by=principal.subject,
-                current_version=1,
-                live_version=None,
-                version=1,
-                created_at=now,
-                updated_at=now,
-                source_ticket_id=source_ticket_id,
-            )
-            version = ArticleVersion(article.id, 1, draft.content, principal.subject, now)
-            await uow.kb_articles.add(article, version)
+            article, version = await self.add_in(uow, principal, draft, self._clock.now())
             await uow.commit()
-        return self._view(article, version, principal)
+        return self.view(article, version, principal)
+
+    async def add_in(
+        self,
+        uow: UnitOfWork,
+        principal: Principal,
+        draft: ArticleDraft,
+        now: datetime,
+        source_ticket_id: UUID | None = None,
+    ) -> tuple[Article, ArticleVersion]:
+        """A new draft (version 1) written in the caller's transaction."""
+        if draft.translation_of is not None:
+            await self._check_translation(uow, principal, draft)
+        article = Article(
+            id=new_id(),
+            status=KB_ARTICLE.initial,
+            language=draft.language,
+            business_line=draft.business_line,
+            translation_of=draft.translation_of,
+            created_by=principal.subject,
+            current_version=1,
+            live_version=None,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            source_ticket_id=source_ticket_id,
+        )
+        version = ArticleVersion(article.id, 1, draft.content, principal.subject, now)
+        await uow.kb_articles.add(article, version)
+        return article, version
 
     async def get(self, principal: Principal, article_id: UUID) -> ArticleView:
-        async with self._uow.read() as uow:
-            article, shown = await _visible(uow, principal, article_id)
-        return self._view(article, shown, principal)
+        """The article as its reader sees it; a read of a live article counts one view (an atomic increment)."""
+        async with self._uow.write() as uow:
+            article, shown = await visible_article(uow, principal, article_id)
+            if article.is_live:
+                article = replace(article, tally=await uow.kb_articles.count_view(article_id))
+                await uow.commit()
+        return self.view(article, shown, principal)
 
     async def list(self, principal: Principal, where: ArticleFilter, page: PageRequest) -> Page[ArticleView]:
+        if principal.is_customer and where.sort is ArticleSort.MOST_READ:
+            raise InvalidInput(
+                "Most read is a staff view",
+                code="validation_failed",
+                errors=[FieldError("sort", "-views is for staff", "query")],
+            )
         where = replace(where, live_public=principal.is_customer, business_lines=principal.business_line_scope)
         async with self._uow.read() as uow:
             found = await uow.kb_articles.list(where, page)
-        return Page([self._view(article, shown, principal) for article, shown in found.items], found.next_key)
+        return Page([self.view(article, shown, principal) for article, shown in found.items], found.next_key)
 
     async def versions(self, principal: Principal, article_id: UUID, page: PageRequest) -> Page[ArticleVersion]:
         async with self._uow.read() as uow:
-            await _visible(uow, principal, article_id)
+            await visible_article(uow, principal, article_id)
             return await uow.kb_articles.versions(article_id, page)
 
     async def act(
@@ -111,7 +131,7 @@ class ArticleService:
         """Run a workflow action (`edit` included): nothing is written unless it is allowed now."""
         now = self._clock.now()
         async with self._uow.write() as uow:
-            article, current = await _visible(uow, principal, article_id, for_update=True)
+            article, current = await visible_article(uow, principal, article_id, for_update=True)
             precondition.check(article.version)
             ctx = ArticleContext(article, now, current.author)
             move = KB_ARTICLE.decide(ctx, principal, action, body)
@@ -123,11 +143,11 @@ class ArticleService:
                 await uow.kb_articles.add_version(shown)
             await uow.kb_articles.update(after)
             if action == "approve":
-                await uow.kb_search.put(SearchDocument.of(after, shown, 0))
+                await uow.kb_search.put(SearchDocument.of(after, shown, after.tally.net_helpful))
             elif action == "archive":
                 await uow.kb_search.remove(article.id)
             await uow.commit()
-        return self._view(after, shown, principal)
+        return self.view(after, shown, principal)
 
     async def _check_translation(self, uow: UnitOfWork, principal: Principal, draft: ArticleDraft) -> None:
         original = await uow.kb_articles.get(present(draft.translation_of, "the original"))
@@ -143,14 +163,14 @@ class ArticleService:
                 errors=[FieldError("/translation_of", problem)],
             )
 
-    def _view(self, article: Article, shown: ArticleVersion, principal: Principal) -> ArticleView:
+    def view(self, article: Article, shown: ArticleVersion, principal: Principal) -> ArticleView:
         if principal.is_customer:
             return ArticleView(article, shown, [])
         ctx = ArticleContext(article, self._clock.now(), shown.author)
         return ArticleView(article, shown, KB_ARTICLE.available(ctx, principal))
 
 
-async def _visible(
+async def visible_article(
     uow: UnitOfWork, principal: Principal, article_id: UUID, *, for_update: bool = False
 ) -> tuple[Article, ArticleVersion]:
     """The article and the version this caller reads, or not found: customers read live public versions only, staff

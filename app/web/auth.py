@@ -115,6 +115,8 @@ ReportReader = Annotated[Principal, Depends(Allow(*MANAGERS))]
 """Managers and admins read the reports and rebuild their rollups."""
 Staff = Annotated[Principal, Depends(Allow(*STAFF_ROLES))]
 """Agents, reviewers, managers and admins: their inbox, and internal work (tasks, approvals) customers never see."""
+Person = Annotated[Principal, Depends(Allow(Role.CUSTOMER, *STAFF_ROLES))]
+"""A customer or a member of staff speaking for themselves (votes are a person's, not a system's)."""
 Integrator = Annotated[Principal, Depends(Allow(Role.ADMIN, Role.INTEGRATION))]
 """Admins and integrations manage how events reach other systems (webhook endpoints)."""
 

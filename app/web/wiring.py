@@ -47,9 +47,11 @@ from app.services.health import HealthService
 from app.services.idempotency import IdempotencyService
 from app.services.inbound import InboundService
 from app.services.kb_articles import ArticleService
+from app.services.kb_cases import CaseService
 from app.services.kb_search import SearchService
 from app.services.kb_suggestions import SuggestionService
 from app.services.kb_synonyms import SynonymService
+from app.services.kb_votes import VoteService
 from app.services.notifications import NotificationService
 from app.services.orders import OrderService
 from app.services.people import PeopleService
@@ -116,6 +118,8 @@ class Services:
     kb_search: SearchService
     kb_synonyms: SynonymService
     kb_suggestions: SuggestionService
+    kb_cases: CaseService
+    kb_votes: VoteService
 
     async def aclose(self) -> None:
         """Release what the services hold: the webhook HTTP client, the attachment store's connections, then the
@@ -270,6 +274,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     synonyms = SynonymService(uow, clock)
     attachments, direct_uploads = attachment_services(settings, uow, clock, blob_store)
     reports = ReportService(uow, clock, settings.report_max_days)
+    articles = ArticleService(uow, clock)
     return Services(
         settings=settings,
         clock=clock,
@@ -312,10 +317,12 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         attachments=attachments,
         attachment_retention=AttachmentRetention(uow, clock, blob_store, retention_policy(settings)),
         direct_uploads=direct_uploads,
-        kb_articles=ArticleService(uow, clock),
+        kb_articles=articles,
         kb_search=SearchService(uow, clock, synonyms),
         kb_synonyms=synonyms,
         kb_suggestions=SuggestionService(uow, synonyms),
+        kb_cases=CaseService(uow, clock, articles),
+        kb_votes=VoteService(uow, clock),
     )
 
 

@@ -2,7 +2,7 @@
 groups), and the searches that found nothing (one row per folded query and business line)
 
 Revision ID: 0029
-Revises: 0027
+Revises: 0028
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0029"
-down_revision = "0027"
+down_revision = "0028"
 branch_labels = None
 depends_on = None
 
