@@ -35,7 +35,7 @@ def unresolved(ticket: Ticket) -> Conflict | None:
     return Conflict(
         f"Ticket {ticket.number} is not resolved: {why}; draft an article from a resolved ticket",
         code="ticket_not_resolved",
-        extra={"current_state": ticket.status, "resolved_states": list(RESOLVED_STATES)},
+        extra={"current_state": ticket.status},
     )
 
 

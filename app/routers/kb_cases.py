@@ -35,9 +35,7 @@ TicketRef = Annotated[UUID | str, Depends(_ticket_ref)]
 
 
 @router.post("/v1/kb/articles/from-ticket", status_code=status.HTTP_201_CREATED, responses=problems(404, 409, 422))
-async def draft_kb_article_from_ticket(
-    body: CaseDraftIn, principal: Worker, response: Response, svc: Svc
-) -> ArticleOut:
+async def draft_kb_article(body: CaseDraftIn, principal: Worker, response: Response, svc: Svc) -> ArticleOut:
     """沉淀案例: a draft article from a resolved ticket (pending follow-up, completed or closed, with a solution) in one
     step: the ticket's title, description, fault description and solution as sections, its category, tags and
     business line; linked to the ticket as its source. The resolution's internal note, internal comments, costs and

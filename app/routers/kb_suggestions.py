@@ -29,7 +29,7 @@ async def _ticket_ref(
 
 
 @router.get("/v1/tickets/{id}/suggestions", responses=problems(404, 422))
-async def suggest_kb_articles_for_ticket(
+async def suggest_ticket_articles(
     request: Request,
     ref: Annotated[UUID | str, Depends(_ticket_ref)],
     principal: Anyone,

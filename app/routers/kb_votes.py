@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import Path
 
 from app.schemas.common import problems
-from app.schemas.kb_votes import VoteIn, VoteOut
+from app.schemas.kb_votes import ArticleVoteIn, ArticleVoteOut
 from app.web.auth import Person
 from app.web.routes import api_router
 from app.web.wiring import Svc
@@ -18,14 +18,14 @@ ArticleId = Annotated[UUID, Path(description="The article's id.")]
 
 
 @router.put("/{article_id}/vote", responses=problems(404, 409, 422))
-async def vote_kb_article(article_id: ArticleId, body: VoteIn, principal: Person, svc: Svc) -> VoteOut:
+async def vote_kb_article(article_id: ArticleId, body: ArticleVoteIn, principal: Person, svc: Svc) -> ArticleVoteOut:
     """Cast or change the caller's vote on a live article they may read (customers: published public ones; others are
     not found). A draft or archived article takes no votes (409 `article_not_live`). Search ranks an article up by
     its helpful votes minus its not-helpful ones."""
-    return VoteOut.of(await svc.kb_votes.vote(principal, article_id, body.helpful))
+    return ArticleVoteOut.of(await svc.kb_votes.vote(principal, article_id, body.helpful))
 
 
 @router.delete("/{article_id}/vote", responses=problems(404, 409, 422))
-async def withdraw_kb_article_vote(article_id: ArticleId, principal: Person, svc: Svc) -> VoteOut:
+async def withdraw_kb_article_vote(article_id: ArticleId, principal: Person, svc: Svc) -> ArticleVoteOut:
     """Withdraw the caller's vote (no vote to withdraw is no error); answers the tallies after it."""
-    return VoteOut.of(await svc.kb_votes.withdraw(principal, article_id))
+    return ArticleVoteOut.of(await svc.kb_votes.withdraw(principal, article_id))

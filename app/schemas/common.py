@@ -93,6 +93,8 @@ class Problem(BaseModel):
         None, description="409 `evidence_missing`: the photos needed (`required`), `clean` and `pending`."
     )
     limit: int | None = Field(None, description="413 on an upload: the most bytes the file may have.")
+    term: str | None = Field(None, description="409 `synonym_term_taken`: the term, folded, another group holds.")
+    group_id: str | None = Field(None, description="409 `synonym_term_taken`: the group that holds it.")
 
 
 PROBLEM_DESCRIPTIONS = {

@@ -11,11 +11,11 @@ from app.schemas.common import Input, Output
 from app.services.kb_votes import VoteOutcome
 
 
-class VoteIn(Input):
+class ArticleVoteIn(Input):
     helpful: StrictBool = Field(description="true: the article helped (有帮助); false: it did not (没帮助).")
 
 
-class VoteOut(Output):
+class ArticleVoteOut(Output):
     article_id: UUID
     helpful: bool | None = Field(description="The caller's vote now; null once withdrawn.")
     voted_at: datetime | None
@@ -23,7 +23,7 @@ class VoteOut(Output):
     unhelpful_votes: int
 
     @classmethod
-    def of(cls, outcome: VoteOutcome) -> VoteOut:
+    def of(cls, outcome: VoteOutcome) -> ArticleVoteOut:
         vote = outcome.vote
         return cls(
             article_id=outcome.article_id,

@@ -197,3 +197,11 @@ def test_no_schema_carries_pydantic_constraint_names_that_json_schema_ignores(do
             pending += node
 
     assert leaked == []
+
+
+def test_no_two_models_share_a_schema_name(document):
+    """Two models of one class name get module-qualified names (`app__schemas__x__VoteOut`) that generators turn
+    into unusable types: every component keeps the short name of the one model it comes from."""
+    mangled = [name for name in document["components"]["schemas"] if "__" in name]
+
+    assert mangled == []
