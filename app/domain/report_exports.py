@@ -55,7 +55,7 @@ VOLUME = ReportExport(
 )
 TIMES_REPORT = ReportExport(
     "times",
-    "The times report: first and full resolution count, p50 and p90 seconds per period",
+    "The times report: first and next reply, first and full resolution count, p50 and p90 seconds per period",
     ("period", "group", *(f"{m.value}_{figure}" for m in TIMES for figure in ("count", "p50_seconds", "p90_seconds"))),
     _times,
 )

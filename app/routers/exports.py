@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Path, Query, Request
 from fastapi.responses import StreamingResponse
 
 from app.domain.errors import FieldError, NotFound
@@ -18,7 +18,7 @@ from app.domain.reports import ReportQuery, check_range
 from app.routers.reports import Asked, Tz, refuse_unknown, zone_of
 from app.routers.tasks import WorkHoursAsked
 from app.schemas.common import problems
-from app.web.auth import ReportReader
+from app.web.auth import ReportReader, Staff
 from app.web.query_params import refuse_unknown_parameters
 from app.web.routes import api_router
 from app.web.wiring import Svc
@@ -59,11 +59,13 @@ async def export_times_csv(principal: ReportReader, query: Asked, svc: Svc) -> S
     "/v1/exports/work-hours.csv",
     response_class=StreamingResponse,
     responses=_CSV,
-    dependencies=[Depends(refuse_unknown_parameters)],
 )
-async def export_work_hours_csv(principal: ReportReader, query: WorkHoursAsked, svc: Svc) -> StreamingResponse:
-    """The work-hours report (GET /v1/reports/work-hours) as CSV, with the same parameters: one row per handler,
-    every handler in one file (no pages)."""
+async def export_work_hours_csv(
+    principal: Staff, request: Request, query: WorkHoursAsked, svc: Svc
+) -> StreamingResponse:
+    """The work-hours report (GET /v1/reports/work-hours) as CSV, with the same parameters and reach (managers see
+    everyone, others only themselves): one row per handler, every handler in one file (no pages)."""
+    refuse_unknown_parameters(request)
     body = await svc.exports.work_hours(principal, query)
     return csv_response("work-hours", body, query.start.date(), query.end.date())
 

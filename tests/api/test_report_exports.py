@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from app.domain.principal import Role
+from app.domain.report_metrics import TIMES
 from tests.api.test_reports import rollup, window, worked  # noqa: F401 - fixtures
 from tests.api.test_surveys import desk  # noqa: F401 - a fixture
 from tests.api.test_tasks import reported_task, started_ticket
@@ -56,7 +57,7 @@ async def test_the_times_export_holds_the_times_reports_figures(worked, auth, cl
         [text(item["period"]), text(item["group"])]
         + [
             text(item[m][f])
-            for m in ("first_resolution", "full_resolution")
+            for m in (measure.value for measure in TIMES)
             for f in ("count", "p50_seconds", "p90_seconds")
         ]
         for item in report["items"]
@@ -115,10 +116,24 @@ async def test_bad_report_export_input_names_the_parameter(client, auth, path, p
     assert field in problem_fields(response, status, code)
 
 
-@pytest.mark.parametrize("name", ["volume", "times", "work-hours", "after-sales", "tasks", "survey-answers"])
+@pytest.mark.parametrize("name", ["volume", "times", "after-sales", "tasks", "survey-answers"])
 async def test_agents_may_not_export(client, auth, name):
-    params = {"from": "2026-03-01", "to": "2026-03-07"} if name != "work-hours" else {}
+    params = {"from": "2026-03-01", "to": "2026-03-07"}
 
     response = await client.get(f"/v1/exports/{name}.csv", params=params, headers=auth(Role.AGENT))
 
     assert response.status_code == 403
+
+
+async def test_an_agent_exports_only_their_own_work_hours_as_the_report_shows_them(client, auth):
+    await seed_service_desk(client, auth)
+    ticket = await started_ticket(client, auth)
+    await reported_task(client, auth, ticket, hours_worked="2")
+    agent = auth(Role.AGENT, sub="agent-2")  # the task's handler
+    report = (await http_json(client, "/v1/reports/work-hours", agent))["items"]
+    assert [item["assignee"] for item in report] == ["agent-2"]
+
+    export = await client.get("/v1/exports/work-hours.csv", headers=agent)
+
+    assert export.status_code == 200, export.text
+    assert [row["assignee"] for row in rows_of(export)] == [item["assignee"] for item in report]
