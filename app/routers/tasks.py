@@ -166,7 +166,14 @@ async def work_hours_query(
 ) -> WorkHoursQuery:
     """The work-hours report's parameters, shared by its JSON answer and its CSV export."""
     end = to or svc.clock.now()
-    start = from_ or end - timedelta(days=30)
+    try:
+        start = from_ or end - timedelta(days=30)
+    except OverflowError as exc:  # `to` in the first 30 days of year 1
+        raise InvalidInput(
+            "The report period is invalid",
+            code="validation_failed",
+            errors=[FieldError("to", "too early for the default period of 30 days before it; send `from`", "query")],
+        ) from exc
     if not timedelta(0) < end - start <= timedelta(days=MAX_REPORT_DAYS):
         raise InvalidInput(
             "The report period is invalid",

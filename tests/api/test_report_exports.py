@@ -137,3 +137,10 @@ async def test_an_agent_exports_only_their_own_work_hours_as_the_report_shows_th
 
     assert export.status_code == 200, export.text
     assert [row["assignee"] for row in rows_of(export)] == [item["assignee"] for item in report]
+
+
+@pytest.mark.parametrize("path", ["/v1/reports/work-hours", "/v1/exports/work-hours.csv"])
+async def test_a_work_hours_end_too_early_for_the_default_period_is_a_422_naming_to(client, auth, path):
+    response = await client.get(path, params={"to": "0001-01-01T02:28:08Z"}, headers=auth(Role.MANAGER))
+
+    assert "to" in problem_fields(response, 422, "validation_failed")
